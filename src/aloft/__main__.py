@@ -1,0 +1,3 @@
+from aloft.cli import main
+
+main()

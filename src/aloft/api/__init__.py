@@ -1,0 +1,1 @@
+"""The Mastodon client API: routes, auth and scopes, pagination, entities, error mapping."""

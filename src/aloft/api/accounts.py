@@ -1,0 +1,119 @@
+"""/api/v1/accounts: registration, profiles, follows, relationships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aloft.api import entities, ratelimit
+from aloft.api.endpoint import Ctx, endpoint
+from aloft.api.links import page_request, paged
+from aloft.api.params import path_id
+from aloft.errors import Forbidden, Invalid
+from aloft.services import accounts, auth, timelines
+
+
+def _base(ctx: Ctx) -> str:
+    return ctx.settings.effective_base_url
+
+
+@endpoint(scope="write:accounts", limit=ratelimit.REGISTRATION, limit_by_ip=True)
+def register(ctx: Ctx) -> Any:
+    if not ctx.settings.registrations:
+        raise Forbidden("Registrations are closed on this server")
+    p = ctx.params
+    if not p.flag("agreement"):
+        raise Invalid("Validation failed: Agreement must be accepted")
+    new = accounts.NewAccount(
+        username=p.string("username", required=True) or "",
+        email=p.string("email", required=True) or "",
+        password=p.string("password", required=True) or "",
+    )
+    row = accounts.create(ctx.db, new)
+    app_scopes = tuple(sorted(ctx.viewer.scopes)) or ("read",)
+    issued = auth.issue_token(ctx.db, ctx.viewer.app_id or 0, row.id, app_scopes)
+    return entities.token(issued)
+
+
+@endpoint(scope="read:accounts", user=True)
+def verify_credentials(ctx: Ctx) -> Any:
+    return entities.credential_account(accounts.get(ctx.db, ctx.me), _base(ctx))
+
+
+@endpoint(scope="write:accounts", user=True)
+def update_credentials(ctx: Ctx) -> Any:
+    p = ctx.params
+    row = accounts.update_credentials(
+        ctx.db,
+        ctx.viewer,
+        _base(ctx),
+        ctx.settings.domain,
+        display_name=p.string("display_name"),
+        note=p.string("note"),
+        locked=p.flag("locked") if p.has("locked") else None,
+        bot=p.flag("bot") if p.has("bot") else None,
+    )
+    return entities.credential_account(row, _base(ctx))
+
+
+@endpoint()
+def lookup(ctx: Ctx) -> Any:
+    acct = ctx.params.string("acct", required=True) or ""
+    return entities.account(accounts.lookup(ctx.db, acct, ctx.settings.domain), _base(ctx))
+
+
+@endpoint()
+def show(ctx: Ctx) -> Any:
+    return entities.account(accounts.get(ctx.db, path_id(ctx.path("id"))), _base(ctx))
+
+
+@endpoint()
+def statuses(ctx: Ctx) -> Any:
+    p = ctx.params
+    page, bundle = timelines.account(
+        ctx.db,
+        ctx.viewer,
+        path_id(ctx.path("id")),
+        page_request(ctx),
+        exclude_replies=p.flag("exclude_replies"),
+        exclude_reblogs=p.flag("exclude_reblogs"),
+    )
+    body = entities.statuses(page.items, bundle, _base(ctx))
+    return paged(ctx.request, _base(ctx), page, body)
+
+
+@endpoint(scope="write:follows", user=True)
+def follow(ctx: Ctx) -> Any:
+    target = path_id(ctx.path("id"))
+    accounts.follow(ctx.db, ctx.viewer, target)
+    return entities.relationship(accounts.relationship(ctx.db, ctx.viewer, target))
+
+
+@endpoint(scope="write:follows", user=True)
+def unfollow(ctx: Ctx) -> Any:
+    target = path_id(ctx.path("id"))
+    accounts.unfollow(ctx.db, ctx.viewer, target)
+    return entities.relationship(accounts.relationship(ctx.db, ctx.viewer, target))
+
+
+def _follow_list(ctx: Ctx, direction: str) -> Any:
+    page = accounts.follow_list(
+        ctx.db, path_id(ctx.path("id")), page_request(ctx, 80, 40), direction
+    )
+    body = [entities.account(row, _base(ctx)) for row in page.items]
+    return paged(ctx.request, _base(ctx), page, body)
+
+
+@endpoint()
+def followers(ctx: Ctx) -> Any:
+    return _follow_list(ctx, "followers")
+
+
+@endpoint()
+def following(ctx: Ctx) -> Any:
+    return _follow_list(ctx, "following")
+
+
+@endpoint(scope="read:follows", user=True)
+def relationships(ctx: Ctx) -> Any:
+    rels = accounts.relationships(ctx.db, ctx.viewer, ctx.params.ids("id"))
+    return [entities.relationship(r) for r in rels]

@@ -1,0 +1,123 @@
+"""The `endpoint` decorator: what every API handler gets for free.
+
+A handler is a plain synchronous function `handler(ctx) -> data | Response`. The
+decorator turns it into a Starlette endpoint that, in order:
+
+1. authenticates the bearer token, if any (a bad token is 401 even where none is needed);
+2. checks the scope the endpoint requires (no token: 401; wrong scope: 403) and whether it
+   needs a user rather than an app token (422, as Mastodon answers);
+3. counts the request against the rate limits and adds X-RateLimit-* headers;
+4. reads and parses the body (size-limited) into `Params`;
+5. runs the handler in a worker thread (services block on the database);
+6. renders the result as JSON, or maps a domain error to its HTTP error.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from aloft.api import ratelimit
+from aloft.api.errors import error_response, internal_error
+from aloft.api.params import Params, read_body
+from aloft.api.responses import json_response
+from aloft.config import Settings
+from aloft.errors import AloftError, Invalid, Unauthorized
+from aloft.services import scopes
+from aloft.services.auth import ANONYMOUS, Viewer, authenticate
+from aloft.services.statuses import Site
+from aloft.storage.database import Database
+
+
+@dataclass
+class Ctx:
+    """Everything a handler may use for one request."""
+
+    request: Request
+    params: Params
+    viewer: Viewer
+    settings: Settings
+    db: Database
+    site: Site
+
+    def path(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+    @property
+    def me(self) -> int:
+        """The signed-in account (endpoints declared with user=True always have one)."""
+        assert self.viewer.account_id is not None
+        return self.viewer.account_id
+
+
+Handler = Callable[[Ctx], Any]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    kind, _, value = header.partition(" ")
+    if kind.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def endpoint(
+    scope: str | None = None,
+    user: bool = False,
+    limit: ratelimit.Rule | None = None,
+    limit_by_ip: bool = False,
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Wrap a handler. `scope` is required of the token when given; `user=True` also
+    requires the token to belong to an account. `limit` adds a rate limit on top of the
+    general one, counted per account (or per IP with `limit_by_ip`)."""
+
+    def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def run(request: Request) -> Response:
+            state = request.app.state
+            settings: Settings = state.settings
+            limit_headers: dict[str, str] = {}
+            try:
+                viewer = ANONYMOUS
+                token = _bearer(request)
+                if token is not None:
+                    viewer = await run_in_threadpool(authenticate, state.db, token)
+                if scope is not None:
+                    if token is None:
+                        raise Unauthorized("The access token is invalid")
+                    if not scopes.allows(viewer.scopes, scope):
+                        return json_response(
+                            {"error": "This action is outside the authorized scopes"}, 403
+                        )
+                if user and viewer.account_id is None:
+                    raise Invalid("This method requires an authenticated user")
+                if settings.rate_limits:
+                    client_ip = request.client.host if request.client else "unknown"
+                    who = str(viewer.account_id) if viewer.account_id else client_ip
+                    verdict = state.limiter.hit(ratelimit.GENERAL, who)
+                    limit_headers = verdict.headers()
+                    if limit is not None:
+                        key = client_ip if limit_by_ip else who
+                        limit_headers = state.limiter.hit(limit, key).headers()
+                body = await read_body(request, settings.max_body_bytes)
+                params = await Params.from_request(request, body)
+                ctx = Ctx(request, params, viewer, settings, state.db, state.site)
+                result = await run_in_threadpool(handler, ctx)
+                response = result if isinstance(result, Response) else json_response(result)
+            except AloftError as exc:
+                response = error_response(exc)
+            except Exception as exc:  # a bug: log it, answer in Mastodon's shape
+                response = internal_error(exc)
+            for name, value in limit_headers.items():
+                response.headers.setdefault(name, value)
+            return response
+
+        return run
+
+    return decorate

@@ -1,0 +1,300 @@
+"""Mastodon entities: the JSON shapes clients expect, built in one place.
+
+Field names, types and nullability follow the Mastodon documentation (checked against
+`shared/mastodon-openapi/schema.json` by tests/api/test_entities.py). IDs are strings.
+Fields for features this server does not have (media, polls, emojis, cards, filters)
+are present with empty values, because clients read them unconditionally.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Row
+
+from aloft import VERSION_STRING, __version__
+from aloft.config import Settings
+from aloft.services.accounts import Relationship
+from aloft.services.auth import IssuedToken
+from aloft.services.loader import Bundle
+from aloft.services.visibility import NAMES
+
+AVATAR_PATH = "/static/avatar.png"
+HEADER_PATH = "/static/header.png"
+
+
+def iso(ts: datetime | None) -> str | None:
+    """ISO 8601 in UTC with milliseconds, as Mastodon writes times."""
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _day(ts: datetime) -> str:
+    """Account creation times are given to the day (midnight UTC), as Mastodon does."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT00:00:00.000Z")
+
+
+def account(row: Row, base: str) -> dict[str, Any]:
+    avatar = base + AVATAR_PATH
+    header = base + HEADER_PATH
+    return {
+        "id": str(row.id),
+        "username": row.username,
+        "acct": row.username,
+        "display_name": row.display_name,
+        "locked": row.locked,
+        "bot": row.bot,
+        "discoverable": True,
+        "indexable": True,
+        "group": False,
+        "hide_collections": False,
+        "noindex": False,
+        "created_at": _day(row.created_at),
+        "note": row.note,
+        "url": f"{base}/@{row.username}",
+        "uri": f"{base}/users/{row.username}",
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
+        "followers_count": row.followers_count,
+        "following_count": row.following_count,
+        "statuses_count": row.statuses_count,
+        "last_status_at": row.last_status_at.strftime("%Y-%m-%d") if row.last_status_at else None,
+        "emojis": [],
+        "fields": [],
+        "roles": [],
+    }
+
+
+def credential_account(row: Row, base: str) -> dict[str, Any]:
+    data = account(row, base)
+    data["source"] = {
+        "privacy": "public",
+        "sensitive": False,
+        "language": None,
+        "note": row.note_source,
+        "fields": [],
+        "follow_requests_count": 0,
+    }
+    data["role"] = {
+        "id": "3" if row.is_admin else "-99",
+        "name": "Admin" if row.is_admin else "",
+        "color": "",
+        "permissions": "1" if row.is_admin else "0",
+        "highlighted": bool(row.is_admin),
+    }
+    return data
+
+
+def status(row: Row, bundle: Bundle, base: str, with_source: bool = False) -> dict[str, Any]:
+    author = bundle.accounts[row.account_id]
+    original = bundle.statuses.get(row.reblog_of_id) if row.reblog_of_id else None
+    content_id = original.id if original is not None else row.id
+    app = bundle.apps.get(row.app_id) if row.app_id else None
+    data: dict[str, Any] = {
+        "id": str(row.id),
+        "created_at": iso(row.created_at),
+        "in_reply_to_id": str(row.in_reply_to_id) if row.in_reply_to_id else None,
+        "in_reply_to_account_id": (
+            str(row.in_reply_to_account_id) if row.in_reply_to_account_id else None
+        ),
+        "sensitive": row.sensitive,
+        "spoiler_text": row.spoiler_text,
+        "visibility": NAMES[row.visibility],
+        "language": row.language,
+        "uri": f"{base}/users/{author.username}/statuses/{row.id}",
+        "url": f"{base}/@{author.username}/{row.id}",
+        "replies_count": row.replies_count,
+        "reblogs_count": row.reblogs_count,
+        "favourites_count": row.favourites_count,
+        "edited_at": None,
+        "content": row.content,
+        "reblog": status(original, bundle, base) if original is not None else None,
+        "application": {"name": app.name, "website": app.website} if app else None,
+        "account": account(author, base),
+        "media_attachments": [],
+        "mentions": [
+            {
+                "id": str(m.id),
+                "username": m.username,
+                "url": f"{base}/@{m.username}",
+                "acct": m.username,
+            }
+            for m in bundle.mentions.get(row.id, ())
+        ],
+        "tags": [{"name": t, "url": f"{base}/tags/{t}"} for t in bundle.tags.get(row.id, ())],
+        "emojis": [],
+        "card": None,
+        "poll": None,
+    }
+    if bundle.viewer_id is not None:
+        data["favourited"] = content_id in bundle.favourited
+        data["reblogged"] = content_id in bundle.reblogged
+        data["bookmarked"] = content_id in bundle.bookmarked
+        data["muted"] = False
+        data["pinned"] = False
+    if with_source:
+        data["text"] = row.text
+    return data
+
+
+def statuses(rows: list[Row], bundle: Bundle, base: str) -> list[dict[str, Any]]:
+    return [status(row, bundle, base) for row in rows]
+
+
+def notification(row: Row, bundle: Bundle, base: str) -> dict[str, Any]:
+    status_row = bundle.statuses.get(row.status_id) if row.status_id else None
+    return {
+        "id": str(row.id),
+        "type": row.type,
+        "group_key": f"ungrouped-{row.id}",
+        "created_at": iso(row.created_at),
+        "account": account(bundle.accounts[row.from_account_id], base),
+        "status": status(status_row, bundle, base) if status_row is not None else None,
+    }
+
+
+def relationship(rel: Relationship) -> dict[str, Any]:
+    return {
+        "id": str(rel.id),
+        "following": rel.following,
+        "showing_reblogs": rel.following,
+        "notifying": False,
+        "languages": None,
+        "followed_by": rel.followed_by,
+        "blocking": False,
+        "blocked_by": False,
+        "muting": False,
+        "muting_notifications": False,
+        "requested": False,
+        "requested_by": False,
+        "domain_blocking": False,
+        "endorsed": False,
+        "note": "",
+    }
+
+
+def application(row: Row, with_credentials: bool = False) -> dict[str, Any]:
+    uris = row.redirect_uris.split("\n")
+    data: dict[str, Any] = {
+        "id": str(row.id),
+        "name": row.name,
+        "website": row.website,
+        "scopes": row.scopes.split(),
+        "redirect_uri": "\n".join(uris),
+        "redirect_uris": uris,
+        "vapid_key": "",
+    }
+    if with_credentials:
+        data["client_id"] = row.client_id
+        data["client_secret"] = row.client_secret
+        data["client_secret_expires_at"] = 0
+    return data
+
+
+def token(issued: IssuedToken) -> dict[str, Any]:
+    return {
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "scope": " ".join(issued.scopes),
+        "created_at": int(issued.created_at.timestamp()),
+    }
+
+
+def _limits() -> dict[str, Any]:
+    return {
+        "statuses": {
+            "max_characters": 500,
+            "max_media_attachments": 0,
+            "characters_reserved_per_url": 23,
+        },
+        "media_attachments": {
+            "supported_mime_types": [],
+            "image_size_limit": 0,
+            "image_matrix_limit": 0,
+            "video_size_limit": 0,
+            "video_frame_rate_limit": 0,
+            "video_matrix_limit": 0,
+        },
+        "polls": {
+            "max_options": 0,
+            "max_characters_per_option": 0,
+            "min_expiration": 0,
+            "max_expiration": 0,
+        },
+    }
+
+
+def instance_v1(settings: Settings, users: int, statuses_total: int) -> dict[str, Any]:
+    base = settings.effective_base_url
+    config = _limits()
+    config["accounts"] = {"max_featured_tags": 0}
+    return {
+        "uri": settings.domain,
+        "title": settings.instance_title,
+        "short_description": settings.instance_description,
+        "description": settings.instance_description,
+        "email": settings.contact_email,
+        "version": VERSION_STRING,
+        "urls": {"streaming_api": base.replace("http", "ws", 1)},
+        "stats": {"user_count": users, "status_count": statuses_total, "domain_count": 0},
+        "thumbnail": None,
+        "languages": ["en"],
+        "registrations": settings.registrations,
+        "approval_required": False,
+        "invites_enabled": False,
+        "configuration": config,
+        "contact_account": None,
+        "rules": [],
+    }
+
+
+def instance_v2(settings: Settings, active_month: int) -> dict[str, Any]:
+    base = settings.effective_base_url
+    config = _limits()
+    config["accounts"] = {"max_featured_tags": 0, "max_pinned_statuses": 0}
+    config["translation"] = {"enabled": False}
+    config["urls"] = {"streaming": base.replace("http", "ws", 1), "status": None}
+    return {
+        "domain": settings.domain,
+        "title": settings.instance_title,
+        "version": VERSION_STRING,
+        "source_url": base,
+        "description": settings.instance_description,
+        "usage": {"users": {"active_month": active_month}},
+        "thumbnail": {"url": base + HEADER_PATH},
+        "icon": [],
+        "languages": ["en"],
+        "configuration": config,
+        "registrations": {
+            "enabled": settings.registrations,
+            "approval_required": False,
+            "message": None,
+            "url": None,
+        },
+        "api_versions": {"mastodon": 2},
+        "contact": {"email": settings.contact_email, "account": None},
+        "rules": [],
+    }
+
+
+def nodeinfo(settings: Settings, users: int, active_month: int, posts: int) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "software": {"name": "aloft", "version": __version__},
+        "protocols": [],
+        "services": {"inbound": [], "outbound": []},
+        "usage": {
+            "users": {"total": users, "activeMonth": active_month, "activeHalfyear": active_month},
+            "localPosts": posts,
+        },
+        "openRegistrations": settings.registrations,
+        "metadata": {"nodeName": settings.instance_title},
+    }

@@ -1,0 +1,44 @@
+"""Paged responses: the items as JSON plus Mastodon's Link header.
+
+`Link: <…?max_id=OLDEST>; rel="next", <…?min_id=NEWEST>; rel="prev"` — next first, then
+prev, keeping every other query parameter of the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+
+from aloft.api.responses import JSONResponse, json_response
+from aloft.services.pages import Page, PageRequest
+
+CURSORS = ("max_id", "since_id", "min_id")
+
+
+def page_request(ctx: Any, max_limit: int = 40, default_limit: int = 20) -> PageRequest:
+    p = ctx.params
+    return PageRequest.build(
+        p.number("limit"),
+        p.id("max_id"),
+        p.id("since_id"),
+        p.id("min_id"),
+        max_limit,
+        default_limit,
+    )
+
+
+def _url(request: Request, base: str, cursor: str, value: int) -> str:
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in CURSORS]
+    kept.append((cursor, str(value)))
+    return f"{base}{request.url.path}?{urlencode(kept)}"
+
+
+def paged(request: Request, base: str, page: Page[Any], body: list[Any]) -> JSONResponse:
+    headers = {}
+    if page.next_max_id is not None and page.prev_min_id is not None:
+        next_url = _url(request, base, "max_id", page.next_max_id)
+        prev_url = _url(request, base, "min_id", page.prev_min_id)
+        headers["Link"] = f'<{next_url}>; rel="next", <{prev_url}>; rel="prev"'
+    return json_response(body, headers=headers)

@@ -1,0 +1,90 @@
+"""Apps and OAuth: POST /api/v1/apps, /oauth/token, /oauth/revoke, /api/v1/apps/verify_credentials.
+
+The interactive GET/POST /oauth/authorize lives in `aloft.web.oauth` (it is a page).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from aloft.api import entities
+from aloft.api.endpoint import Ctx, endpoint
+from aloft.errors import OAuthError
+from aloft.services import auth
+
+
+@endpoint()
+def create_app(ctx: Ctx) -> Any:
+    p = ctx.params
+    uris = p.strings("redirect_uris")
+    if len(uris) == 1:  # one string holding several URIs, one per line
+        uris = str(uris[0]).split()
+    row = auth.create_app(
+        ctx.db,
+        name=p.string("client_name", required=True) or "",
+        redirect_uris=uris,
+        scopes=p.string("scopes"),
+        website=p.string("website"),
+    )
+    return entities.application(row, with_credentials=True)
+
+
+@endpoint(scope="read")
+def verify_app(ctx: Ctx) -> Any:
+    return entities.application(auth.app_row(ctx.db, ctx.viewer.app_id or 0))
+
+
+def _client_credentials(ctx: Ctx) -> tuple[str | None, str | None]:
+    """client_id/secret from the body, or from HTTP Basic auth (RFC 6749 §2.3.1)."""
+    header = ctx.request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header[6:].strip()).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise OAuthError("invalid_client", "Malformed Basic authorization.", 401) from None
+        client_id, _, secret = decoded.partition(":")
+        return client_id, secret
+    return ctx.params.string("client_id"), ctx.params.string("client_secret")
+
+
+@endpoint()
+def token(ctx: Ctx) -> Any:
+    p = ctx.params
+    client_id, client_secret = _client_credentials(ctx)
+    grant = p.string("grant_type")
+    if grant == "password":
+        issued = auth.password_grant(
+            ctx.db,
+            client_id,
+            client_secret,
+            p.string("username") or "",
+            p.string("password") or "",
+            p.string("scope"),
+        )
+    elif grant == "client_credentials":
+        issued = auth.client_credentials_grant(ctx.db, client_id, client_secret, p.string("scope"))
+    elif grant == "authorization_code":
+        issued = auth.code_grant(
+            ctx.db,
+            client_id,
+            client_secret,
+            p.string("code"),
+            p.string("redirect_uri"),
+            p.string("code_verifier"),
+        )
+    else:
+        raise OAuthError(
+            "unsupported_grant_type",
+            "The authorization grant type is not supported by the authorization server.",
+        )
+    return entities.token(issued)
+
+
+@endpoint()
+def revoke(ctx: Ctx) -> Any:
+    client_id, client_secret = _client_credentials(ctx)
+    token_value = ctx.params.string("token", required=True) or ""
+    auth.revoke(ctx.db, client_id, client_secret, token_value)
+    return {}

@@ -1,0 +1,170 @@
+"""Request parameters from the query string and the body (JSON, form or multipart).
+
+Mastodon clients send parameters every which way: query strings, form bodies with
+`key[]=…` arrays, multipart forms, JSON objects. `Params` merges them (body wins) and
+converts values with clear 4xx errors: a missing required value is 400, a value of the
+wrong type is 422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.datastructures import FormData
+from starlette.requests import Request
+
+from aloft.errors import BadRequest, Invalid, NotFound, TooLarge
+
+TRUE = {"true", "1", "on", "yes", "t"}
+FALSE = {"false", "0", "off", "no", "f", ""}
+MAX_ID = (1 << 63) - 1
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing more than `limit` bytes before reading them all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"Request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"Request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Params:
+    """Merged, typed access to a request's parameters."""
+
+    def __init__(self, values: dict[str, list[Any]]) -> None:
+        self._values = values
+
+    @classmethod
+    async def from_request(cls, request: Request, body: bytes) -> Params:
+        values: dict[str, list[Any]] = {}
+        for key, value in request.query_params.multi_items():
+            values.setdefault(key, []).append(value)
+        if body:
+            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype == "application/json":
+                for key, value in _json_object(body).items():
+                    values[key] = value if isinstance(value, list) else [value]
+            elif ctype == "multipart/form-data":
+                # The body is already read (and size-checked); Starlette parses its copy.
+                request._body = body
+                form: FormData = await request.form(max_files=0, max_fields=1000)
+                for key, item in form.multi_items():
+                    values.setdefault(key, []).append(item)
+            else:
+                try:
+                    pairs = parse_qsl(
+                        body.decode("utf-8"),
+                        keep_blank_values=True,
+                        max_num_fields=1000,
+                        strict_parsing=False,
+                    )
+                except (UnicodeDecodeError, ValueError):
+                    raise BadRequest("The request body could not be parsed") from None
+                for key, value in pairs:
+                    values.setdefault(key, []).append(value)
+        return cls(values)
+
+    def _raw(self, name: str) -> list[Any] | None:
+        return self._values.get(name) or self._values.get(f"{name}[]")
+
+    def has(self, name: str) -> bool:
+        return self._raw(name) is not None
+
+    def string(self, name: str, required: bool = False, default: str | None = None) -> str | None:
+        raw = self._raw(name)
+        if raw is None or raw[-1] is None:
+            if required:
+                raise BadRequest(f"Missing required parameter: {name}")
+            return default
+        value = raw[-1]
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise Invalid(f"{name} must be a string")
+        value = str(value)
+        if "\x00" in value:
+            raise Invalid(f"{name} must not contain NUL characters")
+        if required and not value.strip():
+            raise BadRequest(f"Missing required parameter: {name}")
+        return value
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        raw = self._raw(name)
+        if raw is None or raw[-1] is None:
+            return default
+        value = raw[-1]
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in TRUE:
+            return True
+        if text in FALSE:
+            return False
+        raise Invalid(f"{name} must be true or false")
+
+    def number(self, name: str, default: int | None = None) -> int | None:
+        raw = self._raw(name)
+        if raw is None or raw[-1] in (None, ""):
+            return default
+        value = raw[-1]
+        if isinstance(value, bool):
+            raise Invalid(f"{name} must be a whole number")
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise Invalid(f"{name} must be a whole number") from None
+        if abs(number) > MAX_ID:
+            raise Invalid(f"{name} is out of range")
+        return number
+
+    def id(self, name: str) -> int | None:
+        """An ID parameter (a snowflake sent as a string or number)."""
+        number = self.number(name)
+        if number is not None and number < 0:
+            raise Invalid(f"{name} must be an ID")
+        return number
+
+    def strings(self, name: str) -> list[str]:
+        raw = self._raw(name)
+        if raw is None:
+            return []
+        items: Iterable[Any] = raw
+        out = []
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, str | int):
+                raise Invalid(f"{name} must be a list of strings")
+            out.append(str(item))
+        return out
+
+    def ids(self, name: str) -> list[int]:
+        out = []
+        for item in self.strings(name):
+            if not str(item).isdigit() or int(item) > MAX_ID:
+                raise Invalid(f"{name} must be a list of IDs")
+            out.append(int(item))
+        return out
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest("The request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object")
+    return data
+
+
+def path_id(value: str) -> int:
+    """An ID from the URL path; anything that is not one is simply not found."""
+    if not value.isdigit() or len(value) > 19 or int(value) > MAX_ID:
+        raise NotFound("Record not found")
+    return int(value)

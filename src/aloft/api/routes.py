@@ -1,0 +1,83 @@
+"""The API route table, flat and in the order of the Mastodon documentation.
+
+Every path also answers with a trailing slash (some clients add one), by registering
+both forms rather than redirecting: a redirected POST loses its body in some clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.routing import Route
+
+from aloft.api import accounts, instance, notifications, oauth, statuses, timelines
+
+GET, POST, DELETE, PATCH = ["GET"], ["POST"], ["DELETE"], ["PATCH"]
+
+TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
+    # instance and discovery
+    ("/api/v1/instance", GET, instance.instance_v1),
+    ("/api/v2/instance", GET, instance.instance_v2),
+    ("/.well-known/nodeinfo", GET, instance.nodeinfo_links),
+    ("/nodeinfo/2.0", GET, instance.nodeinfo),
+    ("/.well-known/oauth-authorization-server", GET, instance.oauth_metadata),
+    # apps and OAuth (GET/POST /oauth/authorize are pages: aloft.web)
+    ("/api/v1/apps", POST, oauth.create_app),
+    ("/api/v1/apps/verify_credentials", GET, oauth.verify_app),
+    ("/oauth/token", POST, oauth.token),
+    ("/oauth/revoke", POST, oauth.revoke),
+    # accounts
+    ("/api/v1/accounts", POST, accounts.register),
+    ("/api/v1/accounts/verify_credentials", GET, accounts.verify_credentials),
+    ("/api/v1/accounts/update_credentials", PATCH, accounts.update_credentials),
+    ("/api/v1/accounts/relationships", GET, accounts.relationships),
+    ("/api/v1/accounts/lookup", GET, accounts.lookup),
+    ("/api/v1/accounts/{id}", GET, accounts.show),
+    ("/api/v1/accounts/{id}/statuses", GET, accounts.statuses),
+    ("/api/v1/accounts/{id}/followers", GET, accounts.followers),
+    ("/api/v1/accounts/{id}/following", GET, accounts.following),
+    ("/api/v1/accounts/{id}/follow", POST, accounts.follow),
+    ("/api/v1/accounts/{id}/unfollow", POST, accounts.unfollow),
+    # statuses
+    ("/api/v1/statuses", POST, statuses.create),
+    ("/api/v1/statuses/{id}", GET, statuses.show),
+    ("/api/v1/statuses/{id}", DELETE, statuses.delete),
+    ("/api/v1/statuses/{id}/context", GET, statuses.context),
+    ("/api/v1/statuses/{id}/favourite", POST, statuses.favourite),
+    ("/api/v1/statuses/{id}/unfavourite", POST, statuses.unfavourite),
+    ("/api/v1/statuses/{id}/reblog", POST, statuses.reblog),
+    ("/api/v1/statuses/{id}/unreblog", POST, statuses.unreblog),
+    ("/api/v1/statuses/{id}/bookmark", POST, statuses.bookmark),
+    ("/api/v1/statuses/{id}/unbookmark", POST, statuses.unbookmark),
+    ("/api/v1/statuses/{id}/favourited_by", GET, statuses.favourited_by),
+    ("/api/v1/statuses/{id}/reblogged_by", GET, statuses.reblogged_by),
+    ("/api/v1/favourites", GET, statuses.favourites_list),
+    ("/api/v1/bookmarks", GET, statuses.bookmarks_list),
+    # timelines
+    ("/api/v1/timelines/home", GET, timelines.home),
+    ("/api/v1/timelines/public", GET, timelines.public),
+    ("/api/v1/timelines/tag/{hashtag}", GET, timelines.tag),
+    # notifications
+    ("/api/v1/notifications", GET, notifications.index),
+    ("/api/v1/notifications/clear", POST, notifications.clear),
+    ("/api/v1/notifications/{id}", GET, notifications.show),
+    ("/api/v1/notifications/{id}/dismiss", POST, notifications.dismiss),
+    # what apps ask for at start-up; we have none of these, so the answer is empty
+    ("/api/v1/preferences", GET, instance.preferences),
+    ("/api/v1/custom_emojis", GET, instance.empty_list),
+    ("/api/v1/filters", GET, instance.empty_list),
+    ("/api/v2/filters", GET, instance.empty_list),
+    ("/api/v1/lists", GET, instance.empty_list),
+    ("/api/v1/announcements", GET, instance.empty_list),
+    ("/api/v1/followed_tags", GET, instance.empty_list),
+    ("/api/v1/instance/rules", GET, instance.empty_list),
+]
+
+
+def routes() -> list[Route]:
+    out = []
+    for path, methods, handler in TABLE:
+        out.append(Route(path, handler, methods=methods))
+        out.append(Route(path + "/", handler, methods=methods))
+    return out

@@ -1,0 +1,112 @@
+"""/api/v1/statuses and the viewer's favourites and bookmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Row
+
+from aloft.api import entities, ratelimit
+from aloft.api.endpoint import Ctx, endpoint
+from aloft.api.links import page_request, paged
+from aloft.api.params import path_id
+from aloft.services import statuses
+from aloft.services.auth import Viewer
+from aloft.services.loader import Bundle
+from aloft.storage.database import Database
+from aloft.storage.schema import bookmarks, favourites
+
+
+def _base(ctx: Ctx) -> str:
+    return ctx.settings.effective_base_url
+
+
+@endpoint(scope="write:statuses", user=True)
+def create(ctx: Ctx) -> Any:
+    p = ctx.params
+    key = ctx.request.headers.get("idempotency-key")
+    new = statuses.NewStatus(
+        text=p.string("status") or "",
+        in_reply_to_id=p.id("in_reply_to_id"),
+        visibility=p.string("visibility"),
+        spoiler_text=p.string("spoiler_text") or "",
+        sensitive=p.flag("sensitive"),
+        language=p.string("language") or None,
+        idempotency_key=key,
+    )
+    row, bundle = statuses.create(ctx.db, ctx.viewer, ctx.site, new)
+    return entities.status(row, bundle, _base(ctx))
+
+
+@endpoint()
+def show(ctx: Ctx) -> Any:
+    row, bundle = statuses.get(ctx.db, ctx.viewer, path_id(ctx.path("id")))
+    return entities.status(row, bundle, _base(ctx))
+
+
+@endpoint(scope="write:statuses", user=True, limit=ratelimit.DELETION)
+def delete(ctx: Ctx) -> Any:
+    row, bundle = statuses.delete(ctx.db, ctx.viewer, path_id(ctx.path("id")))
+    return entities.status(row, bundle, _base(ctx), with_source=True)
+
+
+@endpoint()
+def context(ctx: Ctx) -> Any:
+    ancestors, descendants, bundle = statuses.context(ctx.db, ctx.viewer, path_id(ctx.path("id")))
+    return {
+        "ancestors": entities.statuses(ancestors, bundle, _base(ctx)),
+        "descendants": entities.statuses(descendants, bundle, _base(ctx)),
+    }
+
+
+Action = Callable[[Database, Viewer, int], tuple[Row, Bundle]]
+
+
+def _action(scope: str, action: Action, limit: ratelimit.Rule | None = None) -> Any:
+    @endpoint(scope=scope, user=True, limit=limit)
+    def run(ctx: Ctx) -> Any:
+        row, bundle = action(ctx.db, ctx.viewer, path_id(ctx.path("id")))
+        return entities.status(row, bundle, _base(ctx))
+
+    return run
+
+
+favourite = _action("write:favourites", statuses.favourite)
+unfavourite = _action("write:favourites", statuses.unfavourite)
+reblog = _action("write:statuses", statuses.reblog)
+unreblog = _action("write:statuses", statuses.unreblog, ratelimit.DELETION)
+bookmark = _action("write:bookmarks", statuses.bookmark)
+unbookmark = _action("write:bookmarks", statuses.unbookmark)
+
+
+def _actors(ctx: Ctx, which: Callable[..., Any]) -> Any:
+    page = which(ctx.db, ctx.viewer, path_id(ctx.path("id")), page_request(ctx, 80, 40))
+    body = [entities.account(row, _base(ctx)) for row in page.items]
+    return paged(ctx.request, _base(ctx), page, body)
+
+
+@endpoint()
+def favourited_by(ctx: Ctx) -> Any:
+    return _actors(ctx, statuses.favourited_by)
+
+
+@endpoint()
+def reblogged_by(ctx: Ctx) -> Any:
+    return _actors(ctx, statuses.reblogged_by)
+
+
+def _marked(ctx: Ctx, table: Any) -> Any:
+    page, bundle = statuses.marked(ctx.db, ctx.viewer, page_request(ctx), table)
+    body = entities.statuses(page.items, bundle, _base(ctx))
+    return paged(ctx.request, _base(ctx), page, body)
+
+
+@endpoint(scope="read:favourites", user=True)
+def favourites_list(ctx: Ctx) -> Any:
+    return _marked(ctx, favourites)
+
+
+@endpoint(scope="read:bookmarks", user=True)
+def bookmarks_list(ctx: Ctx) -> Any:
+    return _marked(ctx, bookmarks)

@@ -1,0 +1,39 @@
+"""/api/v1/timelines: home, public, tag/:hashtag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aloft.api import entities
+from aloft.api.endpoint import Ctx, endpoint
+from aloft.api.links import page_request, paged
+from aloft.services import timelines
+from aloft.services.loader import Bundle
+from aloft.services.pages import Page
+
+
+def _render(ctx: Ctx, result: tuple[Page[Any], Bundle]) -> Any:
+    page, bundle = result
+    base = ctx.settings.effective_base_url
+    return paged(ctx.request, base, page, entities.statuses(page.items, bundle, base))
+
+
+@endpoint(scope="read:statuses", user=True)
+def home(ctx: Ctx) -> Any:
+    return _render(ctx, timelines.home(ctx.db, ctx.viewer, page_request(ctx)))
+
+
+@endpoint()
+def public(ctx: Ctx) -> Any:
+    # Every account is local, so ?local=true and ?remote=false change nothing;
+    # ?remote=true asks for statuses from other servers, of which there are none.
+    if ctx.params.flag("remote"):
+        return []
+    return _render(ctx, timelines.public(ctx.db, ctx.viewer, page_request(ctx)))
+
+
+@endpoint()
+def tag(ctx: Ctx) -> Any:
+    if ctx.params.flag("remote"):
+        return []
+    return _render(ctx, timelines.tag(ctx.db, ctx.viewer, ctx.path("hashtag"), page_request(ctx)))

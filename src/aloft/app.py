@@ -1,0 +1,100 @@
+"""create_app(settings) → the ASGI application. The lifespan opens and closes storage."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from aloft.api import routes as api_routes
+from aloft.api.errors import internal_error, plain_error
+from aloft.api.ratelimit import RateLimiter
+from aloft.config import Settings
+from aloft.services.statuses import Site
+from aloft.storage.database import Database
+from aloft.storage.migrate import upgrade
+from aloft.web import pages
+
+log = logging.getLogger("aloft")
+
+STATIC = Path(__file__).parent / "web" / "static"
+
+# Headers browser clients (Elk, Phanpy) need to read from our responses.
+EXPOSED_HEADERS = [
+    "Link",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Retry-After",
+]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return plain_error(404, "Record not found")
+    if exc.status_code == 405:
+        return plain_error(405, "Method not allowed")
+    return plain_error(exc.status_code, str(exc.detail))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return internal_error(exc)
+
+
+def create_app(settings: Settings, migrate: bool = True) -> Starlette:
+    """The application for `settings`. With `migrate`, start-up brings the schema up to date."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database.from_url(settings.effective_database_url)
+        if migrate:
+            upgrade(db.engine)
+        app.state.db = db
+        try:
+            yield
+        finally:
+            db.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/", pages.index, methods=["GET"]),
+            Route("/oauth/authorize", pages.authorize, methods=["GET", "POST"]),
+            Route("/oauth/authorize/", pages.authorize, methods=["GET", "POST"]),
+            *api_routes.routes(),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                allow_headers=["*"],
+                expose_headers=EXPOSED_HEADERS,
+                max_age=86400,
+            )
+        ],
+        exception_handlers={HTTPException: _http_error, 500: _server_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.limiter = RateLimiter()
+    app.state.site = Site(settings.effective_base_url, settings.domain)
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for uvicorn workers: settings from ALOFT_* (the CLI has already migrated)."""
+    from aloft.config import load_settings
+
+    return create_app(load_settings(), migrate=False)

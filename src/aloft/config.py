@@ -1,0 +1,124 @@
+"""One Settings object, read once from ALOFT_* environment variables and passed down.
+
+Every setting is listed in `Settings` with its default; README.md documents them all and
+`tests/test_config.py` checks that it does. A bad value raises `SettingsError` with one
+line that names the variable and what it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on", "open"}:
+        return True
+    if value in {"0", "false", "no", "off", "closed"}:
+        return False
+    raise SettingsError(f"{name}={raw!r}: expected on/off (or true/false, 1/0)")
+
+
+def _int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={raw!r}: expected a number from {low} to {high}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Field metadata `env` names the environment variable."""
+
+    data_dir: Path = field(default=Path("data"), metadata={"env": "ALOFT_DATA_DIR"})
+    database_url: str = field(default="", metadata={"env": "ALOFT_DATABASE_URL"})
+    host: str = field(default="127.0.0.1", metadata={"env": "ALOFT_HOST"})
+    port: int = field(default=8080, metadata={"env": "ALOFT_PORT"})
+    workers: int = field(default=1, metadata={"env": "ALOFT_WORKERS"})
+    base_url: str = field(default="", metadata={"env": "ALOFT_BASE_URL"})
+    instance_title: str = field(default="Aloft", metadata={"env": "ALOFT_INSTANCE_TITLE"})
+    instance_description: str = field(
+        default="A microblogging server that does not go down.",
+        metadata={"env": "ALOFT_INSTANCE_DESCRIPTION"},
+    )
+    contact_email: str = field(default="", metadata={"env": "ALOFT_CONTACT_EMAIL"})
+    registrations: bool = field(default=True, metadata={"env": "ALOFT_REGISTRATIONS"})
+    rate_limits: bool = field(default=True, metadata={"env": "ALOFT_RATE_LIMITS"})
+    max_body_bytes: int = field(default=1_048_576, metadata={"env": "ALOFT_MAX_BODY_BYTES"})
+    log_level: str = field(default="info", metadata={"env": "ALOFT_LOG_LEVEL"})
+
+    @property
+    def effective_database_url(self) -> str:
+        """The SQLAlchemy URL: ALOFT_DATABASE_URL, else SQLite at DATA_DIR/aloft.db."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'aloft.db').resolve()}"
+
+    @property
+    def effective_base_url(self) -> str:
+        """Public URL of this server, used in links, `uri` fields and Link headers."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def domain(self) -> str:
+        """The host part of the base URL: what `acct` URIs and the instance report."""
+        return self.effective_base_url.split("://", 1)[-1].split("/", 1)[0]
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields changed (CLI flags win over the environment)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+
+def env_names() -> list[str]:
+    """Every ALOFT_* variable Settings reads, in declaration order."""
+    return [f.metadata["env"] for f in fields(Settings)]
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read Settings from the environment; raise SettingsError on the first bad value."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        name = f.metadata["env"]
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        if f.name == "data_dir":
+            values[f.name] = Path(raw)
+        elif f.name in {"registrations", "rate_limits"}:
+            values[f.name] = _bool(name, raw)
+        elif f.name == "port":
+            values[f.name] = _int(name, raw, 1, 65535)
+        elif f.name == "workers":
+            values[f.name] = _int(name, raw, 1, 64)
+        elif f.name == "max_body_bytes":
+            values[f.name] = _int(name, raw, 1024, 1 << 30)
+        elif f.name == "log_level":
+            level = raw.lower()
+            if level not in {"debug", "info", "warning", "error"}:
+                raise SettingsError(f"{name}={raw!r}: expected debug, info, warning or error")
+            values[f.name] = level
+        elif f.name == "database_url":
+            if not raw.startswith(("sqlite", "postgresql")):
+                raise SettingsError(
+                    f"{name}={raw!r}: expected sqlite:///PATH or postgresql+psycopg://…"
+                )
+            values[f.name] = raw
+        elif f.name == "base_url":
+            if not raw.startswith(("http://", "https://")):
+                raise SettingsError(f"{name}={raw!r}: expected a URL starting with http(s)://")
+            values[f.name] = raw
+        else:
+            values[f.name] = raw
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,261 @@
+"""Accounts: registration, profiles, follows and relationships."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from aloft import ids
+from aloft.errors import Conflict, Forbidden, Invalid, NotFound
+from aloft.services import text
+from aloft.services.auth import Viewer, now
+from aloft.services.notifications import notify
+from aloft.services.pages import Page, PageRequest
+from aloft.services.passwords import hash_password
+from aloft.storage.database import Database, insert_ignore
+from aloft.storage.schema import accounts, follows
+
+USERNAME = re.compile(r"^[A-Za-z0-9_]{1,30}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_DISPLAY_NAME = 30
+MAX_NOTE = 500
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    username: str
+    email: str
+    password: str
+    is_admin: bool = False
+
+
+def validate_new(new: NewAccount) -> None:
+    problems = []
+    if not USERNAME.match(new.username):
+        problems.append("Username must contain only letters, numbers and underscores (max 30)")
+    if not EMAIL.match(new.email) or len(new.email) > 320:
+        problems.append("Email is invalid")
+    if not 8 <= len(new.password) <= 72:
+        problems.append("Password must be 8 to 72 characters long")
+    if problems:
+        raise Invalid("Validation failed: " + ", ".join(problems))
+
+
+def create(db: Database, new: NewAccount) -> Row:
+    """Create a local account. Conflict if the username or email is taken (any case)."""
+    validate_new(new)
+    account_id = ids.new_id()
+    password_hash = hash_password(new.password)  # slow on purpose: outside the transaction
+
+    def unit(conn: Connection) -> Row:
+        existing = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()
+        if existing is not None:  # a retry of this very write
+            return existing
+        taken = conn.execute(
+            sa.select(accounts.c.username_lower, accounts.c.email).where(
+                sa.or_(
+                    accounts.c.username_lower == new.username.lower(),
+                    accounts.c.email == new.email.lower(),
+                )
+            )
+        ).first()
+        if taken is not None:
+            what = "Username" if taken.username_lower == new.username.lower() else "Email"
+            raise Conflict(f"Validation failed: {what} has already been taken")
+        conn.execute(
+            sa.insert(accounts).values(
+                id=account_id,
+                username=new.username,
+                username_lower=new.username.lower(),
+                email=new.email.lower(),
+                password_hash=password_hash,
+                is_admin=new.is_admin,
+                created_at=now(),
+            )
+        )
+        return conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).one()
+
+    return db.write(unit)
+
+
+def get_row(conn: Connection, account_id: int) -> Row:
+    row = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()
+    if row is None:
+        raise NotFound("Record not found")
+    return row
+
+
+def get(db: Database, account_id: int) -> Row:
+    return db.read(lambda conn: get_row(conn, account_id))
+
+
+def lookup(db: Database, acct: str, local_domain: str) -> Row:
+    """The account for "user" or "user@our.domain"; NotFound for anything else."""
+    username, _, domain = acct.strip().lstrip("@").partition("@")
+    if domain and domain.lower() != local_domain.lower():
+        raise NotFound("Record not found")
+    row = db.read(
+        lambda conn: conn.execute(
+            sa.select(accounts).where(accounts.c.username_lower == username.lower())
+        ).first()
+    )
+    if row is None:
+        raise NotFound("Record not found")
+    return row
+
+
+def update_credentials(
+    db: Database,
+    viewer: Viewer,
+    base_url: str,
+    local_domain: str,
+    display_name: str | None,
+    note: str | None,
+    locked: bool | None = None,
+    bot: bool | None = None,
+) -> Row:
+    assert viewer.account_id is not None
+    changes: dict[str, object] = {}
+    if display_name is not None:
+        if len(display_name) > MAX_DISPLAY_NAME:
+            raise Invalid(
+                f"Validation failed: Display name is too long (maximum is {MAX_DISPLAY_NAME})"
+            )
+        changes["display_name"] = display_name.strip()
+    if note is not None:
+        if len(note) > MAX_NOTE:
+            raise Invalid(f"Validation failed: Note is too long (maximum is {MAX_NOTE})")
+        changes["note_source"] = note
+        changes["note"] = text.render(note, base_url, local_domain, {}) if note.strip() else ""
+    if bot is not None:
+        changes["bot"] = bot
+    if locked is not None:
+        # Follow requests are not implemented, so an account cannot be locked yet.
+        if locked:
+            raise Invalid("Validation failed: Locked accounts are not supported by this server")
+        changes["locked"] = False
+    me = viewer.account_id
+
+    def unit(conn: Connection) -> Row:
+        if changes:
+            conn.execute(sa.update(accounts).where(accounts.c.id == me).values(**changes))
+        return get_row(conn, me)
+
+    return db.write(unit)
+
+
+def follow(db: Database, viewer: Viewer, target_id: int) -> None:
+    """Follow `target_id`. Idempotent: following again changes nothing."""
+    me = viewer.account_id
+    assert me is not None
+    if target_id == me:
+        raise Forbidden("You cannot follow yourself")
+    follow_id = ids.new_id()
+
+    def unit(conn: Connection) -> None:
+        get_row(conn, target_id)
+        added = insert_ignore(
+            conn,
+            follows,
+            {
+                "id": follow_id,
+                "account_id": me,
+                "target_account_id": target_id,
+                "created_at": now(),
+            },
+        )
+        if added:
+            _bump(conn, me, "following_count", 1)
+            _bump(conn, target_id, "followers_count", 1)
+            notify(conn, target_id, me, "follow")
+
+    db.write(unit)
+
+
+def unfollow(db: Database, viewer: Viewer, target_id: int) -> None:
+    """Stop following `target_id`. Idempotent: unfollowing twice changes nothing."""
+    me = viewer.account_id
+    assert me is not None
+
+    def unit(conn: Connection) -> None:
+        get_row(conn, target_id)
+        removed = conn.execute(
+            sa.delete(follows).where(
+                follows.c.account_id == me, follows.c.target_account_id == target_id
+            )
+        ).rowcount
+        if removed:
+            _bump(conn, me, "following_count", -1)
+            _bump(conn, target_id, "followers_count", -1)
+
+    db.write(unit)
+
+
+def _bump(conn: Connection, account_id: int, column: str, delta: int) -> None:
+    col = accounts.c[column]
+    conn.execute(sa.update(accounts).where(accounts.c.id == account_id).values({col: col + delta}))
+
+
+@dataclass(frozen=True)
+class Relationship:
+    id: int
+    following: bool
+    followed_by: bool
+
+
+def relationships(db: Database, viewer: Viewer, target_ids: Sequence[int]) -> list[Relationship]:
+    """The viewer's relationship to each target, in the order asked (unknown ids skipped)."""
+    me = viewer.account_id
+    wanted = list(dict.fromkeys(target_ids))[:100]
+
+    def unit(conn: Connection) -> list[Relationship]:
+        if not wanted:
+            return []
+        known = set(
+            conn.execute(sa.select(accounts.c.id).where(accounts.c.id.in_(wanted))).scalars()
+        )
+        following = set(
+            conn.execute(
+                sa.select(follows.c.target_account_id).where(
+                    follows.c.account_id == me, follows.c.target_account_id.in_(wanted)
+                )
+            ).scalars()
+        )
+        followed_by = set(
+            conn.execute(
+                sa.select(follows.c.account_id).where(
+                    follows.c.target_account_id == me, follows.c.account_id.in_(wanted)
+                )
+            ).scalars()
+        )
+        return [Relationship(i, i in following, i in followed_by) for i in wanted if i in known]
+
+    return db.read(unit)
+
+
+def relationship(db: Database, viewer: Viewer, target_id: int) -> Relationship:
+    return relationships(db, viewer, [target_id])[0]
+
+
+def follow_list(db: Database, account_id: int, page: PageRequest, direction: str) -> Page[Row]:
+    """Accounts following (`followers`) or followed by (`following`) `account_id`."""
+    if direction == "followers":
+        anchor, other = follows.c.target_account_id, follows.c.account_id
+    else:
+        anchor, other = follows.c.account_id, follows.c.target_account_id
+
+    def unit(conn: Connection) -> Page[Row]:
+        get_row(conn, account_id)
+        query = (
+            sa.select(accounts, follows.c.id.label("follow_id"))
+            .join(follows, other == accounts.c.id)
+            .where(anchor == account_id)
+        )
+        rows = page.finish(conn.execute(page.apply(query, follows.c.id)).all())
+        return Page.of(rows, [r.follow_id for r in rows])
+
+    return db.read(unit)

@@ -1,0 +1,332 @@
+"""Apps, OAuth grants and access tokens.
+
+Tokens and authorization codes are random 256-bit strings; only their SHA-256 is stored,
+so reading the database does not let anyone act as a user.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from aloft import ids
+from aloft.errors import Invalid, NotFound, OAuthError, Unauthorized
+from aloft.services import scopes as scope_rules
+from aloft.services.passwords import verify_password
+from aloft.storage.database import Database
+from aloft.storage.schema import accounts, apps, auth_codes, tokens
+
+OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
+CODE_LIFETIME = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is calling: an account (None for an app-only token) and what it may do."""
+
+    account_id: int | None
+    scopes: frozenset[str]
+    app_id: int | None
+
+
+ANONYMOUS = Viewer(account_id=None, scopes=frozenset(), app_id=None)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+
+
+def create_app(
+    db: Database, name: str, redirect_uris: list[str], scopes: str | None, website: str | None
+) -> Row:
+    """Register a client application and return its row (with client id and secret)."""
+    name = name.strip()
+    if not name:
+        raise Invalid("Validation failed: Application name can't be blank")
+    if len(name) > 200:
+        raise Invalid("Validation failed: Application name is too long (maximum is 200)")
+    uris = [u.strip() for u in redirect_uris if u.strip()] or [OOB_REDIRECT]
+    for uri in uris:
+        if uri != OOB_REDIRECT and ":" not in uri:
+            raise Invalid("Validation failed: Redirect URI must be an absolute URI.")
+    granted = scope_rules.parse(scopes)
+    row = {
+        "id": ids.new_id(),
+        "name": name,
+        "website": website or None,
+        "redirect_uris": "\n".join(uris),
+        "scopes": " ".join(granted),
+        "client_id": secrets.token_urlsafe(32),
+        "client_secret": secrets.token_urlsafe(32),
+        "created_at": now(),
+    }
+
+    def unit(conn: Connection) -> Row:
+        conn.execute(sa.insert(apps).values(**row))
+        return conn.execute(sa.select(apps).where(apps.c.id == row["id"])).one()
+
+    return db.write(unit)
+
+
+def authenticate(db: Database, bearer: str) -> Viewer:
+    """The Viewer behind a bearer token; Unauthorized if it is unknown or revoked."""
+    digest = _digest(bearer)
+    found = db.read(
+        lambda conn: conn.execute(
+            sa.select(tokens.c.account_id, tokens.c.scopes, tokens.c.app_id).where(
+                tokens.c.token_hash == digest
+            )
+        ).first()
+    )
+    if found is None:
+        raise Unauthorized("The access token is invalid")
+    return Viewer(found.account_id, frozenset(found.scopes.split()), found.app_id)
+
+
+def _client(conn: Connection, client_id: str | None, client_secret: str | None) -> Row:
+    app = None
+    if client_id:
+        app = conn.execute(sa.select(apps).where(apps.c.client_id == client_id)).first()
+    if app is None or not hmac.compare_digest(app.client_secret, client_secret or ""):
+        raise OAuthError(
+            "invalid_client",
+            "Client authentication failed due to unknown client, no client authentication "
+            "included, or unsupported authentication method.",
+            status=401,
+        )
+    return app
+
+
+def _requested_scopes(app: Row, scope: str | None) -> tuple[str, ...]:
+    try:
+        requested = scope_rules.parse(scope, default=app.scopes.split()[0])
+    except Invalid as exc:
+        raise OAuthError("invalid_scope", exc.message) from None
+    if scope is None:
+        requested = tuple(app.scopes.split())
+    if not scope_rules.covers(tuple(app.scopes.split()), requested):
+        raise OAuthError(
+            "invalid_scope",
+            "The requested scope is invalid, unknown, or malformed.",
+        )
+    return requested
+
+
+def _issue(
+    conn: Connection, app_id: int, account_id: int | None, scopes: tuple[str, ...]
+) -> IssuedToken:
+    token = secrets.token_urlsafe(32)
+    created = now()
+    conn.execute(
+        sa.insert(tokens).values(
+            id=ids.new_id(),
+            token_hash=_digest(token),
+            app_id=app_id,
+            account_id=account_id,
+            scopes=" ".join(scopes),
+            created_at=created,
+        )
+    )
+    return IssuedToken(token, scopes, created)
+
+
+def issue_token(db: Database, app_id: int, account_id: int, scopes: tuple[str, ...]) -> IssuedToken:
+    """A new token for an account (used by registration)."""
+    return db.write(lambda conn: _issue(conn, app_id, account_id, scopes))
+
+
+def find_account_by_login(conn: Connection, login: str) -> Row | None:
+    """The account whose email or username (any case) is `login`."""
+    login = login.strip().lower()
+    column = accounts.c.email if "@" in login else accounts.c.username_lower
+    return conn.execute(sa.select(accounts).where(column == login)).first()
+
+
+def check_login(conn: Connection, login: str, password: str) -> Row:
+    """The account for these credentials, or OAuthError invalid_grant."""
+    account = find_account_by_login(conn, login)
+    if not verify_password(account.password_hash if account else None, password) or not account:
+        raise OAuthError(
+            "invalid_grant",
+            "The provided authorization grant is invalid, expired, revoked, does not match "
+            "the redirection URI used in the authorization request, or was issued to another "
+            "client.",
+        )
+    return account
+
+
+def password_grant(
+    db: Database,
+    client_id: str | None,
+    client_secret: str | None,
+    username: str,
+    password: str,
+    scope: str | None,
+) -> IssuedToken:
+    def unit(conn: Connection) -> IssuedToken:
+        app = _client(conn, client_id, client_secret)
+        requested = _requested_scopes(app, scope)
+        account = check_login(conn, username, password)
+        return _issue(conn, app.id, account.id, requested)
+
+    return db.write(unit)
+
+
+def client_credentials_grant(
+    db: Database, client_id: str | None, client_secret: str | None, scope: str | None
+) -> IssuedToken:
+    def unit(conn: Connection) -> IssuedToken:
+        app = _client(conn, client_id, client_secret)
+        return _issue(conn, app.id, None, _requested_scopes(app, scope))
+
+    return db.write(unit)
+
+
+@dataclass(frozen=True)
+class AuthorizeRequest:
+    """A validated GET /oauth/authorize: what the consent page shows and posts back."""
+
+    app_name: str
+    client_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    state: str | None
+    code_challenge: str | None
+
+
+def check_authorize_request(
+    db: Database,
+    client_id: str | None,
+    redirect_uri: str | None,
+    scope: str | None,
+    response_type: str | None,
+    state: str | None,
+    code_challenge: str | None,
+    code_challenge_method: str | None,
+) -> AuthorizeRequest:
+    """Validate an authorization request before showing the sign-in page."""
+    if response_type not in (None, "code"):
+        raise OAuthError("unsupported_response_type", "Only response_type=code is supported.")
+    if code_challenge and (code_challenge_method or "plain") != "S256":
+        raise OAuthError("invalid_request", "Only code_challenge_method=S256 is supported.")
+    app = db.read(
+        lambda conn: conn.execute(
+            sa.select(apps).where(apps.c.client_id == (client_id or ""))
+        ).first()
+    )
+    if app is None:
+        raise OAuthError("invalid_client", "Unknown client_id.", status=401)
+    allowed = app.redirect_uris.split("\n")
+    uri = redirect_uri or allowed[0]
+    if uri not in allowed:
+        raise OAuthError("invalid_redirect_uri", "The redirect URI is not registered for this app.")
+    return AuthorizeRequest(
+        app.name, app.client_id, uri, _requested_scopes(app, scope), state, code_challenge
+    )
+
+
+def grant_code(db: Database, request: AuthorizeRequest, login: str, password: str) -> str:
+    """Sign the user in and return a one-time authorization code for the app."""
+    code = secrets.token_urlsafe(32)
+
+    def unit(conn: Connection) -> None:
+        account = check_login(conn, login, password)
+        app = conn.execute(sa.select(apps).where(apps.c.client_id == request.client_id)).one()
+        conn.execute(
+            sa.insert(auth_codes).values(
+                code_hash=_digest(code),
+                app_id=app.id,
+                account_id=account.id,
+                scopes=" ".join(request.scopes),
+                redirect_uri=request.redirect_uri,
+                code_challenge=request.code_challenge,
+                created_at=now(),
+            )
+        )
+
+    db.write(unit)
+    return code
+
+
+def _s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def code_grant(
+    db: Database,
+    client_id: str | None,
+    client_secret: str | None,
+    code: str | None,
+    redirect_uri: str | None,
+    code_verifier: str | None,
+) -> IssuedToken:
+    """Exchange an authorization code (once) for a token; PKCE S256 checked when used."""
+    bad_grant = OAuthError("invalid_grant", "The authorization code is invalid or expired.")
+
+    def unit(conn: Connection) -> IssuedToken:
+        app = conn.execute(sa.select(apps).where(apps.c.client_id == (client_id or ""))).first()
+        row = conn.execute(
+            sa.select(auth_codes).where(auth_codes.c.code_hash == _digest(code or ""))
+        ).first()
+        if app is None:
+            raise OAuthError("invalid_client", "Unknown client_id.", status=401)
+        if row is None or row.app_id != app.id:
+            raise bad_grant
+        conn.execute(sa.delete(auth_codes).where(auth_codes.c.code_hash == row.code_hash))
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+        if now() - created > CODE_LIFETIME:
+            raise bad_grant
+        if redirect_uri and redirect_uri != row.redirect_uri:
+            raise bad_grant
+        if row.code_challenge:
+            if not code_verifier or not hmac.compare_digest(
+                _s256(code_verifier), row.code_challenge
+            ):
+                raise OAuthError("invalid_grant", "The code_verifier does not match.")
+        elif not hmac.compare_digest(app.client_secret, client_secret or ""):
+            raise OAuthError("invalid_client", "Client authentication failed.", status=401)
+        return _issue(conn, app.id, row.account_id, tuple(row.scopes.split()))
+
+    # A failed exchange must still consume nothing: errors roll the transaction back.
+    return db.write(unit)
+
+
+def revoke(db: Database, client_id: str | None, client_secret: str | None, token: str) -> None:
+    """Revoke a token the client owns; unknown tokens are ignored (RFC 7009 §2.2)."""
+
+    def unit(conn: Connection) -> None:
+        app = _client(conn, client_id, client_secret)
+        conn.execute(
+            sa.delete(tokens).where(
+                tokens.c.token_hash == _digest(token), tokens.c.app_id == app.id
+            )
+        )
+
+    db.write(unit)
+
+
+def app_row(db: Database, app_id: int) -> Row:
+    """The app a token belongs to."""
+    row = db.read(lambda conn: conn.execute(sa.select(apps).where(apps.c.id == app_id)).first())
+    if row is None:
+        raise NotFound("Record not found")
+    return row

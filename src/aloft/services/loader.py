@@ -1,0 +1,108 @@
+"""Batch loading: everything a page of statuses or accounts needs, in a fixed number of
+queries whatever the page size (no N+1).
+
+For a page of statuses: the reblogged originals, every author, mentions, hashtags, apps
+and the viewer's favourited / reblogged / bookmarked flags: at most eight queries.
+Counts come from counter columns on the rows themselves.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from aloft.storage.schema import (
+    accounts,
+    apps,
+    bookmarks,
+    favourites,
+    mentions,
+    status_tags,
+    statuses,
+    tags,
+)
+
+
+@dataclass
+class Bundle:
+    """Rows keyed by id, ready for `aloft.api.entities` to render."""
+
+    statuses: dict[int, Row] = field(default_factory=dict)
+    accounts: dict[int, Row] = field(default_factory=dict)
+    mentions: dict[int, list[Row]] = field(default_factory=lambda: defaultdict(list))
+    tags: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    apps: dict[int, Row] = field(default_factory=dict)
+    favourited: set[int] = field(default_factory=set)
+    reblogged: set[int] = field(default_factory=set)
+    bookmarked: set[int] = field(default_factory=set)
+    viewer_id: int | None = None
+
+
+def load_accounts(conn: Connection, account_ids: Iterable[int], bundle: Bundle) -> None:
+    wanted = {i for i in account_ids if i not in bundle.accounts}
+    if wanted:
+        for row in conn.execute(sa.select(accounts).where(accounts.c.id.in_(wanted))):
+            bundle.accounts[row.id] = row
+
+
+def load_statuses(
+    conn: Connection,
+    rows: Sequence[Row],
+    viewer_id: int | None,
+    bundle: Bundle | None = None,
+) -> Bundle:
+    """A Bundle for `rows` (full `statuses` rows) as seen by `viewer_id`."""
+    bundle = bundle or Bundle()
+    bundle.viewer_id = viewer_id
+    for row in rows:
+        bundle.statuses[row.id] = row
+    original_ids = {r.reblog_of_id for r in rows if r.reblog_of_id} - bundle.statuses.keys()
+    if original_ids:
+        for row in conn.execute(sa.select(statuses).where(statuses.c.id.in_(original_ids))):
+            bundle.statuses[row.id] = row
+    all_rows = list(bundle.statuses.values())
+    content_ids = [r.id for r in all_rows if r.reblog_of_id is None]
+    load_accounts(conn, {r.account_id for r in all_rows}, bundle)
+    if content_ids:
+        query = (
+            sa.select(mentions.c.status_id, accounts.c.id, accounts.c.username)
+            .join(accounts, accounts.c.id == mentions.c.account_id)
+            .where(mentions.c.status_id.in_(content_ids))
+        )
+        for m in conn.execute(query):
+            bundle.mentions[m.status_id].append(m)
+        query = (
+            sa.select(status_tags.c.status_id, tags.c.name)
+            .join(tags, tags.c.id == status_tags.c.tag_id)
+            .where(status_tags.c.status_id.in_(content_ids))
+        )
+        for t in conn.execute(query):
+            bundle.tags[t.status_id].append(t.name)
+    app_ids = {r.app_id for r in all_rows if r.app_id} - bundle.apps.keys()
+    if app_ids:
+        for a in conn.execute(
+            sa.select(apps.c.id, apps.c.name, apps.c.website).where(apps.c.id.in_(app_ids))
+        ):
+            bundle.apps[a.id] = a
+    if viewer_id is not None and content_ids:
+        bundle.favourited |= _flags(conn, favourites, viewer_id, content_ids)
+        bundle.bookmarked |= _flags(conn, bookmarks, viewer_id, content_ids)
+        bundle.reblogged |= set(
+            conn.execute(
+                sa.select(statuses.c.reblog_of_id).where(
+                    statuses.c.account_id == viewer_id, statuses.c.reblog_of_id.in_(content_ids)
+                )
+            ).scalars()
+        )
+    return bundle
+
+
+def _flags(conn: Connection, table: sa.Table, viewer_id: int, status_ids: list[int]) -> set[int]:
+    query = sa.select(table.c.status_id).where(
+        table.c.account_id == viewer_id, table.c.status_id.in_(status_ids)
+    )
+    return set(conn.execute(query).scalars())

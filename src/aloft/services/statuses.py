@@ -1,0 +1,464 @@
+"""Statuses: posting, reading, deleting, threads, favourites, reblogs and bookmarks.
+
+Every write here is a unit of work that may run twice (see `aloft.storage.database`):
+* a new status carries its snowflake ID and optional Idempotency-Key from before the first
+  attempt; a second run finds either and returns the status already written;
+* favourites, reblogs and bookmarks are unique per (account, status), and counters and
+  notifications change only when the row was really added or removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+
+from aloft import ids
+from aloft.errors import Forbidden, Invalid, NotFound
+from aloft.services import text
+from aloft.services.auth import Viewer, now
+from aloft.services.loader import Bundle, load_statuses
+from aloft.services.notifications import notify
+from aloft.services.pages import Page, PageRequest
+from aloft.services.visibility import BY_NAME, PUBLIC, UNLISTED, visible_to
+from aloft.storage.database import Database, insert_ignore
+from aloft.storage.schema import (
+    accounts,
+    bookmarks,
+    favourites,
+    idempotency_keys,
+    mentions,
+    status_tags,
+    statuses,
+    tags,
+)
+
+IDEMPOTENCY_WINDOW = timedelta(hours=1)
+LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}([-_][A-Za-z0-9]{1,8})?$")
+MAX_ANCESTORS = 40
+MAX_DESCENDANTS = 4000
+
+Action = Callable[[Database, Viewer, int], tuple[Row, Bundle]]
+
+
+@dataclass(frozen=True)
+class NewStatus:
+    text: str
+    in_reply_to_id: int | None = None
+    visibility: str | None = None
+    spoiler_text: str = ""
+    sensitive: bool = False
+    language: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Site:
+    """What rendering text needs to know about this server."""
+
+    base_url: str
+    domain: str
+
+
+def _visible_row(conn: Connection, viewer_id: int | None, status_id: int) -> Row:
+    row = conn.execute(
+        sa.select(statuses).where(statuses.c.id == status_id, visible_to(viewer_id))
+    ).first()
+    if row is None:
+        raise NotFound("Record not found")
+    return row
+
+
+def _content_row(conn: Connection, viewer_id: int | None, status_id: int) -> Row:
+    """The visible status, or what it reblogs: actions on a reblog act on the original."""
+    row = _visible_row(conn, viewer_id, status_id)
+    if row.reblog_of_id is not None:
+        row = _visible_row(conn, viewer_id, row.reblog_of_id)
+    return row
+
+
+def _bump(conn: Connection, table: sa.Table, row_id: int, column: str, delta: int) -> None:
+    col = table.c[column]
+    conn.execute(sa.update(table).where(table.c.id == row_id).values({col: col + delta}))
+
+
+def _validate(new: NewStatus) -> int:
+    if not new.text.strip():
+        raise Invalid("Validation failed: Text can't be blank")
+    if text.weighted_length(new.text) + len(new.spoiler_text) > text.MAX_CHARACTERS:
+        raise Invalid(f"Validation failed: Text character limit of {text.MAX_CHARACTERS} exceeded")
+    visibility = BY_NAME.get(new.visibility or "public")
+    if visibility is None:
+        raise Invalid(
+            "Validation failed: Visibility is not one of public, unlisted, private, direct"
+        )
+    if new.language is not None and not LANGUAGE.match(new.language):
+        raise Invalid("Validation failed: Language is not a valid language code")
+    if new.idempotency_key is not None and not 0 < len(new.idempotency_key) <= 255:
+        raise Invalid("Idempotency-Key must be 1 to 255 characters")
+    return visibility
+
+
+def create(db: Database, viewer: Viewer, site: Site, new: NewStatus) -> tuple[Row, Bundle]:
+    """Post a status and return it, or the one already posted with the same Idempotency-Key."""
+    me = viewer.account_id
+    assert me is not None
+    visibility = _validate(new)
+    parsed = text.parse(new.text, site.domain)
+
+    def unit(conn: Connection, status_id: int) -> tuple[Row, Bundle]:
+        if new.idempotency_key is not None:
+            earlier = _by_idempotency_key(conn, me, new.idempotency_key)
+            if earlier is not None:
+                return earlier, load_statuses(conn, [earlier], me)
+        again = conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).first()
+        if again is not None and again.account_id == me:  # the first attempt did commit
+            return again, load_statuses(conn, [again], me)
+        reply_to = None
+        if new.in_reply_to_id is not None:
+            reply_to = _content_row(conn, me, new.in_reply_to_id)
+        mentioned = (
+            conn.execute(
+                sa.select(accounts.c.id, accounts.c.username, accounts.c.username_lower).where(
+                    accounts.c.username_lower.in_(parsed.mentions)
+                )
+            ).all()
+            if parsed.mentions
+            else []
+        )
+        content = text.render(
+            new.text, site.base_url, site.domain, {m.username_lower: m.username for m in mentioned}
+        )
+        created = now()
+        conn.execute(
+            sa.insert(statuses).values(
+                id=status_id,
+                account_id=me,
+                in_reply_to_id=reply_to.id if reply_to else None,
+                in_reply_to_account_id=reply_to.account_id if reply_to else None,
+                text=new.text,
+                content=content,
+                spoiler_text=new.spoiler_text,
+                sensitive=new.sensitive or bool(new.spoiler_text),
+                visibility=visibility,
+                language=new.language,
+                app_id=viewer.app_id,
+                created_at=created,
+            )
+        )
+        if mentioned:
+            conn.execute(
+                sa.insert(mentions),
+                [{"status_id": status_id, "account_id": m.id} for m in mentioned],
+            )
+        for name in parsed.hashtags:
+            insert_ignore(conn, tags, {"id": ids.new_id(), "name": name})
+        if parsed.hashtags:
+            tag_ids = conn.execute(
+                sa.select(tags.c.id).where(tags.c.name.in_(parsed.hashtags))
+            ).scalars()
+            conn.execute(
+                sa.insert(status_tags), [{"status_id": status_id, "tag_id": t} for t in tag_ids]
+            )
+        if new.idempotency_key is not None:
+            conn.execute(
+                sa.insert(idempotency_keys).values(
+                    account_id=me, key=new.idempotency_key, status_id=status_id, created_at=created
+                )
+            )
+        conn.execute(
+            sa.update(accounts)
+            .where(accounts.c.id == me)
+            .values(statuses_count=accounts.c.statuses_count + 1, last_status_at=created)
+        )
+        if reply_to is not None:
+            _bump(conn, statuses, reply_to.id, "replies_count", 1)
+        for m in mentioned:
+            notify(conn, m.id, me, "mention", status_id)
+        row = conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).one()
+        return row, load_statuses(conn, [row], me)
+
+    # An IntegrityError means a concurrent request took our Idempotency-Key (the next run
+    # returns its status) or, very rarely, another process drew the same snowflake.
+    for _attempt in range(3):
+        status_id = ids.new_id()
+        try:
+            return db.write(partial(unit, status_id=status_id))
+        except IntegrityError:
+            continue
+    raise Invalid("Could not store the status; please try again")
+
+
+def _by_idempotency_key(conn: Connection, me: int, key: str) -> Row | None:
+    found = conn.execute(
+        sa.select(idempotency_keys).where(
+            idempotency_keys.c.account_id == me, idempotency_keys.c.key == key
+        )
+    ).first()
+    if found is None:
+        return None
+    created = found.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=now().tzinfo)
+    if now() - created > IDEMPOTENCY_WINDOW:
+        conn.execute(
+            sa.delete(idempotency_keys).where(
+                idempotency_keys.c.account_id == me, idempotency_keys.c.key == key
+            )
+        )
+        return None
+    return conn.execute(sa.select(statuses).where(statuses.c.id == found.status_id)).first()
+
+
+def get(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
+    def unit(conn: Connection) -> tuple[Row, Bundle]:
+        row = _visible_row(conn, viewer.account_id, status_id)
+        return row, load_statuses(conn, [row], viewer.account_id)
+
+    return db.read(unit)
+
+
+def delete(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
+    """Delete one of the viewer's statuses; return it as it was (with its source text)."""
+    me = viewer.account_id
+
+    def unit(conn: Connection) -> tuple[Row, Bundle]:
+        row = conn.execute(
+            sa.select(statuses).where(statuses.c.id == status_id, statuses.c.account_id == me)
+        ).first()
+        if row is None:
+            raise NotFound("Record not found")
+        bundle = load_statuses(conn, [row], me)
+        reblogs = (
+            conn.execute(sa.select(statuses.c.account_id).where(statuses.c.reblog_of_id == row.id))
+            .scalars()
+            .all()
+        )
+        for account_id in reblogs:
+            _bump(conn, accounts, account_id, "statuses_count", -1)
+        conn.execute(sa.delete(statuses).where(statuses.c.reblog_of_id == row.id))
+        conn.execute(sa.delete(statuses).where(statuses.c.id == row.id))
+        _bump(conn, accounts, row.account_id, "statuses_count", -1)
+        if row.in_reply_to_id is not None:
+            _bump(conn, statuses, row.in_reply_to_id, "replies_count", -1)
+        if row.reblog_of_id is not None:
+            _bump(conn, statuses, row.reblog_of_id, "reblogs_count", -1)
+        return row, bundle
+
+    return db.write(unit)
+
+
+def context(db: Database, viewer: Viewer, status_id: int) -> tuple[list[Row], list[Row], Bundle]:
+    """Ancestors (oldest first) and descendants (in order) the viewer may see."""
+    me = viewer.account_id
+
+    def unit(conn: Connection) -> tuple[list[Row], list[Row], Bundle]:
+        row = _visible_row(conn, me, status_id)
+        up = (
+            sa.select(statuses.c.id, statuses.c.in_reply_to_id, sa.literal(1).label("depth"))
+            .where(statuses.c.id == row.in_reply_to_id)
+            .cte("up", recursive=True)
+        )
+        up = up.union_all(
+            sa.select(statuses.c.id, statuses.c.in_reply_to_id, (up.c.depth + 1))
+            .join(up, statuses.c.id == up.c.in_reply_to_id)
+            .where(up.c.depth < MAX_ANCESTORS)
+        )
+        down = (
+            sa.select(statuses.c.id)
+            .where(statuses.c.in_reply_to_id == row.id)
+            .cte("down", recursive=True)
+        )
+        down = down.union_all(
+            sa.select(statuses.c.id).join(down, statuses.c.in_reply_to_id == down.c.id)
+        )
+        ancestors = conn.execute(
+            sa.select(statuses)
+            .where(statuses.c.id.in_(sa.select(up.c.id)), visible_to(me))
+            .order_by(statuses.c.id)
+        ).all()
+        descendants = conn.execute(
+            sa.select(statuses)
+            .where(statuses.c.id.in_(sa.select(down.c.id)), visible_to(me))
+            .order_by(statuses.c.id)
+            .limit(MAX_DESCENDANTS)
+        ).all()
+        bundle = load_statuses(conn, [*ancestors, *descendants], me)
+        return list(ancestors), list(descendants), bundle
+
+    return db.read(unit)
+
+
+def _mark(table: sa.Table, counter: str | None, kind: str | None) -> Action:
+    """A use case that adds (account, status) to `table`, e.g. favourite or bookmark."""
+
+    def run(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
+        me = viewer.account_id
+        assert me is not None
+        row_id = ids.new_id()
+
+        def unit(conn: Connection) -> tuple[Row, Bundle]:
+            row = _content_row(conn, me, status_id)
+            added = insert_ignore(
+                conn,
+                table,
+                {"id": row_id, "account_id": me, "status_id": row.id, "created_at": now()},
+            )
+            if added and counter:
+                _bump(conn, statuses, row.id, counter, 1)
+            if added and kind:
+                notify(conn, row.account_id, me, kind, row.id)
+            row = conn.execute(sa.select(statuses).where(statuses.c.id == row.id)).one()
+            return row, load_statuses(conn, [row], me)
+
+        return db.write(unit)
+
+    return run
+
+
+def _unmark(table: sa.Table, counter: str | None) -> Action:
+    """A use case that removes (account, status) from `table`; idempotent."""
+
+    def run(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
+        me = viewer.account_id
+
+        def unit(conn: Connection) -> tuple[Row, Bundle]:
+            row = _content_row(conn, me, status_id)
+            removed = conn.execute(
+                sa.delete(table).where(table.c.account_id == me, table.c.status_id == row.id)
+            ).rowcount
+            if removed and counter:
+                _bump(conn, statuses, row.id, counter, -1)
+            row = conn.execute(sa.select(statuses).where(statuses.c.id == row.id)).one()
+            return row, load_statuses(conn, [row], me)
+
+        return db.write(unit)
+
+    return run
+
+
+favourite = _mark(favourites, "favourites_count", "favourite")
+unfavourite = _unmark(favourites, "favourites_count")
+bookmark = _mark(bookmarks, None, None)
+unbookmark = _unmark(bookmarks, None)
+
+
+def reblog(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
+    """Reblog a public or unlisted status; return the reblog (the existing one if any)."""
+    me = viewer.account_id
+    assert me is not None
+    reblog_id = ids.new_id()
+
+    def unit(conn: Connection) -> tuple[Row, Bundle]:
+        original = _content_row(conn, me, status_id)
+        if original.visibility not in (PUBLIC, UNLISTED):
+            raise Forbidden("This action is not allowed")
+        created = now()
+        added = insert_ignore(
+            conn,
+            statuses,
+            {
+                "id": reblog_id,
+                "account_id": me,
+                "reblog_of_id": original.id,
+                "visibility": original.visibility,
+                "app_id": viewer.app_id,
+                "created_at": created,
+            },
+        )
+        if added:
+            _bump(conn, statuses, original.id, "reblogs_count", 1)
+            conn.execute(
+                sa.update(accounts)
+                .where(accounts.c.id == me)
+                .values(statuses_count=accounts.c.statuses_count + 1, last_status_at=created)
+            )
+            notify(conn, original.account_id, me, "reblog", original.id)
+        row = conn.execute(
+            sa.select(statuses).where(
+                statuses.c.account_id == me, statuses.c.reblog_of_id == original.id
+            )
+        ).one()
+        return row, load_statuses(conn, [row], me)
+
+    return db.write(unit)
+
+
+def unreblog(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
+    """Undo the viewer's reblog; return the original status. Idempotent."""
+    me = viewer.account_id
+    assert me is not None
+
+    def unit(conn: Connection) -> tuple[Row, Bundle]:
+        original = _content_row(conn, me, status_id)
+        removed = conn.execute(
+            sa.delete(statuses).where(
+                statuses.c.account_id == me, statuses.c.reblog_of_id == original.id
+            )
+        ).rowcount
+        if removed:
+            _bump(conn, statuses, original.id, "reblogs_count", -1)
+            _bump(conn, accounts, me, "statuses_count", -1)
+        original = conn.execute(sa.select(statuses).where(statuses.c.id == original.id)).one()
+        return original, load_statuses(conn, [original], me)
+
+    return db.write(unit)
+
+
+def _actors(
+    db: Database, viewer: Viewer, status_id: int, page: PageRequest, table: sa.Table
+) -> Page[Row]:
+    """Accounts that favourited (table=favourites) or reblogged (statuses) a status."""
+
+    def unit(conn: Connection) -> Page[Row]:
+        row = _content_row(conn, viewer.account_id, status_id)
+        if table is statuses:
+            key = statuses.c.id
+            query = (
+                sa.select(accounts, key.label("key"))
+                .join(statuses, statuses.c.account_id == accounts.c.id)
+                .where(statuses.c.reblog_of_id == row.id)
+            )
+        else:
+            key = table.c.id
+            query = (
+                sa.select(accounts, key.label("key"))
+                .join(table, table.c.account_id == accounts.c.id)
+                .where(table.c.status_id == row.id)
+            )
+        rows = page.finish(conn.execute(page.apply(query, key)).all())
+        return Page.of(rows, [r.key for r in rows])
+
+    return db.read(unit)
+
+
+def favourited_by(db: Database, viewer: Viewer, status_id: int, page: PageRequest) -> Page[Row]:
+    return _actors(db, viewer, status_id, page, favourites)
+
+
+def reblogged_by(db: Database, viewer: Viewer, status_id: int, page: PageRequest) -> Page[Row]:
+    return _actors(db, viewer, status_id, page, statuses)
+
+
+def marked(
+    db: Database, viewer: Viewer, page: PageRequest, table: sa.Table
+) -> tuple[Page[Row], Bundle]:
+    """The viewer's favourites or bookmarks (still visible to them), newest mark first."""
+    me = viewer.account_id
+
+    def unit(conn: Connection) -> tuple[Page[Row], Bundle]:
+        query = (
+            sa.select(statuses, table.c.id.label("mark_id"))
+            .join(table, table.c.status_id == statuses.c.id)
+            .where(table.c.account_id == me, visible_to(me))
+        )
+        rows = page.finish(conn.execute(page.apply(query, table.c.id)).all())
+        return Page.of(rows, [r.mark_id for r in rows]), load_statuses(conn, rows, me)
+
+    return db.read(unit)

@@ -1,0 +1,93 @@
+"""Timelines: home, public, hashtag and an account's statuses.
+
+Home is built when it is read (fan-out on read): the viewer's own statuses and those of
+the accounts they follow, filtered by the visibility rule. Nothing is written per
+follower when someone posts, so a post is one small transaction, which keeps the
+write path short during a failover.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from aloft.errors import NotFound
+from aloft.services.auth import Viewer
+from aloft.services.loader import Bundle, load_statuses
+from aloft.services.pages import Page, PageRequest
+from aloft.services.visibility import PUBLIC, visible_to
+from aloft.storage.database import Database
+from aloft.storage.schema import accounts, follows, status_tags, statuses, tags
+
+Result = tuple[Page[Row], Bundle]
+
+
+def _run(conn: Connection, query: sa.Select, page: PageRequest, viewer_id: int | None) -> Result:
+    rows = page.finish(conn.execute(page.apply(query, statuses.c.id)).all())
+    return Page.of(rows, [r.id for r in rows]), load_statuses(conn, rows, viewer_id)
+
+
+def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
+    me = viewer.account_id
+    followed = sa.select(follows.c.target_account_id).where(follows.c.account_id == me)
+    query = sa.select(statuses).where(
+        sa.or_(statuses.c.account_id == me, statuses.c.account_id.in_(followed)),
+        visible_to(me),
+    )
+    return db.read(lambda conn: _run(conn, query, page, me))
+
+
+def public(db: Database, viewer: Viewer, page: PageRequest) -> Result:
+    """Public statuses that start or continue their author's own thread; no reblogs."""
+    query = sa.select(statuses).where(
+        statuses.c.visibility == PUBLIC,
+        statuses.c.reblog_of_id.is_(None),
+        sa.or_(
+            statuses.c.in_reply_to_id.is_(None),
+            statuses.c.in_reply_to_account_id == statuses.c.account_id,
+        ),
+    )
+    return db.read(lambda conn: _run(conn, query, page, viewer.account_id))
+
+
+def tag(db: Database, viewer: Viewer, name: str, page: PageRequest) -> Result:
+    """Public statuses with the hashtag `name` (any case)."""
+    tag_id = sa.select(tags.c.id).where(tags.c.name == name.lower().lstrip("#")).scalar_subquery()
+    query = (
+        sa.select(statuses)
+        .join(status_tags, status_tags.c.status_id == statuses.c.id)
+        .where(status_tags.c.tag_id == tag_id, statuses.c.visibility == PUBLIC)
+    )
+    return db.read(lambda conn: _run(conn, query, page, viewer.account_id))
+
+
+def account(
+    db: Database,
+    viewer: Viewer,
+    account_id: int,
+    page: PageRequest,
+    exclude_replies: bool = False,
+    exclude_reblogs: bool = False,
+) -> Result:
+    """An account's statuses that the viewer may see."""
+    me = viewer.account_id
+    query = sa.select(statuses).where(statuses.c.account_id == account_id, visible_to(me))
+    if exclude_replies:
+        query = query.where(
+            sa.or_(
+                statuses.c.in_reply_to_id.is_(None),
+                statuses.c.in_reply_to_account_id == account_id,
+            )
+        )
+    if exclude_reblogs:
+        query = query.where(statuses.c.reblog_of_id.is_(None))
+
+    def unit(conn: Connection) -> Result:
+        if (
+            conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id)).first()
+            is None
+        ):
+            raise NotFound("Record not found")
+        return _run(conn, query, page, me)
+
+    return db.read(unit)

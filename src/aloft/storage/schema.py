@@ -1,0 +1,208 @@
+"""The database schema, written once in SQLAlchemy Core for both SQLite and PostgreSQL.
+
+Conventions:
+* Primary keys of things clients page through are snowflakes (`aloft.ids`), made by the
+  app before the write so a retried write carries the same key.
+* Likes, reblogs, bookmarks, follows and notifications are unique by what they relate, so
+  doing one twice (a client retry, a failover retry) changes nothing the second time.
+* Counters (followers, statuses, favourites…) live on the row they count and are changed in
+  the same transaction as the row that changes them, only when that row was really added.
+* Timestamps are stored in UTC.
+"""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+ID = sa.BigInteger
+TS = sa.DateTime(timezone=True)
+
+
+def _id_pk() -> sa.Column:
+    return sa.Column("id", ID, primary_key=True, autoincrement=False)
+
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    _id_pk(),
+    sa.Column("username", sa.String(30), nullable=False),
+    sa.Column("username_lower", sa.String(30), nullable=False, unique=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("display_name", sa.String(100), nullable=False, server_default=""),
+    sa.Column("note_source", sa.Text, nullable=False, server_default=""),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("locked", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("bot", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("followers_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("following_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("statuses_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_status_at", TS, nullable=True),
+)
+
+apps = sa.Table(
+    "apps",
+    metadata,
+    _id_pk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("website", sa.String(2000), nullable=True),
+    sa.Column("redirect_uris", sa.Text, nullable=False),  # one per line
+    sa.Column("scopes", sa.String(1000), nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("client_secret", sa.String(64), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+# Access tokens are stored as SHA-256 of the token: a leaked table grants nothing.
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    _id_pk(),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("scopes", sa.String(1000), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+auth_codes = sa.Table(
+    "auth_codes",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("scopes", sa.String(1000), nullable=False),
+    sa.Column("redirect_uri", sa.String(2000), nullable=False),
+    sa.Column("code_challenge", sa.String(200), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+# visibility: 0 public, 1 unlisted, 2 private, 3 direct (see aloft.services.visibility)
+statuses = sa.Table(
+    "statuses",
+    metadata,
+    _id_pk(),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("in_reply_to_id", ID, nullable=True),
+    sa.Column("in_reply_to_account_id", ID, nullable=True),
+    sa.Column("reblog_of_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("content", sa.Text, nullable=False, server_default=""),
+    sa.Column("spoiler_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("sensitive", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("visibility", sa.SmallInteger, nullable=False),
+    sa.Column("language", sa.String(16), nullable=True),
+    sa.Column("app_id", ID, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("replies_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reblogs_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("favourites_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Index(None, "account_id", "id"),
+    sa.Index(None, "in_reply_to_id"),
+    sa.Index(None, "visibility", "id"),
+    # One reblog per account and status; NULLs (ordinary posts) never collide.
+    sa.Index(None, "reblog_of_id", "account_id", unique=True),
+)
+
+mentions = sa.Table(
+    "mentions",
+    metadata,
+    sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index(None, "account_id", "status_id"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    _id_pk(),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),  # lower case
+)
+
+status_tags = sa.Table(
+    "status_tags",
+    metadata,
+    sa.Column("tag_id", ID, sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index(None, "status_id"),
+)
+
+follows = sa.Table(
+    "follows",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "target_account_id",
+        ID,
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("id", ID, nullable=False, unique=True),  # pagination key of follower lists
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index(None, "target_account_id", "id"),
+    sa.Index(None, "account_id", "id"),
+)
+
+
+def _account_status_table(name: str) -> sa.Table:
+    """Favourites and bookmarks: one row per (account, status), paged by their own id."""
+    return sa.Table(
+        name,
+        metadata,
+        _id_pk(),
+        sa.Column(
+            "account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("created_at", TS, nullable=False),
+        sa.UniqueConstraint("account_id", "status_id"),
+        sa.Index(None, "status_id", "id"),
+        sa.Index(None, "account_id", "id"),
+    )
+
+
+favourites = _account_status_table("favourites")
+bookmarks = _account_status_table("bookmarks")
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    _id_pk(),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "from_account_id",
+        ID,
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), nullable=True),
+    # "type:from:status": a repeated action (retry, re-like) never notifies twice.
+    sa.Column("dedupe_key", sa.String(80), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("account_id", "dedupe_key"),
+    sa.Index(None, "account_id", "id"),
+)
+
+# Idempotency-Key of POST /api/v1/statuses, written in the same transaction as the status.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)

@@ -1,0 +1,95 @@
+"""The front page and the OAuth sign-in and consent page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from aloft.api import entities
+from aloft.api.params import Params, read_body
+from aloft.errors import AloftError, OAuthError
+from aloft.services import auth, timelines
+from aloft.services.auth import ANONYMOUS
+from aloft.services.pages import PageRequest
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+async def index(request: Request) -> Response:
+    state = request.app.state
+    settings = state.settings
+    base = settings.effective_base_url
+    page, bundle = await run_in_threadpool(
+        timelines.public, state.db, ANONYMOUS, PageRequest(limit=20)
+    )
+    return templates.TemplateResponse(
+        request,
+        "index.html",
+        {
+            "title": settings.instance_title,
+            "description": settings.instance_description,
+            "base": base,
+            "registrations": settings.registrations,
+            "statuses": entities.statuses(page.items, bundle, base),
+        },
+    )
+
+
+def _error_page(request: Request, exc: AloftError) -> Response:
+    status = exc.status if isinstance(exc, OAuthError) else 400
+    return templates.TemplateResponse(
+        request, "error.html", {"message": exc.message}, status_code=status
+    )
+
+
+async def _authorize_request(request: Request, params: Params) -> auth.AuthorizeRequest:
+    return await run_in_threadpool(
+        auth.check_authorize_request,
+        request.app.state.db,
+        params.string("client_id"),
+        params.string("redirect_uri"),
+        params.string("scope"),
+        params.string("response_type"),
+        params.string("state") or None,
+        params.string("code_challenge") or None,
+        params.string("code_challenge_method") or None,
+    )
+
+
+async def authorize(request: Request) -> Response:
+    """GET shows the sign-in form; POST checks it and hands the app a code."""
+    settings = request.app.state.settings
+    try:
+        body = await read_body(request, settings.max_body_bytes)
+        params = await Params.from_request(request, body)
+        oauth_request = await _authorize_request(request, params)
+    except AloftError as exc:
+        return _error_page(request, exc)
+    context: dict[str, Any] = {"request": oauth_request, "error": None, "login": None}
+    if request.method == "GET":
+        return templates.TemplateResponse(request, "authorize.html", context)
+    login = params.string("login") or ""
+    try:
+        code = await run_in_threadpool(
+            auth.grant_code,
+            request.app.state.db,
+            oauth_request,
+            login,
+            params.string("password") or "",
+        )
+    except OAuthError:
+        context.update(error="Wrong email, username or password.", login=login)
+        return templates.TemplateResponse(request, "authorize.html", context, status_code=401)
+    if oauth_request.redirect_uri == auth.OOB_REDIRECT:
+        return templates.TemplateResponse(request, "code.html", {"code": code})
+    query = {"code": code}
+    if oauth_request.state:
+        query["state"] = oauth_request.state
+    separator = "&" if "?" in oauth_request.redirect_uri else "?"
+    return RedirectResponse(f"{oauth_request.redirect_uri}{separator}{urlencode(query)}", 303)
