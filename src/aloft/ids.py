@@ -5,18 +5,19 @@ Bit layout (most significant first), as in Mastodon so IDs look familiar to clie
     | 48 bits: milliseconds since the Unix epoch | 16 bits: sequence |
 
 * The top bit stays 0 until the year 10889, so IDs fit a signed BIGINT on both engines.
-* The sequence starts at a random value in every process and counts up, wrapping at
-  2**16. Two app processes writing in the same millisecond are therefore unlikely to
-  collide; when they do, the insert hits the primary key and the service draws a new ID
-  (see `aloft.services.statuses`). Within one process IDs are strictly increasing: if the
-  clock stands still or steps back, we keep the last millisecond and advance the sequence.
+* In each new millisecond the sequence starts at a random value below 2**15 and counts
+  up. Two app processes writing in the same millisecond are therefore unlikely to collide;
+  when they do, the insert hits the primary key and the service draws a new ID (see
+  `aloft.services.statuses`). Within one process IDs are strictly increasing: if the clock
+  stands still or steps back we keep the last millisecond, and if the sequence runs out we
+  borrow the next millisecond.
 * No central sequence is involved, so an ID is known before the write is attempted and
   survives a database failover: a retried write carries the same ID and is recognised.
 
 IDs are strings in the API (JavaScript cannot hold 64-bit integers) and integers in storage.
 """
 
-import secrets
+import random
 import threading
 import time
 
@@ -30,20 +31,19 @@ class SnowflakeGenerator:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last_ms = 0
-        self._seq = secrets.randbelow(1 << SEQUENCE_BITS)
-        self._start_seq = self._seq
+        self._seq = 0
 
     def next_id(self) -> int:
         with self._lock:
             now = time.time_ns() // 1_000_000
             if now > self._last_ms:
                 self._last_ms = now
-                self._start_seq = self._seq
+                self._seq = random.getrandbits(SEQUENCE_BITS - 1)
             else:
-                self._seq = (self._seq + 1) & SEQUENCE_MASK
-                if self._seq == self._start_seq:
-                    # 65,536 IDs in one millisecond: borrow the next millisecond.
+                self._seq += 1
+                if self._seq > SEQUENCE_MASK:
                     self._last_ms += 1
+                    self._seq = 0
             return (self._last_ms << SEQUENCE_BITS) | self._seq
 
 

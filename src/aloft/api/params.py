@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from aloft.errors import BadRequest, Invalid, NotFound, TooLarge
@@ -52,12 +53,17 @@ class Params:
         if body:
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype == "application/json":
+                # A JSON array stays one value: lists are for list parameters only.
                 for key, value in _json_object(body).items():
-                    values[key] = value if isinstance(value, list) else [value]
+                    values[key] = [value]
             elif ctype == "multipart/form-data":
                 # The body is already read (and size-checked); Starlette parses its copy.
                 request._body = body
-                form: FormData = await request.form(max_files=0, max_fields=1000)
+                try:
+                    form: FormData = await request.form(max_files=0, max_fields=1000)
+                except HTTPException as exc:  # Starlette's answer to a malformed form
+                    message = f"The request body could not be parsed: {exc.detail}"
+                    raise BadRequest(message) from None
                 for key, item in form.multi_items():
                     values.setdefault(key, []).append(item)
             else:
@@ -136,18 +142,20 @@ class Params:
         raw = self._raw(name)
         if raw is None:
             return []
-        items: Iterable[Any] = raw
+        items: Iterable[Any] = [i for v in raw for i in (v if isinstance(v, list) else [v])]
         out = []
         for item in items:
             if isinstance(item, bool) or not isinstance(item, str | int):
                 raise Invalid(f"{name} must be a list of strings")
+            if "\x00" in str(item):
+                raise Invalid(f"{name} must not contain NUL characters")
             out.append(str(item))
         return out
 
     def ids(self, name: str) -> list[int]:
         out = []
         for item in self.strings(name):
-            if not str(item).isdigit() or int(item) > MAX_ID:
+            if not (item.isascii() and item.isdigit()) or int(item) > MAX_ID:
                 raise Invalid(f"{name} must be a list of IDs")
             out.append(int(item))
         return out
@@ -165,6 +173,6 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 def path_id(value: str) -> int:
     """An ID from the URL path; anything that is not one is simply not found."""
-    if not value.isdigit() or len(value) > 19 or int(value) > MAX_ID:
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) > MAX_ID:
         raise NotFound("Record not found")
     return int(value)

@@ -71,7 +71,7 @@ async def authorize(request: Request) -> Response:
         oauth_request = await _authorize_request(request, params)
     except AloftError as exc:
         return _error_page(request, exc)
-    context: dict[str, Any] = {"request": oauth_request, "error": None, "login": None}
+    context: dict[str, Any] = {"oauth": oauth_request, "error": None, "login": None}
     if request.method == "GET":
         return templates.TemplateResponse(request, "authorize.html", context)
     login = params.string("login") or ""
