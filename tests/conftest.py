@@ -58,7 +58,11 @@ class Api:
     def app(self, scopes: str = "read write follow push") -> dict[str, Any]:
         r = self.client.post(
             "/api/v1/apps",
-            data={"client_name": "tests", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": scopes},
+            data={
+                "client_name": "tests",
+                "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+                "scopes": scopes,
+            },
         )
         assert r.status_code == 200, r.text
         return r.json()
@@ -117,7 +121,9 @@ class Api:
         return r.json()["access_token"]
 
     def post(self, user: User, text: str, **fields: Any) -> dict[str, Any]:
-        r = self.client.post("/api/v1/statuses", headers=user.headers, data={"status": text, **fields})
+        r = self.client.post(
+            "/api/v1/statuses", headers=user.headers, data={"status": text, **fields}
+        )
         assert r.status_code == 200, r.text
         return r.json()
 

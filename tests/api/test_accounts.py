@@ -14,8 +14,14 @@ def test_registration_rules(api: Api) -> None:
     headers = {"Authorization": f"Bearer {api.app_token()}"}
     base = {"email": "new@example.org", "password": "long enough pw", "agreement": "true"}
     cases = [
-        ({**base, "username": "ALICE", "email": "x@example.org"}, "Username has already been taken"),
-        ({**base, "username": "newbie", "email": "ALICE@example.org"}, "Email has already been taken"),
+        (
+            {**base, "username": "ALICE", "email": "x@example.org"},
+            "Username has already been taken",
+        ),
+        (
+            {**base, "username": "newbie", "email": "ALICE@example.org"},
+            "Email has already been taken",
+        ),
         ({**base, "username": "bad name"}, "Username"),
         ({**base, "username": "newbie", "password": "short"}, "Password"),
         ({**base, "username": "newbie", "email": "not-an-email"}, "Email"),
@@ -35,7 +41,12 @@ def test_registration_can_be_switched_off(tmp_path: Path) -> None:
         r = client.post(
             "/api/v1/accounts",
             headers={"Authorization": f"Bearer {api.app_token()}"},
-            data={"username": "x", "email": "x@example.org", "password": "long enough", "agreement": "1"},
+            data={
+                "username": "x",
+                "email": "x@example.org",
+                "password": "long enough",
+                "agreement": "1",
+            },
         )
         assert r.status_code == 403 and "closed" in r.json()["error"]
         assert client.get("/api/v2/instance").json()["registrations"]["enabled"] is False
@@ -52,7 +63,11 @@ def test_profile_update_and_lookup(api: Api) -> None:
     me = r.json()
     assert me["display_name"] == "Alice A." and "hashtag" in me["note"]
     assert me["source"]["note"] == "I like #tea"
-    too_long = api.client.patch("/api/v1/accounts/update_credentials", headers=alice.headers, data={"display_name": "x" * 31})
+    too_long = api.client.patch(
+        "/api/v1/accounts/update_credentials",
+        headers=alice.headers,
+        data={"display_name": "x" * 31},
+    )
     assert too_long.status_code == 422
     for acct in ("alice", "@Alice", "alice@127.0.0.1:8080"):
         found = api.get("/api/v1/accounts/lookup", acct=acct)
@@ -77,7 +92,9 @@ def test_follow_unfollow_counts_lists_and_relationships(api: Api) -> None:
     following = api.get(f"/api/v1/accounts/{alice.id}/following").json()
     assert [a["id"] for a in following] == [bob.id]
     rels = api.client.get(
-        "/api/v1/accounts/relationships", headers=alice.headers, params={"id[]": [bob.id, carol.id, "999"]}
+        "/api/v1/accounts/relationships",
+        headers=alice.headers,
+        params={"id[]": [bob.id, carol.id, "999"]},
     ).json()
     assert [(x["id"], x["following"], x["followed_by"]) for x in rels] == [
         (bob.id, True, True),

@@ -26,7 +26,11 @@ def test_nodeinfo(api: Api) -> None:
 
 def test_oauth_server_metadata(api: Api) -> None:
     meta = api.get("/.well-known/oauth-authorization-server").json()
-    assert set(meta["grant_types_supported"]) == {"authorization_code", "password", "client_credentials"}
+    assert set(meta["grant_types_supported"]) == {
+        "authorization_code",
+        "password",
+        "client_credentials",
+    }
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["token_endpoint"].endswith("/oauth/token")
     assert "read:statuses" in meta["scopes_supported"]
@@ -35,7 +39,11 @@ def test_oauth_server_metadata(api: Api) -> None:
 def test_cors_for_browser_clients(api: Api) -> None:
     pre = api.client.options(
         "/api/v1/timelines/home",
-        headers={"Origin": "https://elk.zone", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"},
+        headers={
+            "Origin": "https://elk.zone",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
     )
     assert pre.status_code == 200
     assert pre.headers["access-control-allow-origin"] in ("*", "https://elk.zone")

@@ -30,11 +30,17 @@ def test_each_kind_is_notified_once(api: Api) -> None:
 
 def test_filters(api: Api) -> None:
     alice, _bob, _ = _setup(api)
-    only = api.client.get("/api/v1/notifications", headers=alice.headers, params={"types[]": ["follow", "mention"]})
+    only = api.client.get(
+        "/api/v1/notifications", headers=alice.headers, params={"types[]": ["follow", "mention"]}
+    )
     assert [n["type"] for n in only.json()] == ["mention", "follow"]
-    without = api.client.get("/api/v1/notifications", headers=alice.headers, params={"exclude_types[]": ["mention"]})
+    without = api.client.get(
+        "/api/v1/notifications", headers=alice.headers, params={"exclude_types[]": ["mention"]}
+    )
     assert [n["type"] for n in without.json()] == ["reblog", "favourite", "follow"]
-    bad = api.client.get("/api/v1/notifications", headers=alice.headers, params={"types[]": ["nonsense"]})
+    bad = api.client.get(
+        "/api/v1/notifications", headers=alice.headers, params={"types[]": ["nonsense"]}
+    )
     assert bad.status_code == 422
     page = api.get("/api/v1/notifications", alice, limit=2)
     assert len(page.json()) == 2 and 'rel="next"' in page.headers["link"]
@@ -48,7 +54,9 @@ def test_get_dismiss_and_clear(api: Api) -> None:
     assert api.get(f"/api/v1/notifications/{first['id']}", bob).status_code == 404
     r = api.client.post(f"/api/v1/notifications/{first['id']}/dismiss", headers=bob.headers)
     assert r.status_code == 200
-    assert api.get(f"/api/v1/notifications/{first['id']}", alice).status_code == 200, "bob can't dismiss alice's"
+    assert api.get(f"/api/v1/notifications/{first['id']}", alice).status_code == 200, (
+        "bob can't dismiss alice's"
+    )
     api.client.post(f"/api/v1/notifications/{first['id']}/dismiss", headers=alice.headers)
     assert len(api.get("/api/v1/notifications", alice).json()) == 3
     assert api.client.post("/api/v1/notifications/clear", headers=alice.headers).json() == {}

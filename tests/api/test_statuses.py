@@ -22,7 +22,11 @@ def test_post_renders_html_and_counts(api: Api) -> None:
 
 def test_json_body_is_accepted(api: Api) -> None:
     alice = api.register("alice")
-    r = api.client.post("/api/v1/statuses", headers=alice.headers, json={"status": "json!", "sensitive": True, "visibility": "unlisted"})
+    r = api.client.post(
+        "/api/v1/statuses",
+        headers=alice.headers,
+        json={"status": "json!", "sensitive": True, "visibility": "unlisted"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["sensitive"] is True and r.json()["visibility"] == "unlisted"
 
@@ -36,7 +40,11 @@ def test_idempotency_key_returns_the_first_status(api: Api) -> None:
     assert first.status_code == second.status_code == 200
     assert first.json()["id"] == second.json()["id"]
     assert _account(api, alice)["statuses_count"] == 1
-    other = api.client.post("/api/v1/statuses", headers={**bob.headers, "Idempotency-Key": "k-1"}, data={"status": "mine"})
+    other = api.client.post(
+        "/api/v1/statuses",
+        headers={**bob.headers, "Idempotency-Key": "k-1"},
+        data={"status": "mine"},
+    )
     assert other.json()["id"] != first.json()["id"], "keys are per account"
 
 
@@ -53,7 +61,9 @@ def test_replies_and_context(api: Api) -> None:
     assert [s["id"] for s in ctx["descendants"]] == [deeper["id"]]
     ctx = api.get(f"/api/v1/statuses/{root['id']}/context").json()
     assert [s["id"] for s in ctx["descendants"]] == [reply["id"], deeper["id"]]
-    missing = api.client.post("/api/v1/statuses", headers=bob.headers, data={"status": "x", "in_reply_to_id": "12345"})
+    missing = api.client.post(
+        "/api/v1/statuses", headers=bob.headers, data={"status": "x", "in_reply_to_id": "12345"}
+    )
     assert missing.status_code == 404
 
 
@@ -119,4 +129,7 @@ def test_delete_returns_source_and_fixes_counters(api: Api) -> None:
     assert _account(api, alice)["statuses_count"] == 1
     assert _account(api, bob)["statuses_count"] == 0, "the reblog went with the original"
     assert api.get("/api/v1/favourites", bob).json() == []
-    assert api.client.delete(f"/api/v1/statuses/{reply['id']}", headers=alice.headers).status_code == 404
+    assert (
+        api.client.delete(f"/api/v1/statuses/{reply['id']}", headers=alice.headers).status_code
+        == 404
+    )

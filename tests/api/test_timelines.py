@@ -43,7 +43,9 @@ def test_pagination_walks_every_item_once_with_link_headers(api: Api) -> None:
         assert list(links) == ["next", "prev"], "next first, then prev"
         assert f"max_id={page[-1]}" in links["next"] and f"min_id={page[0]}" in links["prev"]
         assert "limit=3" in links["next"]
-        r = api.client.get(links["next"].replace("http://127.0.0.1:8080", ""), headers=alice.headers)
+        r = api.client.get(
+            links["next"].replace("http://127.0.0.1:8080", ""), headers=alice.headers
+        )
     assert seen == newest_first
     assert "link" not in r.headers
 

@@ -82,6 +82,7 @@ def credential_account(row: Row, base: str) -> dict[str, Any]:
         "note": row.note_source,
         "fields": [],
         "follow_requests_count": 0,
+        "indexable": True,
     }
     data["role"] = {
         "id": "3" if row.is_admin else "-99",

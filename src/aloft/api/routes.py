@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from aloft.api import accounts, instance, notifications, oauth, statuses, timelines
+from aloft.api import accounts, instance, notifications, oauth, search, statuses, timelines
 
 GET, POST, DELETE, PATCH = ["GET"], ["POST"], ["DELETE"], ["PATCH"]
 
@@ -63,6 +63,8 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/notifications/clear", POST, notifications.clear),
     ("/api/v1/notifications/{id}", GET, notifications.show),
     ("/api/v1/notifications/{id}/dismiss", POST, notifications.dismiss),
+    # search
+    ("/api/v2/search", GET, search.search),
     # what apps ask for at start-up; we have none of these, so the answer is empty
     ("/api/v1/preferences", GET, instance.preferences),
     ("/api/v1/custom_emojis", GET, instance.empty_list),

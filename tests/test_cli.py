@@ -1,0 +1,121 @@
+"""The `aloft` command: one clear line for every failure an operator can hit."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import start_server, stop_server
+
+
+def aloft(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ALOFT_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "aloft", *args],
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("aloft: ")
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_db_migrate_and_accounts_create(tmp_path: Path) -> None:
+    env = {"ALOFT_DATA_DIR": str(tmp_path)}
+    first = aloft("db", "migrate", env=env)
+    assert first.returncode == 0 and "up to date" in first.stdout
+    assert aloft("db", "migrate", env=env).returncode == 0, "migrating twice is fine"
+    made = aloft(
+        "accounts",
+        "create",
+        "root",
+        "--email",
+        "root@example.org",
+        "--password",
+        "long enough",
+        "--admin",
+        env=env,
+    )
+    assert made.returncode == 0 and "created @root" in made.stdout and "admin" in made.stdout
+    again = aloft(
+        "accounts",
+        "create",
+        "ROOT",
+        "--email",
+        "x@example.org",
+        "--password",
+        "long enough",
+        env=env,
+    )
+    _one_line_error(again, "Username has already been taken")
+    short = aloft(
+        "accounts", "create", "bob", "--email", "b@example.org", "--password", "short", env=env
+    )
+    _one_line_error(short, "Password")
+    prompted = aloft(
+        "accounts",
+        "create",
+        "carol",
+        "--email",
+        "c@example.org",
+        env=env,
+        stdin="long enough\nlong enough\n",
+    )
+    assert prompted.returncode == 0, prompted.stderr
+
+
+def test_bad_settings_are_named(tmp_path: Path) -> None:
+    _one_line_error(aloft("db", "migrate", env={"ALOFT_PORT": "eighty"}), "ALOFT_PORT")
+    _one_line_error(
+        aloft("db", "migrate", env={"ALOFT_RATE_LIMITS": "sometimes"}), "ALOFT_RATE_LIMITS"
+    )
+    _one_line_error(
+        aloft("db", "migrate", env={"ALOFT_DATABASE_URL": "mysql://x"}), "ALOFT_DATABASE_URL"
+    )
+
+
+def test_unwritable_data_dir(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    _one_line_error(
+        aloft("db", "migrate", env={"ALOFT_DATA_DIR": str(blocker / "data")}), "data directory"
+    )
+    if os.geteuid() != 0:  # root can write anywhere, so only the file-in-the-way case applies
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        _one_line_error(aloft("db", "migrate", env={"ALOFT_DATA_DIR": str(locked)}), "not writable")
+
+
+def test_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = aloft("serve", "--port", str(port), env={"ALOFT_DATA_DIR": str(tmp_path)})
+    _one_line_error(result, f"port {port}", "already in use")
+
+
+def test_serve_with_two_workers(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", {"ALOFT_WORKERS": "2"})
+    try:
+        answers = {httpx.get(f"{server.url}/api/v1/instance").status_code for _ in range(10)}
+        assert answers == {200}
+    finally:
+        stop_server(server)
+    assert "2 workers" in server.log.read_text()
