@@ -111,8 +111,9 @@ def describe(error: ValidationError) -> str:
         if inner is None:
             break
         error = inner
+    message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
     schema_path = "/".join(str(p) for p in error.absolute_schema_path)
-    return f"{json_path(error)}: {error.message} [schema: {schema_path}]"
+    return f"{json_path(error)}: {message} [schema: {schema_path}]"
 
 
 def conformance_errors(
