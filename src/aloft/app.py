@@ -57,7 +57,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database.from_url(settings.effective_database_url)
+        db = Database.from_settings(settings)
         if migrate:
             upgrade(db.engine)
         app.state.db = db

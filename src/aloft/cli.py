@@ -39,7 +39,7 @@ def _open_database(settings: Settings, migrate: bool = True) -> Database:
     from aloft.storage.migrate import upgrade
 
     try:
-        db = Database.from_url(settings.effective_database_url)
+        db = Database.from_settings(settings)
         if migrate:
             upgrade(db.engine)
         return db

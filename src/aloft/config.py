@@ -25,6 +25,16 @@ def _bool(name: str, raw: str) -> bool:
     raise SettingsError(f"{name}={raw!r}: expected on/off (or true/false, 1/0)")
 
 
+def _seconds(name: str, raw: str, low: float, high: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a number of seconds") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={raw!r}: expected {low:g} to {high:g} seconds")
+    return value
+
+
 def _int(name: str, raw: str, low: int, high: int) -> int:
     try:
         value = int(raw)
@@ -55,6 +65,13 @@ class Settings:
     rate_limits: bool = field(default=True, metadata={"env": "ALOFT_RATE_LIMITS"})
     max_body_bytes: int = field(default=1_048_576, metadata={"env": "ALOFT_MAX_BODY_BYTES"})
     log_level: str = field(default="info", metadata={"env": "ALOFT_LOG_LEVEL"})
+    database_reads: str = field(default="primary", metadata={"env": "ALOFT_DATABASE_READS"})
+    db_attempt_timeout: float = field(default=3.0, metadata={"env": "ALOFT_DB_ATTEMPT_TIMEOUT"})
+    db_write_deadline: float = field(default=45.0, metadata={"env": "ALOFT_DB_WRITE_DEADLINE"})
+    db_read_deadline: float = field(default=15.0, metadata={"env": "ALOFT_DB_READ_DEADLINE"})
+    read_your_writes_seconds: float = field(
+        default=10.0, metadata={"env": "ALOFT_READ_YOUR_WRITES_SECONDS"}
+    )
 
     @property
     def effective_database_url(self) -> str:
@@ -104,6 +121,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             values[f.name] = _int(name, raw, 1, 64)
         elif f.name == "max_body_bytes":
             values[f.name] = _int(name, raw, 1024, 1 << 30)
+        elif f.name in {"db_attempt_timeout", "db_read_deadline"}:
+            values[f.name] = _seconds(name, raw, 0.1, 600)
+        elif f.name == "db_write_deadline":
+            values[f.name] = _seconds(name, raw, 0.1, 3600)
+        elif f.name == "read_your_writes_seconds":
+            values[f.name] = _seconds(name, raw, 0, 3600)
+        elif f.name == "database_reads":
+            if raw not in {"primary", "prefer-standby"}:
+                raise SettingsError(f"{name}={raw!r}: expected primary or prefer-standby")
+            values[f.name] = raw
         elif f.name == "log_level":
             level = raw.lower()
             if level not in {"debug", "info", "warning", "error"}:

@@ -32,7 +32,7 @@ from aloft.errors import AloftError, Invalid, Unauthorized
 from aloft.services import scopes
 from aloft.services.auth import ANONYMOUS, Viewer, authenticate
 from aloft.services.statuses import Site
-from aloft.storage.database import Database
+from aloft.storage.database import ACTOR, Database
 
 
 @dataclass
@@ -108,6 +108,9 @@ def endpoint(
                 body = await read_body(request, settings.max_body_bytes)
                 params = await Params.from_request(request, body)
                 ctx = Ctx(request, params, viewer, settings, state.db, state.site)
+                # The actor travels into the worker thread with the context, for
+                # read-your-writes routing in the data layer.
+                ACTOR.set(viewer.account_id)
                 result = await run_in_threadpool(handler, ctx)
                 response = result if isinstance(result, Response) else json_response(result)
             except AloftError as exc:

@@ -89,13 +89,13 @@ def create_app(
 def authenticate(db: Database, bearer: str) -> Viewer:
     """The Viewer behind a bearer token; Unauthorized if it is unknown or revoked."""
     digest = _digest(bearer)
-    found = db.read(
-        lambda conn: conn.execute(
-            sa.select(tokens.c.account_id, tokens.c.scopes, tokens.c.app_id).where(
-                tokens.c.token_hash == digest
-            )
-        ).first()
+    query = sa.select(tokens.c.account_id, tokens.c.scopes, tokens.c.app_id).where(
+        tokens.c.token_hash == digest
     )
+    found = db.read(lambda conn: conn.execute(query).first())
+    if found is None:
+        # A token issued a moment ago may not have reached a standby yet.
+        found = db.read(lambda conn: conn.execute(query).first(), prefer="primary")
     if found is None:
         raise Unauthorized("The access token is invalid")
     return Viewer(found.account_id, frozenset(found.scopes.split()), found.app_id)

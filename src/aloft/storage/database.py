@@ -1,6 +1,6 @@
 """The database handle: engines for SQLite and PostgreSQL and the unit of work.
 
-Services never open connections themselves. They call
+Services never open connections. They call
 
 * `Database.read(fn)`  — run `fn(conn)` in a read transaction and return its result;
 * `Database.write(fn)` — run `fn(conn)` in a write transaction, commit, return its result.
@@ -10,12 +10,36 @@ commit's outcome is unknown (a lost connection during COMMIT, a failover). Writi
 that a second run finds the first one's rows and returns the same answer is what makes a
 retry safe; the services do this with pre-generated snowflake IDs, Idempotency-Keys and
 unique constraints. Side effects outside the database belong after `write` returns.
+
+Riding through a failover (PostgreSQL). `write` runs `fn` in attempts, each with its own
+deadline (`Policy.attempt_timeout`) enforced by dropping the connection, never by cancelling
+a query: a cancelled COMMIT that waits for the synchronous standby comes back as a success
+with a WARNING, and that write can be lost at failover. Failures that a failover explains
+(see `failures.retry_reason`) are retried on a fresh connection with backoff until
+`Policy.write_deadline`, then `Unavailable` is raised (503 with Retry-After). Every retry
+after the first attempt starts by taking a transaction ID, so its COMMIT waits for the
+synchronous standby to hold everything before it — including an earlier attempt's commit
+that the retry merely finds and returns.
+
+Reads go to the primary, or with `Policy.reads == "prefer-standby"` to a standby, except for
+an actor (the signed-in account) who wrote in the last `read_your_writes` seconds. If the
+preferred server cannot be reached, a read falls back to any reachable server, so
+timelines keep loading while the primary is down.
 """
 
 from __future__ import annotations
 
+import contextvars
+import logging
+import os
+import random
+import socket
 import sqlite3
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,13 +47,50 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from aloft.config import Settings
+from aloft.errors import Unavailable
+from aloft.storage.failures import (
+    SYNC_REP_CANCELLED,
+    AttemptTimeout,
+    CommitUnconfirmed,
+    retry_reason,
+)
+from aloft.storage.watchdog import WATCHDOG
+
 T = TypeVar("T")
+log = logging.getLogger("aloft.storage")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+DEFAULT_CONNECT_TIMEOUT = 2  # libpq's floor; a frozen host costs this much per connection
+
+# Who is acting in this request (an account id), for read-your-writes routing.
+ACTOR: contextvars.ContextVar[int | None] = contextvars.ContextVar("aloft_actor", default=None)
 
 
 class DatabaseError(RuntimeError):
     """The database cannot be opened or used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Timing of the failover-aware data layer (ALOFT_DB_* settings)."""
+
+    attempt_timeout: float = 3.0
+    write_deadline: float = 45.0
+    read_deadline: float = 15.0
+    read_your_writes: float = 10.0
+    reads: str = "primary"  # or "prefer-standby"
+
+
+@dataclass
+class Stats:
+    """What /metrics reports about the data layer; updated under `lock`."""
+
+    retries: Counter[str] = field(default_factory=Counter)
+    unavailable: int = 0
+    failovers: int = 0
+    last_primary: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _sqlite_engine(url: sa.URL) -> Engine:
@@ -78,41 +139,258 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     return engine
 
 
+def _postgres_engine(url: sa.URL) -> Engine:
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT
+    # No pool_pre_ping: its "SELECT 1" would hang on a frozen server outside any deadline.
+    # A dead pooled connection instead fails the first statement of an attempt, which is
+    # retried on a fresh connection, and SQLAlchemy then invalidates the whole pool.
+    engine = sa.create_engine(
+        url, connect_args=connect_args, pool_size=10, max_overflow=10, pool_recycle=300
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
+        notices: list[str] = record.info.setdefault("notices", [])
+        dbapi_conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
+
+    return engine
+
+
 def create_engine(database_url: str) -> Engine:
     """An engine for the URL, configured for our use of that engine."""
-    url = sa.make_url(database_url)
+    try:
+        url = sa.make_url(database_url)
+    except sa.exc.ArgumentError as exc:
+        raise DatabaseError(f"cannot parse database URL {database_url!r}") from exc
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     if url.get_backend_name() == "postgresql":
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return _postgres_engine(url)
     raise DatabaseError(f"unsupported database URL {database_url!r}: use sqlite or postgresql")
 
 
-class Database:
-    """Runs units of work against one engine."""
+def _with_session_attrs(database_url: str, attrs: str) -> str | None:
+    """The same PostgreSQL URL with another target_session_attrs, for multi-host URLs."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() != "postgresql" or "target_session_attrs" not in url.query:
+        return None
+    return url.update_query_dict({"target_session_attrs": attrs}).render_as_string(
+        hide_password=False
+    )
 
-    def __init__(self, engine: Engine) -> None:
+
+class Database:
+    """Runs units of work against the primary, retrying through failovers."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        policy: Policy | None = None,
+        standby: Engine | None = None,
+        anywhere: Engine | None = None,
+    ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.policy = policy or Policy()
+        self.standby = standby
+        self.anywhere = anywhere
+        self.stats = Stats()
+        self._recent_writers: dict[int, float] = {}
 
     @classmethod
-    def from_url(cls, database_url: str) -> Database:
-        return cls(create_engine(database_url))
+    def from_url(cls, database_url: str, policy: Policy | None = None) -> Database:
+        policy = policy or Policy()
+        standby_url = None
+        if policy.reads == "prefer-standby":
+            standby_url = _with_session_attrs(database_url, "prefer-standby")
+        anywhere_url = _with_session_attrs(database_url, "any")
+        return cls(
+            create_engine(database_url),
+            policy,
+            create_engine(standby_url) if standby_url else None,
+            create_engine(anywhere_url) if anywhere_url else None,
+        )
 
-    def read(self, fn: Callable[[Connection], T]) -> T:
-        """Run `fn` in one read transaction (a consistent snapshot)."""
-        with self.engine.connect() as conn, conn.begin():
-            return fn(conn)
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        policy = Policy(
+            attempt_timeout=settings.db_attempt_timeout,
+            write_deadline=settings.db_write_deadline,
+            read_deadline=settings.db_read_deadline,
+            read_your_writes=settings.read_your_writes_seconds,
+            reads=settings.database_reads,
+        )
+        return cls.from_url(settings.effective_database_url, policy)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    # -- reads -------------------------------------------------------------------------
+
+    def read(self, fn: Callable[[Connection], T], prefer: str = "standby") -> T:
+        """Run `fn` in one read transaction (a consistent snapshot) on a suitable server."""
+        engines = self._read_order(prefer)
+        deadline = time.monotonic() + self.policy.read_deadline
+        delay = 0.05
+        while True:
+            for engine in engines:
+                try:
+                    return self._attempt(engine, fn, write=False, first=True)
+                except Exception as exc:
+                    reason = retry_reason(exc)
+                    if reason is None:
+                        raise
+                    self._note_retry(engine, "read", reason, exc)
+            if time.monotonic() + delay > deadline:
+                self._give_up("read")
+            time.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, 1.0)
+
+    def _read_order(self, prefer: str) -> list[Engine]:
+        actor = ACTOR.get()
+        wrote_recently = (
+            actor is not None
+            and time.monotonic() - self._recent_writers.get(actor, -1e9)
+            < self.policy.read_your_writes
+        )
+        order = [self.engine]
+        if self.standby is not None and prefer == "standby" and not wrote_recently:
+            order.insert(0, self.standby)
+        if self.anywhere is not None:
+            order.append(self.anywhere)
+        return order
+
+    # -- writes ------------------------------------------------------------------------
 
     def write(self, fn: Callable[[Connection], T]) -> T:
         """Run the idempotent unit of work `fn` in a write transaction and commit it."""
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(aloft_write=True)
-            with conn.begin():
-                return fn(conn)
+        deadline = time.monotonic() + self.policy.write_deadline
+        delay = 0.05
+        first = True
+        while True:
+            try:
+                result = self._attempt(self.engine, fn, write=True, first=first)
+                break
+            except Exception as exc:
+                reason = retry_reason(exc)
+                if reason is None:
+                    raise
+                self._note_retry(self.engine, "write", reason, exc)
+            first = False
+            if time.monotonic() + delay > deadline:
+                self._give_up("write")
+            time.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, 1.0)
+        actor = ACTOR.get()
+        if actor is not None:
+            self._recent_writers[actor] = time.monotonic()
+            if len(self._recent_writers) > 10_000:
+                self._forget_old_writers()
+        return result
+
+    def _forget_old_writers(self) -> None:
+        cutoff = time.monotonic() - self.policy.read_your_writes
+        self._recent_writers = {k: v for k, v in self._recent_writers.items() if v > cutoff}
+
+    def _give_up(self, kind: str) -> None:
+        with self.stats.lock:
+            self.stats.unavailable += 1
+        raise Unavailable(
+            f"The database is unavailable; the {kind} was not done. Try again shortly.",
+            retry_after=5,
+        )
+
+    def _note_retry(self, engine: Engine, kind: str, reason: str, exc: BaseException) -> None:
+        with self.stats.lock:
+            self.stats.retries[f"{kind}: {reason}"] += 1
+        log.warning("database %s attempt failed (%s), retrying: %s", kind, reason, exc)
+        if reason in {"server is read-only", "server is shutting down", "server is in recovery"}:
+            # Pooled connections still point at a server that no longer has this role.
+            engine.dispose()
+
+    def _attempt(
+        self, engine: Engine, fn: Callable[[Connection], T], write: bool, first: bool
+    ) -> T:
+        with engine.connect() as conn:
+            if write:
+                conn = conn.execution_options(aloft_write=True)
+            if engine.dialect.name != "postgresql":
+                with conn.begin():
+                    return fn(conn)
+            guard = _Guard(conn)
+            handle = WATCHDOG.arm(self.policy.attempt_timeout, guard.fire)
+            notices: list[str] = conn.connection.info.setdefault("notices", [])
+            notices.clear()
+            try:
+                with conn.begin():
+                    if write and not first:
+                        # Make this COMMIT wait for the synchronous standby (see above).
+                        conn.exec_driver_sql("SELECT pg_current_xact_id()")
+                    result = fn(conn)
+            except Exception as exc:
+                if guard.fired:
+                    conn.invalidate()
+                    raise AttemptTimeout(str(exc)) from exc
+                raise
+            finally:
+                guard.disarm()
+                WATCHDOG.cancel(handle)
+            if guard.fired:
+                conn.invalidate()
+                raise AttemptTimeout("the attempt deadline passed during commit")
+            if write and any(SYNC_REP_CANCELLED in n for n in notices):
+                conn.invalidate()
+                raise CommitUnconfirmed(notices[-1])
+            if write:
+                self._note_server(conn)
+            return result
+
+    def _note_server(self, conn: Connection) -> None:
+        info = conn.connection.dbapi_connection.info  # type: ignore[union-attr]
+        where = f"{info.host}:{info.port}"
+        with self.stats.lock:
+            if self.stats.last_primary not in (None, where):
+                self.stats.failovers += 1
+                log.warning("writes moved from %s to %s", self.stats.last_primary, where)
+            self.stats.last_primary = where
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        for engine in (self.engine, self.standby, self.anywhere):
+            if engine is not None:
+                engine.dispose()
+
+
+class _Guard:
+    """Drops one attempt's connection if the watchdog fires before it is disarmed."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._fd: int = conn.connection.dbapi_connection.pgconn.socket  # type: ignore[union-attr]
+        self._lock = threading.Lock()
+        self._armed = True
+        self.fired = False
+
+    def fire(self) -> None:
+        with self._lock:
+            if not self._armed:
+                return
+            self.fired = True
+            # shutdown() on a duplicate of the descriptor ends the connection for every
+            # holder, so the thread blocked in recv() wakes up with an error.
+            try:
+                sock = socket.socket(fileno=os.dup(self._fd))
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                finally:
+                    sock.close()
+            except OSError:
+                pass
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._armed = False
 
 
 def insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:

@@ -1,0 +1,77 @@
+"""What went wrong with a database attempt, and whether trying again is safe.
+
+The data layer retries a unit of work (see `database.Database.write`) only for failures
+that a failover or restart explains, where a fresh connection may well succeed:
+
+* the connection was refused, reset or lost (server crash, network partition, failover);
+* the server is shutting down or starting up (57P01, 57P02, 57P03);
+* the server is read-only (25006): a demoted primary, or a standby that HAProxy or libpq
+  picked a moment before promotion finished;
+* our own per-attempt deadline expired (a frozen server still completes TCP handshakes, so
+  only a client-side clock notices) and we dropped the connection;
+* PostgreSQL cancelled a COMMIT's wait for the synchronous standby and said so only in a
+  WARNING: the commit is local to a server that may be about to lose it, so the outcome is
+  unknown;
+* serialization failures and deadlocks (40001, 40P01), and a locked SQLite file.
+
+Any of these may have hit during COMMIT, in which case the write may or may not have
+happened (an ambiguous commit). That is safe only because every unit of work is idempotent:
+the retry finds the first attempt's rows and returns the same answer.
+
+Everything else (constraint violations, bad SQL, data errors) is a bug or a real conflict
+and is raised at once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exc as sa_exc
+
+RETRYABLE_SQLSTATES = {
+    "25006": "server is read-only",
+    "57P01": "server is shutting down",
+    "57P02": "server crashed",
+    "57P03": "server is starting up",
+    "40001": "serialization failure",
+    "40P01": "deadlock",
+    "55000": "server is in recovery",  # e.g. functions refused on a standby
+}
+
+SYNC_REP_CANCELLED = "canceling wait for synchronous replication"
+
+
+class AttemptTimeout(Exception):
+    """Our per-attempt deadline expired and we dropped the connection."""
+
+
+class CommitUnconfirmed(Exception):
+    """The server confirmed COMMIT only with a warning that the synchronous standby may
+    not have it: treat as an unknown outcome."""
+
+
+def retry_reason(exc: BaseException) -> str | None:
+    """Why `exc` is worth a retry on a fresh connection, or None if it is not."""
+    if isinstance(exc, AttemptTimeout):
+        return "attempt deadline passed"
+    if isinstance(exc, CommitUnconfirmed):
+        return "commit not confirmed by the synchronous standby"
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return RETRYABLE_SQLSTATES[sqlstate]
+    if sqlstate and sqlstate.startswith("08"):
+        return "connection failure"
+    if exc.connection_invalidated:
+        return "connection lost"
+    if isinstance(exc, sa_exc.OperationalError):
+        message = str(orig).lower()
+        if "database is locked" in message or "database is busy" in message:
+            return "database is locked"
+        if sqlstate is None:
+            # psycopg raises OperationalError without SQLSTATE for transport failures:
+            # refused, reset, closed unexpectedly, consuming input failed.
+            return "connection failure"
+    if isinstance(exc, sa_exc.InterfaceError):
+        return "connection closed"
+    return None
