@@ -16,8 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from aloft.api import health
 from aloft.api import routes as api_routes
 from aloft.api.errors import internal_error, plain_error
+from aloft.api.metrics import Metrics
 from aloft.api.ratelimit import RateLimiter
 from aloft.config import Settings
 from aloft.services.statuses import Site
@@ -61,6 +63,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
         if migrate:
             upgrade(db.engine)
         app.state.db = db
+        app.state.metrics.watch(db)
         try:
             yield
         finally:
@@ -69,6 +72,9 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
     app = Starlette(
         routes=[
             Route("/", pages.index, methods=["GET"]),
+            Route("/healthz", health.healthz, methods=["GET"]),
+            Route("/readyz", health.readyz, methods=["GET"]),
+            Route("/metrics", health.metrics, methods=["GET"]),
             Route("/oauth/authorize", pages.authorize, methods=["GET", "POST"]),
             Route("/oauth/authorize/", pages.authorize, methods=["GET", "POST"]),
             *api_routes.routes(),
@@ -89,6 +95,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
     )
     app.state.settings = settings
     app.state.limiter = RateLimiter()
+    app.state.metrics = Metrics()
     app.state.site = Site(settings.effective_base_url, settings.domain)
     return app
 

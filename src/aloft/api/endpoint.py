@@ -15,6 +15,7 @@ decorator turns it into a Starlette endpoint that, in order:
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -78,8 +79,11 @@ def endpoint(
     general one, counted per account (or per IP with `limit_by_ip`)."""
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        route = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
+
         @functools.wraps(handler)
         async def run(request: Request) -> Response:
+            started = time.perf_counter()
             state = request.app.state
             settings: Settings = state.settings
             limit_headers: dict[str, str] = {}
@@ -119,6 +123,9 @@ def endpoint(
                 response = internal_error(exc)
             for name, value in limit_headers.items():
                 response.headers.setdefault(name, value)
+            state.metrics.observe(
+                route, request.method, response.status_code, time.perf_counter() - started
+            )
             return response
 
         return run

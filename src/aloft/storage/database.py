@@ -357,6 +357,16 @@ class Database:
                 log.warning("writes moved from %s to %s", self.stats.last_primary, where)
             self.stats.last_primary = where
 
+    def probe(self, engine: Engine, writable: bool) -> bool:
+        """One quick attempt: can `engine` reach a server (that accepts writes)?"""
+
+        def check(conn: Connection) -> bool:
+            if writable:
+                return not conn.exec_driver_sql("SELECT pg_is_in_recovery()").scalar()
+            return conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+        return self._attempt(engine, check, write=False, first=True)
+
     def dispose(self) -> None:
         for engine in (self.engine, self.standby, self.anywhere):
             if engine is not None:

@@ -9,6 +9,7 @@ down, which makes the blocked call fail at once.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import threading
@@ -31,7 +32,9 @@ class Watchdog:
             heapq.heappush(self._heap, (time.monotonic() + seconds, handle, callback))
             self._active.add(handle)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="aloft-watchdog", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="aloft-watchdog", daemon=True
+                )
                 self._thread.start()
             self._cond.notify()
         return handle
@@ -55,10 +58,8 @@ class Watchdog:
                     continue
                 heapq.heappop(self._heap)
                 self._active.discard(handle)
-            try:
+            with contextlib.suppress(Exception):  # a failing callback must not stop us
                 callback()
-            except Exception:  # a failing callback must not stop the watchdog
-                pass
 
 
 WATCHDOG = Watchdog()
