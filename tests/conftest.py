@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,13 +27,46 @@ from starlette.testclient import TestClient
 
 from aloft.app import create_app
 from aloft.config import Settings
+from aloft.storage.database import create_engine
+from aloft.storage.migrate import upgrade
+from tests import pg
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", rate_limits=False)
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg.PostgresServer]:
+    """One PostgreSQL 15 server for the session, with a migrated template database."""
+    why_not = pg.available()
+    if why_not is not None:
+        pytest.skip(f"PostgreSQL tests skipped: {why_not}")
+    root = pg.temp_root()
+    server = pg.PostgresServer.create(root)
+    server.start()
+    server.psql("CREATE DATABASE aloft_template")
+    engine = create_engine(server.url("aloft_template"))
+    upgrade(engine)
+    engine.dispose()
+    yield server
+    server.stop("immediate")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for a fresh, migrated database: SQLite in tmp_path, or a new PostgreSQL
+    database cloned from the migrated template. Every API test runs on both."""
+    if request.param == "sqlite":
+        yield Settings(data_dir=tmp_path / "data", rate_limits=False)
+        return
+    server: pg.PostgresServer = request.getfixturevalue("postgres")
+    name = f"aloft_test_{next(_databases)}"
+    server.psql(f"CREATE DATABASE {name} TEMPLATE aloft_template")
+    yield Settings(data_dir=tmp_path / "data", rate_limits=False, database_url=server.url(name))
+    server.psql(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -178,6 +178,14 @@ def test_post_reply_context_and_delete(people: tuple[Person, Person]) -> None:
 
 def test_follow_and_relationships(people: tuple[Person, Person]) -> None:
     alice, bob = people
+    # find the other person first, as an app's search box does
+    found = alice.api.search_v2(f"@{bob.username}", resolve=True, result_type="accounts")
+    assert [str(a.id) for a in found.accounts] == [bob.id]
+    assert found.statuses == []
+    domain = alice.api.api_base_url.split("://", 1)[1]
+    found = alice.api.search_v2(f"{bob.username}@{domain}", result_type="accounts")
+    assert [a.acct for a in found.accounts] == [bob.username]
+    assert alice.api.search_v2(f"{bob.username}@elsewhere.example").accounts == []
     before = alice.api.account_relationships(bob.id)
     assert len(before) == 1
     assert str(before[0].id) == bob.id

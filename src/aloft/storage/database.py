@@ -406,5 +406,7 @@ class _Guard:
 def insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
     """Insert a row unless it would break a unique constraint; True if it was inserted."""
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(table).values(**values).on_conflict_do_nothing()
-    return conn.execute(stmt).rowcount == 1
+    key = next(iter(table.primary_key.columns))
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
+    stmt = dialect_insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return conn.execute(stmt).first() is not None
