@@ -59,7 +59,9 @@ class PostgresServer:
     def log(self) -> Path:
         return self.datadir.parent / f"{self.datadir.name}.log"
 
-    def _cmd(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def _cmd(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         argv = list(args)
         if self.user is not None:
             argv = ["runuser", "-u", self.user, "--", *argv]
@@ -74,8 +76,16 @@ class PostgresServer:
             root.chmod(0o755)
         server = cls(root / name, port or free_port(), user)
         server._cmd(
-            str(BIN / "initdb"), "-D", str(server.datadir), "-U", SUPERUSER, "--auth=trust",
-            "--data-checksums", "-E", "UTF8", "--locale=C.UTF-8",
+            str(BIN / "initdb"),
+            "-D",
+            str(server.datadir),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--data-checksums",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
         )
         server.configure(
             listen_addresses="'127.0.0.1'",
@@ -98,12 +108,23 @@ class PostgresServer:
 
     def start(self) -> None:
         self._cmd(
-            str(BIN / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.log),
-            "-o", f"-p {self.port}", "-w", "-t", "60", "start",
+            str(BIN / "pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-l",
+            str(self.log),
+            "-o",
+            f"-p {self.port}",
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
 
     def stop(self, mode: str = "fast") -> None:
-        self._cmd(str(BIN / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop", check=False)
+        self._cmd(
+            str(BIN / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop", check=False
+        )
 
     def promote(self) -> None:
         self._cmd(str(BIN / "pg_ctl"), "-D", str(self.datadir), "-w", "promote")
@@ -112,15 +133,38 @@ class PostgresServer:
         """A streaming replica of this server (pg_basebackup -R), not yet started."""
         replica = PostgresServer(root / name, free_port(), self.user)
         self._cmd(
-            str(BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER,
-            "-D", str(replica.datadir), "-R", "-X", "stream", "--checkpoint=fast",
+            str(BIN / "pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            SUPERUSER,
+            "-D",
+            str(replica.datadir),
+            "-R",
+            "-X",
+            "stream",
+            "--checkpoint=fast",
         )
         return replica
 
     def psql(self, sql: str, db: str = "postgres") -> str:
         out = self._cmd(
-            str(BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-d", db,
-            "-At", "-v", "ON_ERROR_STOP=1", "-c", sql,
+            str(BIN / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            SUPERUSER,
+            "-d",
+            db,
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
         )
         return out.stdout.strip()
 
@@ -130,7 +174,12 @@ class PostgresServer:
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._cmd(str(BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), check=False).returncode == 0:
+            if (
+                self._cmd(
+                    str(BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), check=False
+                ).returncode
+                == 0
+            ):
                 return
             time.sleep(0.1)
         raise RuntimeError(f"PostgreSQL on {self.port} not ready: {self.log.read_text()[-2000:]}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
 from aloft.errors import Conflict, Forbidden, Invalid, NotFound
@@ -79,7 +80,12 @@ def create(db: Database, new: NewAccount) -> Row:
         )
         return conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).one()
 
-    return db.write(unit)
+    try:
+        return db.write(unit)
+    except IntegrityError:
+        # A twin committed first (an earlier attempt whose outcome we never learnt, or a
+        # concurrent sign-up): run again to return it, or to say the name is taken.
+        return db.write(unit)
 
 
 def get_row(conn: Connection, account_id: int) -> Row:

@@ -47,6 +47,10 @@ MAX_DESCENDANTS = 4000
 Action = Callable[[Database, Viewer, int], tuple[Row, Bundle]]
 
 
+class IdCollision(Exception):
+    """Another process drew the same snowflake for another account's status."""
+
+
 @dataclass(frozen=True)
 class NewStatus:
     text: str
@@ -118,8 +122,10 @@ def create(db: Database, viewer: Viewer, site: Site, new: NewStatus) -> tuple[Ro
             if earlier is not None:
                 return earlier, load_statuses(conn, [earlier], me)
         again = conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).first()
-        if again is not None and again.account_id == me:  # the first attempt did commit
-            return again, load_statuses(conn, [again], me)
+        if again is not None:
+            if again.account_id != me:
+                raise IdCollision(status_id)
+            return again, load_statuses(conn, [again], me)  # an earlier attempt committed
         reply_to = None
         if new.in_reply_to_id is not None:
             reply_to = _content_row(conn, me, new.in_reply_to_id)
@@ -184,12 +190,16 @@ def create(db: Database, viewer: Viewer, site: Site, new: NewStatus) -> tuple[Ro
         row = conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).one()
         return row, load_statuses(conn, [row], me)
 
-    # An IntegrityError means a concurrent request took our Idempotency-Key (the next run
-    # returns its status) or, very rarely, another process drew the same snowflake.
-    for _attempt in range(3):
-        status_id = ids.new_id()
+    # An IntegrityError means a twin of this write committed first: an earlier attempt
+    # whose commit outcome we never learnt, or a concurrent request with the same
+    # Idempotency-Key. Running the unit again with the same ID finds it and returns it.
+    # Only a real snowflake collision with another account's status draws a new ID.
+    status_id = ids.new_id()
+    for _attempt in range(5):
         try:
             return db.write(partial(unit, status_id=status_id))
+        except IdCollision:
+            status_id = ids.new_id()
         except IntegrityError:
             continue
     raise Invalid("Could not store the status; please try again")

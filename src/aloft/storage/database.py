@@ -41,7 +41,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -244,10 +244,7 @@ class Database:
                     if reason is None:
                         raise
                     self._note_retry(engine, "read", reason, exc)
-            if time.monotonic() + delay > deadline:
-                self._give_up("read")
-            time.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, 1.0)
+            delay = self._pause(deadline, delay, "read")
 
     def _read_order(self, prefer: str) -> list[Engine]:
         actor = ACTOR.get()
@@ -280,10 +277,7 @@ class Database:
                     raise
                 self._note_retry(self.engine, "write", reason, exc)
             first = False
-            if time.monotonic() + delay > deadline:
-                self._give_up("write")
-            time.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, 1.0)
+            delay = self._pause(deadline, delay, "write")
         actor = ACTOR.get()
         if actor is not None:
             self._recent_writers[actor] = time.monotonic()
@@ -295,7 +289,16 @@ class Database:
         cutoff = time.monotonic() - self.policy.read_your_writes
         self._recent_writers = {k: v for k, v in self._recent_writers.items() if v > cutoff}
 
-    def _give_up(self, kind: str) -> None:
+    def _pause(self, deadline: float, delay: float, kind: str) -> float:
+        """Back off before the next attempt (jittered, doubling to 1 s); give up at the
+        deadline. Returns the next delay."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self._give_up(kind)
+        time.sleep(min(delay * random.uniform(0.5, 1.0), remaining))
+        return min(delay * 2, 1.0)
+
+    def _give_up(self, kind: str) -> NoReturn:
         with self.stats.lock:
             self.stats.unavailable += 1
         raise Unavailable(

@@ -1,0 +1,202 @@
+"""The failover-aware write path against a real PostgreSQL 15 (no mocks).
+
+Each test owns its own server so it can crash, freeze, restart or fence it:
+* killed mid-transaction (pg_ctl stop -m immediate) → the write lands exactly once;
+* COMMIT whose acknowledgement never arrives (the server waits for a synchronous standby
+  that is not there) → the retry returns the first commit, never a duplicate;
+* read-only server (default_transaction_read_only) → writes wait, then succeed;
+* a frozen backend (SIGSTOP) → the per-attempt deadline drops the connection and retries;
+* past the deadline → Unavailable (503 through the API), and nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from aloft.app import create_app
+from aloft.config import Settings
+from aloft.errors import Unavailable
+from aloft.services import accounts, statuses
+from aloft.services.auth import Viewer
+from aloft.storage.database import Database, Policy, create_engine
+from aloft.storage.migrate import upgrade
+from aloft.storage.schema import statuses as statuses_table
+from tests import pg
+
+SITE = statuses.Site("http://test.example", "test.example")
+
+
+@pytest.fixture
+def server() -> Iterator[pg.PostgresServer]:
+    why_not = pg.available()
+    if why_not:
+        pytest.skip(f"PostgreSQL tests skipped: {why_not}")
+    root = pg.temp_root()
+    srv = pg.PostgresServer.create(root)
+    srv.start()
+    srv.psql("CREATE DATABASE aloft")
+    engine = create_engine(srv.url("aloft"))
+    upgrade(engine)
+    engine.dispose()
+    yield srv
+    srv.stop("immediate")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _db(server: pg.PostgresServer, **policy: float) -> Database:
+    return Database.from_url(server.url("aloft"), Policy(**{"write_deadline": 30.0, **policy}))
+
+
+def _viewer(db: Database, name: str = "writer") -> Viewer:
+    row = accounts.create(db, accounts.NewAccount(name, f"{name}@example.org", "long enough pw"))
+    return Viewer(row.id, frozenset({"write"}), None)
+
+
+def _stored(server: pg.PostgresServer, text: str) -> int:
+    return int(server.psql(f"SELECT count(*) FROM statuses WHERE text = '{text}'", db="aloft"))
+
+
+def test_killed_mid_transaction_the_write_lands_exactly_once(server: pg.PostgresServer) -> None:
+    db = _db(server)
+    viewer = _viewer(db)
+    crashed = threading.Event()
+
+    def crash_on_insert(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO statuses") and not crashed.is_set():
+            crashed.set()
+            server.stop("immediate")  # the INSERT now meets a dead server
+            threading.Timer(1.0, server.start).start()
+
+    sa.event.listen(db.engine, "before_cursor_execute", crash_on_insert)
+    started = time.monotonic()
+    row, _ = statuses.create(db, viewer, SITE, statuses.NewStatus("survives a crash"))
+    took = time.monotonic() - started
+    db.dispose()
+    assert crashed.is_set()
+    assert _stored(server, "survives a crash") == 1
+    assert (
+        server.psql(
+            f"SELECT statuses_count FROM accounts WHERE id = {viewer.account_id}", db="aloft"
+        )
+        == "1"
+    )
+    assert sum(db.stats.retries.values()) >= 1 and took >= 1.0
+    assert row.text == "survives a crash"
+
+
+def test_ambiguous_commit_is_not_written_twice(server: pg.PostgresServer) -> None:
+    """COMMIT is done locally but its acknowledgement never comes (the server waits for a
+    synchronous standby that does not exist). The attempt deadline drops the connection;
+    the retry must return the first commit once the server lets it through."""
+    db = _db(server, attempt_timeout=1.0)
+    viewer = _viewer(db)
+    server.psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
+    server.psql("SELECT pg_reload_conf()")
+    threading.Timer(
+        3.0,
+        lambda: (
+            server.psql("ALTER SYSTEM RESET synchronous_standby_names"),
+            server.psql("SELECT pg_reload_conf()"),
+        ),
+    ).start()
+    row, _ = statuses.create(db, viewer, SITE, statuses.NewStatus("ambiguous"))
+    db.dispose()
+    assert _stored(server, "ambiguous") == 1
+    assert server.psql(f"SELECT id FROM statuses WHERE text = 'ambiguous'", db="aloft") == str(
+        row.id
+    )
+    assert any("deadline" in reason for reason in db.stats.retries), db.stats.retries
+
+
+def test_read_only_server_makes_writes_wait_then_succeed(server: pg.PostgresServer) -> None:
+    db = _db(server)
+    viewer = _viewer(db)
+    server.psql("ALTER SYSTEM SET default_transaction_read_only = on")
+    server.psql("SELECT pg_reload_conf()")
+
+    def writable_again() -> None:
+        server.psql("ALTER SYSTEM RESET default_transaction_read_only")
+        server.psql("SELECT pg_reload_conf()")
+
+    threading.Timer(2.0, writable_again).start()
+    started = time.monotonic()
+    statuses.create(db, viewer, SITE, statuses.NewStatus("waited"))
+    took = time.monotonic() - started
+    db.dispose()
+    assert _stored(server, "waited") == 1
+    assert took >= 1.5, "the write waited for the server to become writable"
+    assert db.stats.retries["write: server is read-only"] >= 1
+
+
+def test_frozen_backend_is_dropped_at_the_attempt_deadline(server: pg.PostgresServer) -> None:
+    db = _db(server, attempt_timeout=1.0)
+    viewer = _viewer(db)
+    frozen: list[int] = []
+
+    def freeze_once(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO statuses") and not frozen:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            frozen.append(pid)
+            os.kill(pid, signal.SIGSTOP)
+
+    sa.event.listen(db.engine, "before_cursor_execute", freeze_once)
+    try:
+        started = time.monotonic()
+        statuses.create(db, viewer, SITE, statuses.NewStatus("unfrozen"))
+        took = time.monotonic() - started
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    db.dispose()
+    assert frozen and _stored(server, "unfrozen") == 1
+    assert 1.0 <= took < 10, took
+    assert db.stats.retries["write: attempt deadline passed"] == 1
+
+
+def test_deadline_gives_unavailable_and_writes_nothing(server: pg.PostgresServer) -> None:
+    db = _db(server, write_deadline=2.0)
+    viewer = _viewer(db)
+    server.stop("immediate")
+    started = time.monotonic()
+    with pytest.raises(Unavailable):
+        statuses.create(db, viewer, SITE, statuses.NewStatus("never"))
+    took = time.monotonic() - started
+    server.start()
+    db.dispose()
+    assert 1.5 <= took < 6, took
+    assert _stored(server, "never") == 0
+    assert db.stats.unavailable == 1
+
+
+def test_api_answers_503_with_retry_after(server: pg.PostgresServer, tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        rate_limits=False,
+        database_url=server.url("aloft"),
+        db_write_deadline=1.5,
+        db_read_deadline=1.5,
+    )
+    from tests.conftest import Api
+
+    with TestClient(create_app(settings)) as client:
+        api = Api(client)
+        alice = api.register("alice")
+        server.stop("immediate")
+        r = client.post("/api/v1/statuses", headers=alice.headers, data={"status": "lost?"})
+        assert r.status_code == 503
+        assert r.headers["retry-after"] == "5" and "unavailable" in r.json()["error"]
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["ready"] is False
+        server.start()
+        assert client.get("/readyz").json() == {"ready": True, "primary": True, "reads": True}
+    assert _stored(server, "lost?") == 0
