@@ -30,7 +30,6 @@ from aloft.services import accounts, statuses
 from aloft.services.auth import Viewer
 from aloft.storage.database import Database, Policy, create_engine
 from aloft.storage.migrate import upgrade
-from aloft.storage.schema import statuses as statuses_table
 from tests import pg
 
 SITE = statuses.Site("http://test.example", "test.example")
@@ -112,7 +111,7 @@ def test_ambiguous_commit_is_not_written_twice(server: pg.PostgresServer) -> Non
     row, _ = statuses.create(db, viewer, SITE, statuses.NewStatus("ambiguous"))
     db.dispose()
     assert _stored(server, "ambiguous") == 1
-    assert server.psql(f"SELECT id FROM statuses WHERE text = 'ambiguous'", db="aloft") == str(
+    assert server.psql("SELECT id FROM statuses WHERE text = 'ambiguous'", db="aloft") == str(
         row.id
     )
     assert any("deadline" in reason for reason in db.stats.retries), db.stats.retries
