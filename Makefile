@@ -7,7 +7,9 @@ VENV := .venv
 UV := $(PYTHON) -m uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: serve test lint format install clean
+PG_BIN ?= /usr/lib/postgresql/15/bin
+
+.PHONY: serve test lint format install system clean
 
 # uv is installed with pip as a module of the machine's Python; on Debian's own Python
 # (PEP 668) that needs --user --break-system-packages, which only touches ~/.local.
@@ -26,7 +28,14 @@ lint: install
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy
 
-test: install lint
+# System packages the tests use: PostgreSQL 15 (the tests start their own servers).
+# Installed when we are root; otherwise the PostgreSQL tests say why they skip.
+system:
+	@if [ ! -x $(PG_BIN)/initdb ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; \
+	fi
+
+test: install system lint
 	$(VENV)/bin/pytest
 
 format: install

@@ -227,7 +227,9 @@ WRONG_TYPES = {
     "sensitive is a list": Case(POST, STATUSES, json={"status": "x", "sensitive": [True]}),
     "in_reply_to_id=abc": Case(POST, STATUSES, data={"status": "x", "in_reply_to_id": "abc"}),
     "in_reply_to_id=-5": Case(POST, STATUSES, data={"status": "x", "in_reply_to_id": "-5"}),
-    "in_reply_to_id too big": Case(POST, STATUSES, data={"status": "x", "in_reply_to_id": "9" * 30}),
+    "in_reply_to_id too big": Case(
+        POST, STATUSES, data={"status": "x", "in_reply_to_id": "9" * 30}
+    ),
     "in_reply_to_id is an object": Case(
         POST, STATUSES, json={"status": "x", "in_reply_to_id": {"id": "1"}}
     ),
@@ -249,9 +251,7 @@ WRONG_TYPES = {
     "ids[] not numbers": Case(GET, "/api/v1/accounts/relationships", params={"id[]": ["1", "x"]}),
     "ids[] superscript digit": Case(GET, "/api/v1/accounts/relationships", params={"id[]": "²"}),
     "ids[] negative": Case(GET, "/api/v1/accounts/relationships", params={"id[]": "-1"}),
-    "ids[] objects (json)": Case(
-        GET, "/api/v1/accounts/relationships", json={"id": [{"id": "1"}]}
-    ),
+    "ids[] objects (json)": Case(GET, "/api/v1/accounts/relationships", json={"id": [{"id": "1"}]}),
     "types[] unknown": Case(GET, "/api/v1/notifications", params={"types[]": "gossip"}),
     "account_id=abc": Case(GET, "/api/v1/notifications", params={"account_id": "abc"}),
     "locked=sometimes": Case("PATCH", "/api/v1/accounts/update_credentials", data={"locked": "x"}),

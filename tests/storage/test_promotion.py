@@ -133,3 +133,36 @@ def test_promotion_under_load_loses_and_duplicates_nothing(pair: Pair, tmp_path:
     assert duplicated == 0
     assert len(after_crash) > 0, "writes resumed on the promoted standby"
     assert stall < 20
+
+
+def test_reads_keep_working_from_the_standby_while_the_primary_is_down(
+    pair: Pair, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        rate_limits=False,
+        database_url=pair.multi_host_url(),
+        database_reads="prefer-standby",
+        db_write_deadline=2,
+    )
+    with TestClient(create_app(settings)) as client:
+        api = Api(client)
+        alice = api.register("alice")
+        posted = api.post(alice, "written before the outage")
+        # Read-your-writes: right after posting, alice's reads go to the primary.
+        assert [s["id"] for s in api.get("/api/v1/timelines/home", alice).json()] == [posted["id"]]
+        pair.primary.stop("immediate")
+        for path in ("/api/v1/timelines/home", f"/api/v1/statuses/{posted['id']}", "/"):
+            r = client.get(path, headers=alice.headers)
+            assert r.status_code == 200, (path, r.text)
+        assert posted["id"] in client.get("/api/v1/timelines/public").text
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json() == {
+            "ready": True,
+            "primary": False,
+            "reads": True,
+        }
+        write = client.post(
+            "/api/v1/statuses", headers=alice.headers, data={"status": "no primary"}
+        )
+        assert write.status_code == 503 and "error" in write.json()
