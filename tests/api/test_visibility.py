@@ -357,13 +357,17 @@ def test_only_the_author_can_delete(scene: Scene, key: str) -> None:
     assert r.status_code == 401, r.text
     assert scene.get(f"/api/v1/statuses/{status_id}", "alice").status_code == 200
     assert scene.statuses_count("alice") == count
+    r = scene.get("/api/v1/timelines/home", "alice", limit=40)
+    assert key in scene.keys(r.json())
 
     r = scene.client.delete(f"/api/v1/statuses/{status_id}", headers=scene.headers("alice"))
     assert r.status_code == 200, r.text
     assert r.json()["id"] == status_id
-    for who in PEOPLE:
-        assert_not_found(scene.get(f"/api/v1/statuses/{status_id}", who))
+    for viewer in PEOPLE:
+        assert_not_found(scene.get(f"/api/v1/statuses/{status_id}", viewer))
     assert scene.statuses_count("alice") == count - 1
+    r = scene.get("/api/v1/timelines/home", "alice", limit=40)
+    assert key not in scene.keys(r.json())
 
 
 def test_a_reblog_is_deleted_only_by_its_reblogger(scene: Scene) -> None:

@@ -23,12 +23,18 @@ def search(ctx: Ctx) -> Any:
     limit = max(1, min(p.number("limit", 20) or 20, 40))
     offset = max(0, p.number("offset", 0) or 0)
     found = search_service.search(
-        ctx.db, query, ctx.settings.domain, {kind} if kind else KINDS, limit, offset
+        ctx.db,
+        query,
+        ctx.settings.domain,
+        {kind} if kind else KINDS,
+        limit,
+        offset,
+        ctx.viewer.account_id,
     )
     base = ctx.settings.effective_base_url
     return {
         "accounts": [entities.account(row, base) for row in found.accounts],
-        "statuses": [],
+        "statuses": entities.statuses(found.statuses, found.bundle, base),
         "hashtags": [
             {"name": row.name, "url": f"{base}/tags/{row.name}", "history": [], "following": False}
             for row in found.hashtags

@@ -1,25 +1,51 @@
-"""Search: accounts by username and hashtags by name, as clients use it to find people.
+"""Search: accounts by username, hashtags by name, statuses by their words.
 
-Every account is local and there is no full-text index, so a query finds accounts whose
-username starts with it ("@name" and "name@our.domain" work too) and hashtags whose name
-starts with it. Statuses are never found by text, as on Mastodon without a search index.
+Accounts are found by username prefix ("@name" and "name@our.domain" work too), hashtags
+by name prefix. Statuses are found with each engine's own full-text index (migration 0002):
+PostgreSQL's tsvector/tsquery, SQLite's FTS5. Every word of the query must occur; only
+statuses the viewer may see are returned, newest first, and only to a signed-in viewer
+(as on Mastodon).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from aloft.services.loader import Bundle, load_statuses
+from aloft.services.visibility import visible_to
 from aloft.storage.database import Database
-from aloft.storage.schema import accounts, tags
+from aloft.storage.schema import accounts, statuses, tags
 
 
 @dataclass(frozen=True)
 class Results:
     accounts: list[Row]
     hashtags: list[Row]
+    statuses: list[Row]
+    bundle: Bundle
+
+
+def _words(query: str) -> list[str]:
+    return re.findall(r"\w+", query.lower())[:20]
+
+
+def _text_match(conn: Connection, words: list[str]) -> sa.ColumnElement[bool]:
+    """The engine's full-text condition: every word occurs in the status."""
+    if conn.dialect.name == "postgresql":
+        vector: sa.ColumnElement[object] = sa.literal_column("statuses.search_vector")
+        query = sa.func.to_tsquery("simple", " & ".join(words))
+        return vector.op("@@")(query)
+    # FTS5 query syntax: each word quoted, so nothing the user types is an operator.
+    match = " ".join(f'"{w}"' for w in words)
+    fts = sa.table("statuses_fts", sa.column("rowid"))
+    hits = sa.select(fts.c.rowid).where(
+        sa.text("statuses_fts MATCH :match").bindparams(match=match)
+    )
+    return statuses.c.id.in_(hits)
 
 
 def _prefix(value: str) -> str:
@@ -35,9 +61,25 @@ def search(
     kinds: set[str],
     limit: int,
     offset: int,
+    viewer_id: int | None = None,
 ) -> Results:
-    """Accounts and hashtags matching `query`; `kinds` is a subset of accounts, hashtags."""
+    """Accounts, hashtags and statuses matching `query`; `kinds` says which to look for."""
     q = query.strip().lower()
+
+    def find_statuses(conn: Connection) -> list[Row]:
+        words = _words(q)
+        if viewer_id is None or not words or q.startswith(("@", "#")):
+            return []
+        rows = conn.execute(
+            sa.select(statuses)
+            .where(
+                _text_match(conn, words), statuses.c.reblog_of_id.is_(None), visible_to(viewer_id)
+            )
+            .order_by(statuses.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows)
 
     def find_accounts(conn: Connection) -> list[Row]:
         username, _, domain = q.lstrip("@").partition("@")
@@ -68,9 +110,12 @@ def search(
         return list(rows)
 
     def unit(conn: Connection) -> Results:
+        found = find_statuses(conn) if "statuses" in kinds else []
         return Results(
             find_accounts(conn) if "accounts" in kinds else [],
             find_hashtags(conn) if "hashtags" in kinds else [],
+            found,
+            load_statuses(conn, found, viewer_id),
         )
 
     return db.read(unit)

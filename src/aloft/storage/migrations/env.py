@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from aloft.storage.migrations.env_filters import include_object
 from aloft.storage.schema import metadata
 
 engine = context.config.attributes["engine"]
@@ -11,6 +12,7 @@ with engine.connect() as connection:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
