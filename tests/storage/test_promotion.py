@@ -5,6 +5,7 @@ and the client must see no error — only a slower answer."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import threading
 import time
@@ -121,7 +122,7 @@ def test_promotion_under_load_loses_and_duplicates_nothing(pair: Pair, tmp_path:
     lost = [o for o in acknowledged if o.status_id not in stored_ids]
     duplicated = len(texts) - len(set(texts))
     finishes = sorted(o.finished for o in acknowledged)
-    stall = max(b - a for a, b in zip(finishes, finishes[1:], strict=False))
+    stall = max(b - a for a, b in itertools.pairwise(finishes))
     after_crash = [o for o in acknowledged if o.started >= crash_at]
     print(
         f"\npromotion drill: {len(outcomes)} requests, {len(acknowledged)} acknowledged, "
