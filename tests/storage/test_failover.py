@@ -30,6 +30,7 @@ from aloft.services import accounts, statuses
 from aloft.services.auth import Viewer
 from aloft.storage.database import Database, Policy, create_engine
 from aloft.storage.migrate import upgrade
+from aloft.storage.schema import statuses as statuses_table
 from tests import pg
 
 SITE = statuses.Site("http://test.example", "test.example")
@@ -199,3 +200,40 @@ def test_api_answers_503_with_retry_after(server: pg.PostgresServer, tmp_path: P
         server.start()
         assert client.get("/readyz").json() == {"ready": True, "primary": True, "reads": True}
     assert _stored(server, "lost?") == 0
+
+
+def test_a_retry_answers_only_once_the_standby_has_everything(
+    server: pg.PostgresServer,
+) -> None:
+    """A retry may merely find an earlier attempt's commit; it must not report it before the
+    synchronous standby has it. Here no standby exists, so the retry must wait."""
+    db = _db(server, attempt_timeout=30.0)
+    viewer = _viewer(db)
+    server.psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
+    server.psql("SELECT pg_reload_conf()")
+    finished = threading.Event()
+
+    def read_only_unit(conn: sa.Connection) -> int:
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(statuses_table)).scalar_one()
+        )
+
+    def retry() -> None:
+        db._attempt(db.engine, read_only_unit, write=True, first=False)
+        finished.set()
+
+    thread = threading.Thread(target=retry)
+    thread.start()
+    assert not finished.wait(1.5), "a retry answered without the synchronous standby"
+    server.psql("ALTER SYSTEM RESET synchronous_standby_names")
+    server.psql("SELECT pg_reload_conf()")
+    assert finished.wait(10)
+    thread.join()
+    # A first attempt that writes nothing does not wait.
+    server.psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
+    server.psql("SELECT pg_reload_conf()")
+    assert db._attempt(db.engine, read_only_unit, write=True, first=True) == 0
+    server.psql("ALTER SYSTEM RESET synchronous_standby_names")
+    server.psql("SELECT pg_reload_conf()")
+    db.dispose()
+    assert viewer.account_id is not None

@@ -17,7 +17,7 @@ a query: a cancelled COMMIT that waits for the synchronous standby comes back as
 with a WARNING, and that write can be lost at failover. Failures that a failover explains
 (see `failures.retry_reason`) are retried on a fresh connection with backoff until
 `Policy.write_deadline`, then `Unavailable` is raised (503 with Retry-After). Every retry
-after the first attempt starts by taking a transaction ID, so its COMMIT waits for the
+after the first attempt starts by writing a small WAL record, so its COMMIT waits for the
 synchronous standby to hold everything before it — including an earlier attempt's commit
 that the retry merely finds and returns.
 
@@ -62,6 +62,11 @@ log = logging.getLogger("aloft.storage")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 DEFAULT_CONNECT_TIMEOUT = 2  # libpq's floor; a frozen host costs this much per connection
+
+# A transactional WAL record: a transaction that writes WAL waits at COMMIT for the
+# synchronous standby to hold everything up to it. (pg_current_xact_id() alone is not
+# enough: a transaction that wrote no WAL commits without waiting; measured.)
+REPLICATION_FENCE = "SELECT pg_logical_emit_message(true, 'aloft', 'retry fence')"
 
 # Who is acting in this request (an account id), for read-your-writes routing.
 ACTOR: contextvars.ContextVar[int | None] = contextvars.ContextVar("aloft_actor", default=None)
@@ -331,7 +336,7 @@ class Database:
                 with conn.begin():
                     if write and not first:
                         # Make this COMMIT wait for the synchronous standby (see above).
-                        conn.exec_driver_sql("SELECT pg_current_xact_id()")
+                        conn.exec_driver_sql(REPLICATION_FENCE)
                     result = fn(conn)
             except Exception as exc:
                 if guard.fired:
