@@ -237,3 +237,30 @@ def test_a_retry_answers_only_once_the_standby_has_everything(
     server.psql("SELECT pg_reload_conf()")
     db.dispose()
     assert viewer.account_id is not None
+
+
+def test_delete_whose_commit_was_ambiguous_succeeds_once(server: pg.PostgresServer) -> None:
+    db = _db(server, attempt_timeout=1.0)
+    viewer = _viewer(db)
+    root, _ = statuses.create(db, viewer, SITE, statuses.NewStatus("parent"))
+    child, _ = statuses.create(
+        db, viewer, SITE, statuses.NewStatus("doomed", in_reply_to_id=root.id)
+    )
+    server.psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
+    server.psql("SELECT pg_reload_conf()")
+
+    def release() -> None:
+        server.psql("ALTER SYSTEM RESET synchronous_standby_names")
+        server.psql("SELECT pg_reload_conf()")
+
+    threading.Timer(3.0, release).start()
+    deleted, _ = statuses.delete(db, viewer, child.id)
+    db.dispose()
+    assert deleted.text == "doomed"
+    assert _stored(server, "doomed") == 0
+    counts = server.psql(
+        f"SELECT statuses_count FROM accounts WHERE id = {viewer.account_id}", db="aloft"
+    )
+    replies = server.psql(f"SELECT replies_count FROM statuses WHERE id = {root.id}", db="aloft")
+    assert (counts, replies) == ("1", "0"), "counters moved exactly once"
+    assert any("deadline" in reason for reason in db.stats.retries)

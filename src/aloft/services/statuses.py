@@ -235,25 +235,36 @@ def get(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
 
 
 def delete(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
-    """Delete one of the viewer's statuses; return it as it was (with its source text)."""
+    """Delete one of the viewer's statuses; return it as it was (with its source text).
+
+    Idempotent under retry: if an attempt whose outcome was lost did delete the status, the
+    next attempt finds it gone and returns what the first one saw, rather than a 404.
+    """
     me = viewer.account_id
+    seen: list[tuple[Row, Bundle]] = []
 
     def unit(conn: Connection) -> tuple[Row, Bundle]:
         row = conn.execute(
             sa.select(statuses).where(statuses.c.id == status_id, statuses.c.account_id == me)
         ).first()
         if row is None:
+            if seen:
+                return seen[0]
             raise NotFound("Record not found")
         bundle = load_statuses(conn, [row], me)
+        seen[:] = [(row, bundle)]
         reblogs = (
             conn.execute(sa.select(statuses.c.account_id).where(statuses.c.reblog_of_id == row.id))
             .scalars()
             .all()
         )
+        # Delete first and count: if an earlier attempt's commit got there while we looked,
+        # nothing is removed here and no counter may move. Reblogs go by ON DELETE CASCADE.
+        removed = conn.execute(sa.delete(statuses).where(statuses.c.id == row.id)).rowcount
+        if not removed:
+            return row, bundle
         for account_id in reblogs:
             _bump(conn, accounts, account_id, "statuses_count", -1)
-        conn.execute(sa.delete(statuses).where(statuses.c.reblog_of_id == row.id))
-        conn.execute(sa.delete(statuses).where(statuses.c.id == row.id))
         _bump(conn, accounts, row.account_id, "statuses_count", -1)
         if row.in_reply_to_id is not None:
             _bump(conn, statuses, row.in_reply_to_id, "replies_count", -1)
