@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -27,8 +26,6 @@ from starlette.testclient import TestClient
 
 from aloft.app import create_app
 from aloft.config import Settings
-from aloft.storage.database import create_engine
-from aloft.storage.migrate import upgrade
 from tests import pg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,19 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[pg.PostgresServer]:
     """One PostgreSQL 15 server for the session, with a migrated template database."""
-    why_not = pg.available()
-    if why_not is not None:
-        pytest.skip(f"PostgreSQL tests skipped: {why_not}")
-    root = pg.temp_root()
-    server = pg.PostgresServer.create(root)
-    server.start()
-    server.psql("CREATE DATABASE aloft_template")
-    engine = create_engine(server.url("aloft_template"))
-    upgrade(engine)
-    engine.dispose()
-    yield server
-    server.stop("immediate")
-    shutil.rmtree(root, ignore_errors=True)
+    with pg.running("aloft_template") as server:
+        yield server
 
 
 _databases = itertools.count()

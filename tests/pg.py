@@ -14,6 +14,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,3 +190,29 @@ class PostgresServer:
 def temp_root() -> Path:
     """A directory the unprivileged server user can reach (not under /root)."""
     return Path(tempfile.mkdtemp(prefix="aloft-pg-", dir="/tmp"))
+
+
+@contextmanager
+def running(database: str) -> Iterator[PostgresServer]:
+    """A started server holding `database`, migrated to the latest schema; removed after.
+    Skips the test (with the reason) where PostgreSQL cannot run."""
+    import pytest
+
+    from aloft.storage.database import create_engine
+    from aloft.storage.migrate import upgrade
+
+    why_not = available()
+    if why_not is not None:
+        pytest.skip(f"PostgreSQL tests skipped: {why_not}")
+    root = temp_root()
+    server = PostgresServer.create(root)
+    try:
+        server.start()
+        server.psql(f"CREATE DATABASE {database}")
+        engine = create_engine(server.url(database))
+        upgrade(engine)
+        engine.dispose()
+        yield server
+    finally:
+        server.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)

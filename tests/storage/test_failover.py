@@ -12,7 +12,6 @@ Each test owns its own server so it can crash, freeze, restart or fence it:
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 import time
@@ -28,8 +27,7 @@ from aloft.config import Settings
 from aloft.errors import Unavailable
 from aloft.services import accounts, statuses
 from aloft.services.auth import Viewer
-from aloft.storage.database import Database, Policy, create_engine
-from aloft.storage.migrate import upgrade
+from aloft.storage.database import Database, Policy
 from aloft.storage.schema import statuses as statuses_table
 from tests import pg
 
@@ -38,19 +36,8 @@ SITE = statuses.Site("http://test.example", "test.example")
 
 @pytest.fixture
 def server() -> Iterator[pg.PostgresServer]:
-    why_not = pg.available()
-    if why_not:
-        pytest.skip(f"PostgreSQL tests skipped: {why_not}")
-    root = pg.temp_root()
-    srv = pg.PostgresServer.create(root)
-    srv.start()
-    srv.psql("CREATE DATABASE aloft")
-    engine = create_engine(srv.url("aloft"))
-    upgrade(engine)
-    engine.dispose()
-    yield srv
-    srv.stop("immediate")
-    shutil.rmtree(root, ignore_errors=True)
+    with pg.running("aloft") as srv:
+        yield srv
 
 
 def _db(server: pg.PostgresServer, **policy: float) -> Database:
