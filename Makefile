@@ -8,8 +8,12 @@ UV := $(PYTHON) -m uv
 export UV_PYTHON_DOWNLOADS := never
 
 PG_BIN ?= /usr/lib/postgresql/15/bin
+# Patroni runs as an unprivileged user that cannot use a Python under /root: it gets its own
+# environment from Debian's Python (see src/aloft/cluster/topology.py).
+PATRONI_VENV ?= /opt/aloft/patroni-venv
+CLUSTER_PACKAGES := etcd-server haproxy nftables
 
-.PHONY: serve test lint format install system clean
+.PHONY: serve test lint format install system patroni cluster clean
 
 # uv is installed with pip as a module of the machine's Python; on Debian's own Python
 # (PEP 668) that needs --user --break-system-packages, which only touches ~/.local.
@@ -28,12 +32,36 @@ lint: install
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy
 
-# System packages the tests use: PostgreSQL 15 (the tests start their own servers).
-# Installed when we are root; otherwise the PostgreSQL tests say why they skip.
+# System packages the tests use: PostgreSQL 15 (the tests start their own servers), and for
+# the cluster: etcd, HAProxy, nftables (Debian's services for the first two are stopped and
+# disabled: the cluster runs its own) and Patroni. Installed when we are root; otherwise the
+# PostgreSQL and cluster tests say why they skip.
 system:
 	@if [ ! -x $(PG_BIN)/initdb ] && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; \
 	fi
+	@if [ "$$(id -u)" = 0 ] && { [ ! -x /usr/bin/etcd ] || [ ! -x /usr/sbin/haproxy ] \
+			|| [ ! -x /usr/sbin/nft ]; }; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			$(CLUSTER_PACKAGES) || exit 1; \
+		for service in etcd haproxy; do \
+			if [ -d /run/systemd/system ]; then systemctl disable --now $$service; \
+			else service $$service stop; update-rc.d $$service disable; fi >/dev/null 2>&1; \
+		done; true; \
+	fi
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory patroni; fi
+
+patroni: $(PATRONI_VENV)/bin/patroni
+
+$(PATRONI_VENV)/bin/patroni: | $(VENV)/.installed
+	$(UV) venv --quiet --allow-existing --python /usr/bin/python3 $(PATRONI_VENV)
+	$(UV) pip install --quiet --python $(PATRONI_VENV)/bin/python \
+		'patroni[etcd3]>=4.1,<5' 'psycopg[binary]>=3.2'
+	@chmod -R a+rX $(PATRONI_VENV)
+
+# A three-zone cluster (etcd, Patroni + PostgreSQL 15, the app, HAProxy) in ./cluster.
+cluster: install system
+	$(VENV)/bin/aloft cluster up
 
 test: install system lint
 	$(VENV)/bin/pytest

@@ -167,3 +167,21 @@ def _run(fn: Callable[[], Any]) -> Any:
         return fn()
     except AloftError as exc:
         fail(exc.message)
+
+
+def _add_cluster_commands() -> None:
+    from aloft.cluster.commands import cluster
+
+    main.add_command(cluster)
+
+
+_add_cluster_commands()
+
+
+def _add_drill_commands() -> None:
+    from aloft.drill.commands import drill
+
+    main.add_command(drill)
+
+
+_add_drill_commands()

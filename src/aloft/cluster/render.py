@@ -1,0 +1,399 @@
+"""Topology → the configuration of every program: Patroni's YAML, etcd's flags, haproxy.cfg and
+supervisord.conf. Pure functions (no I/O), so tests can pin every setting that matters.
+
+Patroni timings. Patroni refuses ttl < 20 at start-up and, at run time, quietly raises ttl to
+20, loop_wait to 1 and retry_timeout to 3, and lowers loop_wait/retry_timeout until
+loop_wait + 2·retry_timeout ≤ ttl, logging "adjusting". 20 / 2 / 4 is the fastest setting it
+keeps as given (2 + 2·4 = 10 ≤ 20), and the ttl is what bounds an unplanned node failover
+(~20 s on this machine); a loop_wait of 1 measured no faster and doubles the DCS traffic.
+
+primary_start_timeout is 0: when the primary's PostgreSQL crashes while its Patroni lives,
+Patroni hands the leader key to the synchronous standby at once instead of first trying crash
+recovery in place. With synchronous_mode_strict that standby already holds every
+acknowledged commit, so nothing is lost, and the outage no longer depends on how long crash
+recovery takes (a few seconds when idle, unbounded with a large WAL backlog); measured here
+~3.5 s of write stall against 4–5 s for a restart in place. Patroni still restarts the
+crashed PostgreSQL, as a replica of the new primary (pg_rewind where needed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from typing import Any
+
+import yaml
+
+from aloft.cluster.credentials import Credentials
+from aloft.cluster.topology import (
+    APP_PORT,
+    APP_ROLE,
+    DATABASE,
+    ETCD,
+    ETCD_CLIENT_PORT,
+    HAPROXY,
+    MARKER,
+    NAMESPACE,
+    PATRONI_PORT,
+    PG_BIN,
+    POSTGRES_PORT,
+    PROXY_ADDRESS,
+    PROXY_PORT,
+    REPLICATION_USER,
+    RESTAPI_USER,
+    REWIND_USER,
+    SCOPE,
+    SUPERUSER,
+    Topology,
+    Zone,
+)
+
+TTL = 20
+LOOP_WAIT = 2
+RETRY_TIMEOUT = 4
+PRIMARY_START_TIMEOUT = 0
+
+# Patroni's own floors (see the module docstring).
+MIN_TTL, MIN_LOOP_WAIT, MIN_RETRY_TIMEOUT = 20, 1, 3
+
+# supervisord: how long a program must stay up to count as started, and how long a stop may
+# take before SIGKILL. Patroni stops PostgreSQL (fast mode) before it exits.
+STARTSECS = {"etcd": 1, "patroni": 1, "app": 2, "haproxy": 1}
+STOPWAITSECS = {"etcd": 15, "patroni": 60, "app": 15, "haproxy": 10}
+PRIORITY = {"etcd": 100, "patroni": 200, "app": 300, "haproxy": 400}
+
+
+def timings_problems(ttl: int, loop_wait: int, retry_timeout: int) -> list[str]:
+    """What Patroni would adjust in these timings (empty: it keeps them as given)."""
+    problems = []
+    if ttl < MIN_TTL:
+        problems.append(f"ttl {ttl} < {MIN_TTL}")
+    if loop_wait < MIN_LOOP_WAIT:
+        problems.append(f"loop_wait {loop_wait} < {MIN_LOOP_WAIT}")
+    if retry_timeout < MIN_RETRY_TIMEOUT:
+        problems.append(f"retry_timeout {retry_timeout} < {MIN_RETRY_TIMEOUT}")
+    if loop_wait + 2 * retry_timeout > ttl:
+        problems.append(
+            f"loop_wait + 2·retry_timeout = {loop_wait + 2 * retry_timeout} > ttl {ttl}"
+        )
+    return problems
+
+
+def database_url(topology: Topology, credentials: Credentials) -> str:
+    """The app's libpq multi-host URL: every zone, and whichever one is the primary wins."""
+    hosts = "&".join(f"host={z.address}:{POSTGRES_PORT}" for z in topology.zones)
+    return (
+        f"postgresql+psycopg://{APP_ROLE}:{credentials.app}@/{DATABASE}?{hosts}"
+        "&target_session_attrs=read-write&connect_timeout=2"
+    )
+
+
+def app_environment(topology: Topology, zone: Zone, credentials: Credentials) -> dict[str, str]:
+    """The environment of one zone's `aloft serve`."""
+    return {
+        "ALOFT_DATABASE_URL": database_url(topology, credentials),
+        "ALOFT_DATA_DIR": str(topology.app_dir(zone)),
+        "ALOFT_BASE_URL": topology.url,
+        "ALOFT_RATE_LIMITS": "off",
+        "ALOFT_HOST": zone.address,
+        "ALOFT_PORT": str(APP_PORT),
+    }
+
+
+# -- Patroni ---------------------------------------------------------------------------------
+
+
+def patroni_config(topology: Topology, zone: Zone, credentials: Credentials) -> dict[str, Any]:
+    """Patroni's configuration for one zone, as a dict (see `patroni_yaml`)."""
+    return {
+        "scope": SCOPE,
+        "namespace": NAMESPACE,
+        "name": zone.name,
+        "log": {"level": "INFO", "format": "%(asctime)s %(levelname)s: %(message)s"},
+        "restapi": {
+            "listen": f"{zone.address}:{PATRONI_PORT}",
+            "connect_address": f"{zone.address}:{PATRONI_PORT}",
+            "authentication": {"username": RESTAPI_USER, "password": credentials.restapi},
+        },
+        "etcd3": {"hosts": [f"{z.address}:{ETCD_CLIENT_PORT}" for z in topology.zones]},
+        "bootstrap": {
+            # Written to etcd by the node that initialises the cluster; later changes go
+            # through `patronictl edit-config`, not this file.
+            "dcs": {
+                "ttl": TTL,
+                "loop_wait": LOOP_WAIT,
+                "retry_timeout": RETRY_TIMEOUT,
+                "primary_start_timeout": PRIMARY_START_TIMEOUT,
+                "maximum_lag_on_failover": 1048576,
+                # A commit is acknowledged only once a standby has it, and only such a
+                # standby may be promoted; strict: with no standby, writes wait.
+                "synchronous_mode": True,
+                "synchronous_mode_strict": True,
+                # Losing etcd quorum does not demote a primary that still reaches every
+                # member's REST API (without it: ~31 s of failed writes, measured).
+                "failsafe_mode": True,
+                "postgresql": {
+                    "use_pg_rewind": True,
+                    "use_slots": True,
+                    "parameters": {
+                        "wal_level": "replica",
+                        "hot_standby": "on",
+                        "hot_standby_feedback": "on",
+                        "max_connections": 200,
+                        "max_wal_senders": 10,
+                        "max_replication_slots": 10,
+                        "wal_keep_size": "256MB",
+                        "shared_buffers": "64MB",
+                        "password_encryption": "scram-sha-256",
+                        "logging_collector": "on",
+                        "log_directory": "log",
+                        "log_line_prefix": "%m [%p] %q%u@%d ",
+                    },
+                },
+            },
+            "initdb": [
+                "data-checksums",  # pg_rewind needs checksums or wal_log_hints
+                {"encoding": "UTF8"},
+                {"locale": "C.UTF-8"},
+                {"auth-host": "scram-sha-256"},
+                {"auth-local": "trust"},
+            ],
+        },
+        "postgresql": {
+            "listen": f"{zone.address}:{POSTGRES_PORT}",
+            "connect_address": f"{zone.address}:{POSTGRES_PORT}",
+            "data_dir": str(topology.pgdata(zone)),
+            "bin_dir": str(PG_BIN),
+            "pgpass": str(topology.pgpass(zone)),
+            "authentication": {
+                "superuser": {"username": SUPERUSER, "password": credentials.superuser},
+                "replication": {"username": REPLICATION_USER, "password": credentials.replication},
+                "rewind": {"username": REWIND_USER, "password": credentials.rewind},
+            },
+            # Each instance has its own socket directory (Debian's /var/run/postgresql
+            # belongs to the postgres user). Only the service user can enter it, so local
+            # connections are trusted; TCP needs a password.
+            "parameters": {"unix_socket_directories": str(topology.socket_dir(zone))},
+            "pg_hba": [
+                "local all all trust",
+                f"host replication {REPLICATION_USER} 127.0.0.0/8 scram-sha-256",
+                "host all all 127.0.0.0/8 scram-sha-256",
+            ],
+            "basebackup": {"checkpoint": "fast"},
+        },
+        "watchdog": {"mode": "off"},
+        "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False},
+    }
+
+
+def patroni_yaml(topology: Topology, zone: Zone, credentials: Credentials) -> str:
+    header = f"# Patroni for zone {zone.name} ({zone.address}); written by `aloft cluster up`.\n"
+    return header + yaml.safe_dump(
+        patroni_config(topology, zone, credentials), sort_keys=False, default_flow_style=False
+    )
+
+
+# -- etcd ------------------------------------------------------------------------------------
+
+
+def etcd_command(topology: Topology, zone: Zone) -> list[str]:
+    """etcd's command line for one zone's member (Debian's etcd-server, v3 API)."""
+    initial = ",".join(f"{z.name}={z.etcd_peer_url}" for z in topology.zones)
+    # One token per cluster directory, so two clusters' members never join each other.
+    token = "aloft-" + hashlib.sha256(str(topology.root).encode()).hexdigest()[:12]
+    return [
+        str(ETCD),
+        f"--name={zone.name}",
+        f"--data-dir={topology.etcd_dir(zone)}",
+        f"--listen-client-urls={zone.etcd_client_url}",
+        f"--advertise-client-urls={zone.etcd_client_url}",
+        f"--listen-peer-urls={zone.etcd_peer_url}",
+        f"--initial-advertise-peer-urls={zone.etcd_peer_url}",
+        f"--initial-cluster={initial}",
+        "--initial-cluster-state=new",
+        f"--initial-cluster-token={token}",
+        "--auto-compaction-mode=periodic",
+        "--auto-compaction-retention=1h",
+        "--logger=zap",
+        "--log-outputs=stderr",
+    ]
+
+
+# -- HAProxy ---------------------------------------------------------------------------------
+
+
+def haproxy_config(topology: Topology) -> str:
+    """HAProxy in front of the apps: round robin over the apps whose /readyz answers 200."""
+    servers = "\n".join(f"    server {z.name} {z.address}:{APP_PORT} check" for z in topology.zones)
+    return f"""\
+# HAProxy in front of the Aloft apps; written by `aloft cluster up`.
+global
+    maxconn 4096
+    # State changes of the apps (UP/DOWN) only; request logs are at info and filtered.
+    log stdout format raw local0 notice
+
+defaults
+    mode http
+    log global
+    option dontlognull
+    timeout connect 2s
+    timeout client 75s
+    # Longer than the app's write deadline (ALOFT_DB_WRITE_DEADLINE, 45 s): a write that
+    # rides out a failover answers late, and must not be cut off here.
+    timeout server 75s
+    timeout check 2s
+    # A connection refused (an app that died) is tried once more on another app.
+    retries 2
+    option redispatch 1
+
+frontend aloft
+    bind {PROXY_ADDRESS}:{PROXY_PORT}
+    default_backend apps
+
+backend apps
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2
+{servers}
+"""
+
+
+def haproxy_command(topology: Topology) -> list[str]:
+    # -W: master-worker, -db: stay in the foreground (supervisord watches the master).
+    return [str(HAPROXY), "-W", "-db", "-f", str(topology.haproxy_cfg)]
+
+
+# -- supervisord -----------------------------------------------------------------------------
+
+
+def patroni_command(topology: Topology, zone: Zone) -> list[str]:
+    """Patroni with /dev/null as its standard input (the shell execs it: same pid).
+
+    supervisord hands every program a pipe as stdin and keeps its write end open; Patroni
+    passes it on to PostgreSQL. A backend orphaned by a killed postmaster can end up reading
+    commands from stdin (seen here: "idle" in PostgresMain, blocked in read(0)); on that pipe
+    it waits forever, keeps the old shared memory attached, and Patroni can never start
+    PostgreSQL again ("pre-existing shared memory block is still in use"). On /dev/null it
+    reads end-of-file and exits.
+    """
+    return [
+        "/bin/sh",
+        "-c",
+        'exec "$0" "$@" </dev/null',
+        str(topology.patroni),
+        str(topology.patroni_config(zone)),
+    ]
+
+
+def _quote_env(env: dict[str, str]) -> str:
+    return ",".join(f'{key}="{value}"' for key, value in env.items())
+
+
+def _command(argv: list[str]) -> str:
+    # supervisord expands %(name)s in values; none of our paths may contain '%' (checked).
+    return " ".join(shlex.quote(arg) for arg in argv)
+
+
+def _program(
+    topology: Topology,
+    name: str,
+    kind: str,
+    argv: list[str],
+    user: str | None,
+    env: dict[str, str] | None = None,
+    group_kill: bool = False,
+) -> str:
+    lines = [
+        f"[program:{name}]",
+        f"command={_command(argv)}",
+        f"directory={topology.root}",
+        f"priority={PRIORITY[kind]}",
+        # `up` starts programs in order, and a crash stays a crash until someone starts the
+        # program again: drills depend on a killed process staying dead.
+        "autostart=false",
+        "autorestart=false",
+        f"startsecs={STARTSECS[kind]}",
+        "startretries=0",
+        "stopsignal=TERM",
+        f"stopwaitsecs={STOPWAITSECS[kind]}",
+        "redirect_stderr=true",
+        f"stdout_logfile={topology.log(name)}",
+        "stdout_logfile_maxbytes=20MB",
+        "stdout_logfile_backups=2",
+    ]
+    if user:
+        lines.append(f"user={user}")
+    if group_kill:
+        lines += ["stopasgroup=true", "killasgroup=true"]
+    if env:
+        lines.append(f"environment={_quote_env(env)}")
+    return "\n".join(lines) + "\n"
+
+
+def supervisord_config(topology: Topology, credentials: Credentials) -> str:
+    """One supervisord for the cluster: etcd, Patroni and the app of every zone, and HAProxy.
+
+    Patroni is signalled alone (it starts PostgreSQL in a session of its own, so killing
+    Patroni leaves PostgreSQL running, as a real Patroni crash would). The apps run as the
+    invoking user, from the environment `aloft` itself runs in.
+    """
+    sections = [
+        f"""\
+; One supervisord for the Aloft cluster in {topology.root}; written by `aloft cluster up`.
+; supervisorctl -c {topology.supervisord_conf} status
+
+[unix_http_server]
+file={topology.supervisor_socket}
+chmod=0700
+
+[supervisord]
+logfile={topology.log_dir / "supervisord.log"}
+logfile_maxbytes=10MB
+logfile_backups=2
+pidfile={topology.supervisor_pidfile}
+childlogdir={topology.log_dir}
+directory={topology.root}
+identifier=aloft-cluster
+environment={_quote_env({MARKER: str(topology.root), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"})}
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{topology.supervisor_socket}
+"""
+    ]
+    user = topology.user
+    for zone in topology.zones:
+        sections.append(
+            _program(
+                topology, topology.program(zone, "etcd"), "etcd", etcd_command(topology, zone), user
+            )
+        )
+    for zone in topology.zones:
+        sections.append(
+            _program(
+                topology,
+                topology.program(zone, "patroni"),
+                "patroni",
+                patroni_command(topology, zone),
+                user,
+            )
+        )
+    for zone in topology.zones:
+        sections.append(
+            _program(
+                topology,
+                topology.program(zone, "app"),
+                "app",
+                [str(topology.python), "-m", "aloft", "serve"],
+                None,
+                app_environment(topology, zone, credentials),
+                group_kill=True,
+            )
+        )
+    sections.append(
+        _program(topology, "haproxy", "haproxy", haproxy_command(topology), user, group_kill=True)
+    )
+    return "\n".join(sections)

@@ -1,0 +1,167 @@
+"""`aloft drill …`: run a drill, or check a recorded one again.
+
+Exit codes: 0 the verdict passes, 1 it fails (something lost, duplicated or unexpected, a
+client saw an error, or the stall budget was exceeded), 2 the drill could not be run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from aloft.drill.faults import FAULTS
+
+EXIT_FAILED = 1
+EXIT_UNUSABLE = 2
+
+
+def _fail(message: str) -> NoReturn:
+    click.secho(f"aloft: {message}", fg="red", err=True)
+    sys.exit(EXIT_UNUSABLE)
+
+
+@click.group()
+def drill() -> None:
+    """Break the cluster under load on purpose and prove nothing acknowledged was lost."""
+
+
+@drill.command("run")
+@click.option(
+    "--fault",
+    type=click.Choice(list(FAULTS)),
+    default="crash-primary-node",
+    show_default=True,
+    help="What to break (none: only the workload and the checker).",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("cluster"),
+    show_default=True,
+    help="The cluster directory (from `aloft cluster up --dir`).",
+)
+@click.option("--url", default=None, help="Send the traffic here instead (127.0.0.0/8 only).")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=1),
+    default=60,
+    show_default=True,
+    help="Seconds of workload.",
+)
+@click.option(
+    "--fault-at",
+    type=click.FloatRange(min=0),
+    default=20,
+    show_default=True,
+    help="Seconds into the run when the fault is injected.",
+)
+@click.option(
+    "--fault-window",
+    type=click.FloatRange(min=0),
+    default=20,
+    show_default=True,
+    help="Seconds from the fault until it is repaired.",
+)
+@click.option(
+    "--clients",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Concurrent clients, each with its own account.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Where run folders are written.",
+)
+@click.option(
+    "--stall-budget",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Fail when the write stall around the fault is longer (seconds).",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10,
+    show_default=True,
+    help="Deadline of one HTTP request (seconds).",
+)
+@click.option(
+    "--write-budget",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    help="How long a client keeps retrying one post or follow (seconds).",
+)
+def run_command(
+    fault: str,
+    directory: Path,
+    url: str | None,
+    duration: float,
+    fault_at: float,
+    fault_window: float,
+    clients: int,
+    out: Path,
+    stall_budget: float | None,
+    request_timeout: float,
+    write_budget: float,
+) -> None:
+    """Run a workload against the cluster (or --url), inject the fault, check the history."""
+    from rich.console import Console
+
+    from aloft.drill.faults import DrillError
+    from aloft.drill.run import DrillPlan, print_verdict, run_drill
+    from aloft.drill.workload import WorkloadError, WorkloadSettings
+
+    try:
+        plan = DrillPlan(
+            fault=fault,
+            directory=directory if (fault != "none" or url is None) else None,
+            url=url,
+            duration=duration,
+            fault_at=fault_at,
+            fault_window=fault_window,
+            out=out,
+            stall_budget=stall_budget,
+            workload=WorkloadSettings(
+                clients=clients, request_timeout=request_timeout, write_budget=write_budget
+            ),
+        )
+        result = run_drill(plan, Console(stderr=True))
+    except (DrillError, WorkloadError) as exc:
+        _fail(str(exc))
+    print_verdict(Console(), result)
+    sys.exit(0 if result.verdict.passed else EXIT_FAILED)
+
+
+@drill.command("check")
+@click.argument("history_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--stall-budget",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Fail when the write stall around the fault is longer (seconds).",
+)
+def check_command(history_file: Path, stall_budget: float | None) -> None:
+    """Check a recorded history.jsonl again and print the verdict."""
+    from rich.console import Console
+
+    from aloft.drill.checker import check
+    from aloft.drill.history import History, HistoryError
+    from aloft.drill.report import verdict_table
+
+    try:
+        history = History.read(history_file)
+    except (HistoryError, OSError) as exc:
+        _fail(f"cannot read the history: {exc}")
+    budget = stall_budget if stall_budget is not None else history.meta.get("stall_budget")
+    verdict = check(history, budget)
+    Console().print(verdict_table(verdict, f"drill {history.meta.get('fault', '?')} (re-checked)"))
+    sys.exit(0 if verdict.passed else EXIT_FAILED)

@@ -1,0 +1,207 @@
+"""A real cluster: `aloft cluster up` in a directory under /tmp, status, the Mastodon API through
+HAProxy, a few faults through `Cluster`, and `aloft cluster down --purge` leaving no process.
+
+Needs root (PostgreSQL and Patroni run as a service user that `up` creates) and the packages
+`make system` installs; without them the test says so and skips. CI runs as root and installs
+them, so there it runs. It holds 127.0.0.1:8080 and the zones' ports while it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aloft.cluster import host
+from aloft.cluster.control import Cluster
+from aloft.cluster.errors import ClusterError
+from aloft.cluster.topology import ETCD, HAPROXY, PATRONI_VENV, PG_BIN
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+
+def aloft(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALOFT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "aloft", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _why_not() -> str | None:
+    if os.geteuid() != 0:
+        return "cluster tests need root (PostgreSQL and Patroni run as a user that `up` creates)"
+    for path, fix in (
+        (PG_BIN / "postgres", "apt-get install postgresql-15"),
+        (ETCD, "apt-get install etcd-server"),
+        (HAPROXY, "apt-get install haproxy"),
+        (PATRONI_VENV / "bin" / "patroni", "make patroni"),
+    ):
+        if not path.exists():
+            return f"{path} is missing ({fix}, or `make system` as root)"
+    return None
+
+
+def _strays(directory: Path) -> list[str]:
+    """Processes of the cluster by our own scan, and, independently, any etcd, Patroni,
+    PostgreSQL, HAProxy or supervisord whose command line mentions the directory."""
+    found = [f"{p.pid} {p.cmdline}" for p in host.cluster_processes(directory)]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        names = ("etcd", "patroni", "postgres", "haproxy", "supervisord")
+        if str(directory) in cmdline and any(n in cmdline for n in names):
+            found.append(f"{entry.name} {cmdline}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def cluster_dir() -> Iterator[Path]:
+    why_not = _why_not()
+    if why_not is not None:
+        pytest.skip(f"cluster test skipped: {why_not}")
+    # Under /tmp: the service user must be able to reach it (pytest's tmp_path is 0700).
+    directory = Path(tempfile.mkdtemp(prefix="aloft-cluster-", dir="/tmp")) / "cluster"
+    directory.parent.chmod(0o755)
+    try:
+        yield directory
+    finally:
+        if (directory / "cluster.json").exists():
+            aloft("cluster", "down", "--purge", "--dir", str(directory))
+        shutil.rmtree(directory.parent, ignore_errors=True)
+
+
+def test_cluster_up_serve_faults_and_down(cluster_dir: Path) -> None:
+    started = time.monotonic()
+    up = aloft("cluster", "up", "--dir", str(cluster_dir))
+    assert up.returncode == 0, up.stderr + up.stdout
+    assert "http://127.0.0.1:8080" in up.stdout
+    assert "Sign in as admin@" in up.stdout
+    print(f"cluster up in {time.monotonic() - started:.1f} s")
+
+    # Status: exactly one leader, one synchronous standby, every app ready.
+    result = aloft("cluster", "status", "--json", "--dir", str(cluster_dir))
+    assert result.returncode == 0, result.stderr
+    snapshot = json.loads(result.stdout)
+    roles = sorted(m["role"] for m in snapshot["members"])
+    assert roles == ["leader", "replica", "sync_standby"], snapshot
+    assert all(m["app_ready"] for m in snapshot["members"])
+    assert snapshot["healthy"] is True and snapshot["problems"] == []
+    table = aloft("cluster", "status", "--dir", str(cluster_dir))
+    assert table.returncode == 0 and "healthy" in table.stdout
+
+    cluster = Cluster.load(cluster_dir)
+    assert cluster.url == "http://127.0.0.1:8080" and cluster.zones == ["a", "b", "c"]
+    leader = cluster.leader()
+    assert leader == snapshot["leader"]
+
+    # The Mastodon API through HAProxy: register, post, read back.
+    with httpx.Client(base_url=cluster.url, timeout=60) as client:
+        assert client.get("/api/v1/instance").status_code == 200
+        app = client.post(
+            "/api/v1/apps",
+            data={
+                "client_name": "t",
+                "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+                "scopes": "read write",
+            },
+        ).json()
+        app_token = client.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+                "scope": "read write",
+            },
+        ).json()["access_token"]
+        registered = client.post(
+            "/api/v1/accounts",
+            headers={"Authorization": f"Bearer {app_token}"},
+            data={
+                "username": "carol",
+                "email": "carol@example.org",
+                "password": "correct horse battery",
+                "agreement": "true",
+            },
+        )
+        assert registered.status_code == 200, registered.text
+        auth = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+
+        def post(text: str) -> str:
+            r = client.post(
+                "/api/v1/statuses", headers={**auth, "Idempotency-Key": text}, data={"status": text}
+            )
+            assert r.status_code == 200, r.text
+            return str(r.json()["id"])
+
+        first = post(f"before {uuid.uuid4().hex}")
+
+        # A planned switchover: the synchronous standby takes over; writes go on.
+        new_leader = cluster.switchover()
+        assert new_leader != leader
+        cluster.wait_healthy(60)
+        second = post(f"after switchover {uuid.uuid4().hex}")
+
+        # Only the postmaster of the leader dies: Patroni survives, the standby takes over,
+        # and Patroni brings the old one back as a replica.
+        cluster.kill_postmaster(new_leader)
+        third = post(f"after postmaster crash {uuid.uuid4().hex}")
+        cluster.wait_healthy(60)
+        assert cluster.leader() != new_leader
+
+        # A killed app stays dead (no automatic restart) and HAProxy routes around it.
+        cluster.kill("a", "app")
+        time.sleep(3)
+        assert next(m for m in cluster.members() if m["zone"] == "a")["app_ready"] is False
+        assert client.get("/api/v1/instance").status_code == 200
+        cluster.start("a", "app")
+        cluster.wait_healthy(60)
+
+        for status_id in (first, second, third):
+            assert client.get(f"/api/v1/statuses/{status_id}", headers=auth).status_code == 200
+
+    # Kill a Patroni: its PostgreSQL lives on, orphaned; `down` must still leave nothing.
+    cluster.kill("b", "patroni")
+    with pytest.raises(ClusterError, match="not running"):
+        cluster.kill("b", "patroni")
+
+    down = aloft("cluster", "down", "--purge", "--dir", str(cluster_dir))
+    assert down.returncode == 0, down.stderr + down.stdout
+    assert "no process left" in down.stdout
+    assert _strays(cluster_dir) == []
+    assert not cluster_dir.exists()
+    with httpx.Client(timeout=2) as client, pytest.raises(httpx.TransportError):
+        client.get("http://127.0.0.1:8080/readyz")
+
+
+def test_status_of_a_missing_cluster_is_one_line(tmp_path: Path) -> None:
+    result = aloft("cluster", "status", "--dir", str(tmp_path), timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"aloft: no cluster in {tmp_path} (no cluster.json); create one with `aloft cluster up`"
+    ]
+
+
+def test_bad_zone_count_is_one_line(tmp_path: Path) -> None:
+    result = aloft("cluster", "up", "--zones", "9", "--dir", str(tmp_path / "c"), timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("aloft: ") and "Traceback" not in result.stderr

@@ -1,0 +1,228 @@
+"""The rendered configuration pins what the cluster promises: Patroni's timings, synchronous
+replication, failsafe mode, pg_rewind with checksums, per-instance sockets, HAProxy's health
+check and timeouts, and programs that supervisord never restarts on its own."""
+
+from __future__ import annotations
+
+import configparser
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from aloft.cluster import render
+from aloft.cluster.credentials import Credentials
+from aloft.cluster.errors import ClusterError
+from aloft.cluster.topology import PATRONI_VENV, PG_BIN, Topology
+from aloft.config import Settings
+
+
+@pytest.fixture
+def topology(tmp_path: Path) -> Topology:
+    return Topology.create(
+        tmp_path / "cluster", 3, "aloft-db", Path("/opt/patroni/bin/patroni"), Path("/py")
+    )
+
+
+@pytest.fixture
+def credentials() -> Credentials:
+    return Credentials.generate()
+
+
+def _patroni(topology: Topology, credentials: Credentials, zone: str = "a") -> dict:
+    text = render.patroni_yaml(topology, topology.zone(zone), credentials)
+    config = yaml.safe_load(text)
+    assert config == render.patroni_config(topology, topology.zone(zone), credentials)
+    return config
+
+
+def test_zones_have_their_own_loopback_address(topology: Topology) -> None:
+    assert topology.zone_names == ["a", "b", "c"]
+    assert [z.address for z in topology.zones] == ["127.0.1.1", "127.0.2.1", "127.0.3.1"]
+    assert topology.url == "http://127.0.0.1:8080"
+
+
+def test_patroni_timings_are_the_fastest_patroni_keeps(
+    topology: Topology, credentials: Credentials
+) -> None:
+    dcs = _patroni(topology, credentials)["bootstrap"]["dcs"]
+    assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == (20, 2, 4)
+    assert render.timings_problems(dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == []
+    # A crashed postmaster fails over at once rather than waiting for a restart in place.
+    assert dcs["primary_start_timeout"] == 0
+
+
+def test_timings_that_patroni_would_adjust_are_reported() -> None:
+    assert render.timings_problems(15, 2, 4) == ["ttl 15 < 20"]
+    assert render.timings_problems(20, 0, 4)[0].startswith("loop_wait 0")
+    assert render.timings_problems(20, 2, 2)[0].startswith("retry_timeout 2")
+    assert "> ttl 20" in render.timings_problems(20, 5, 8)[0]
+
+
+def test_patroni_replication_guarantees(topology: Topology, credentials: Credentials) -> None:
+    config = _patroni(topology, credentials)
+    dcs = config["bootstrap"]["dcs"]
+    assert dcs["synchronous_mode"] is True
+    assert dcs["synchronous_mode_strict"] is True
+    assert dcs["failsafe_mode"] is True
+    assert dcs["postgresql"]["use_pg_rewind"] is True
+    assert "data-checksums" in config["bootstrap"]["initdb"]
+    assert config["etcd3"]["hosts"] == ["127.0.1.1:2379", "127.0.2.1:2379", "127.0.3.1:2379"]
+
+
+def test_each_instance_has_its_own_address_socket_and_data(
+    topology: Topology, credentials: Credentials
+) -> None:
+    seen = set()
+    for zone in topology.zones:
+        pg = _patroni(topology, credentials, zone.name)["postgresql"]
+        assert pg["listen"] == f"{zone.address}:5432"
+        assert pg["data_dir"] == str(topology.root / zone.name / "pgdata")
+        assert pg["bin_dir"] == "/usr/lib/postgresql/15/bin"
+        socket_dir = pg["parameters"]["unix_socket_directories"]
+        assert socket_dir.startswith(str(topology.root / zone.name))
+        seen.add(socket_dir)
+    assert len(seen) == 3
+
+
+def test_passwords_stay_out_of_the_world_readable_files(
+    topology: Topology, credentials: Credentials
+) -> None:
+    haproxy = render.haproxy_config(topology)
+    for secret in (credentials.superuser, credentials.app, credentials.restapi):
+        assert secret not in haproxy
+        assert secret not in " ".join(render.etcd_command(topology, topology.zones[0]))
+    pg = _patroni(topology, credentials)["postgresql"]
+    assert pg["authentication"]["superuser"]["password"] == credentials.superuser
+    assert all("trust" not in rule for rule in pg["pg_hba"] if rule.startswith("host"))
+
+
+def test_app_database_url_is_multi_host_read_write(
+    topology: Topology, credentials: Credentials
+) -> None:
+    url = sa.make_url(render.database_url(topology, credentials))
+    assert url.drivername == "postgresql+psycopg"
+    assert url.query["host"] == ("127.0.1.1:5432", "127.0.2.1:5432", "127.0.3.1:5432")
+    assert url.query["target_session_attrs"] == "read-write"
+    assert url.query["connect_timeout"] == "2"
+    assert url.database == "aloft" and url.username == "aloft"
+
+
+def test_etcd_members_form_one_cluster_per_directory(tmp_path: Path, topology: Topology) -> None:
+    argv = render.etcd_command(topology, topology.zone("b"))
+    flags = dict(arg.split("=", 1) for arg in argv[1:])
+    assert flags["--name"] == "b"
+    assert flags["--listen-client-urls"] == "http://127.0.2.1:2379"
+    assert flags["--initial-cluster"] == (
+        "a=http://127.0.1.1:2380,b=http://127.0.2.1:2380,c=http://127.0.3.1:2380"
+    )
+    other = Topology.create(tmp_path / "other", 3, None, Path("/p"), Path("/py"))
+    tokens = {
+        dict(arg.split("=", 1) for arg in render.etcd_command(t, t.zones[0])[1:])[
+            "--initial-cluster-token"
+        ]
+        for t in (topology, other)
+    }
+    assert len(tokens) == 2
+    assert render.etcd_command(topology, topology.zones[0]) == render.etcd_command(
+        topology, topology.zones[0]
+    )
+
+
+def test_haproxy_checks_readyz_and_outwaits_a_failover(topology: Topology) -> None:
+    cfg = render.haproxy_config(topology)
+    assert "bind 127.0.0.1:8080" in cfg
+    assert "option httpchk GET /readyz" in cfg
+    for zone in topology.zones:
+        assert f"server {zone.name} {zone.address}:8080 check" in cfg
+    server_timeout = next(
+        int(line.split()[-1].rstrip("s"))
+        for line in cfg.splitlines()
+        if line.strip().startswith("timeout server")
+    )
+    assert server_timeout > Settings().db_write_deadline
+
+
+def test_supervisord_never_restarts_a_program_by_itself(
+    topology: Topology, credentials: Credentials
+) -> None:
+    parser = configparser.RawConfigParser()
+    parser.read_string(render.supervisord_config(topology, credentials))
+    programs = {
+        s.split(":", 1)[1]: parser[s] for s in parser.sections() if s.startswith("program:")
+    }
+    assert sorted(programs) == sorted(
+        [f"{p}-{z}" for p in ("etcd", "patroni", "app") for z in "abc"] + ["haproxy"]
+    )
+    for name, section in programs.items():
+        assert section["autostart"] == "false", name
+        assert section["autorestart"] == "false", name
+        assert section["startretries"] == "0", name
+    for name in ("patroni-a", "etcd-a", "haproxy"):
+        assert programs[name]["user"] == "aloft-db"
+    # Killing Patroni must leave its PostgreSQL alone (it runs in a session of its own).
+    assert "killasgroup" not in programs["patroni-a"]
+    # Patroni (and so PostgreSQL) reads /dev/null, not supervisord's never-closed stdin pipe.
+    assert shlex.split(programs["patroni-b"]["command"]) == [
+        "/bin/sh",
+        "-c",
+        'exec "$0" "$@" </dev/null',
+        "/opt/patroni/bin/patroni",
+        str(topology.root / "b" / "patroni.yml"),
+    ]
+    env = programs["app-c"]["environment"]
+    assert 'ALOFT_HOST="127.0.3.1"' in env
+    assert 'ALOFT_RATE_LIMITS="off"' in env
+    assert 'ALOFT_BASE_URL="http://127.0.0.1:8080"' in env
+    assert "target_session_attrs=read-write" in env
+    assert f'ALOFT_CLUSTER_DIR="{topology.root}"' in parser["supervisord"]["environment"]
+
+
+def test_topology_round_trips_and_names_errors(topology: Topology, tmp_path: Path) -> None:
+    topology.root.mkdir()
+    topology.save()
+    assert Topology.load(topology.root) == topology
+    with pytest.raises(ClusterError, match="no cluster in"):
+        Topology.load(tmp_path / "nowhere")
+    with pytest.raises(ClusterError, match="expected 3 to 5"):
+        Topology.create(tmp_path, 2, None, Path("/p"), Path("/py"))
+    with pytest.raises(ClusterError, match="no zone 'z'"):
+        topology.zone("z")
+    with pytest.raises(ClusterError, match="unknown program"):
+        topology.program("a", "postgres")
+
+
+def test_credentials_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "credentials.json"
+    made = Credentials.load_or_create(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert Credentials.load_or_create(path) == made
+
+
+@pytest.mark.skipif(
+    not (PATRONI_VENV / "bin" / "patroni").exists() or not (PG_BIN / "postgres").exists(),
+    reason=f"Patroni ({PATRONI_VENV}) or PostgreSQL 15 not installed: run `make system` as root",
+)
+def test_patroni_accepts_the_rendered_configuration(
+    tmp_path: Path, credentials: Credentials
+) -> None:
+    topology = Topology.create(tmp_path, 3, None, PATRONI_VENV / "bin" / "patroni", Path("/py"))
+    zone = topology.zones[0]
+    topology.zone_dir(zone).mkdir()
+    topology.patroni_config(zone).write_text(render.patroni_yaml(topology, zone, credentials))
+    result = subprocess.run(
+        [str(topology.patroni), "--validate-config", str(topology.patroni_config(zone))],
+        capture_output=True,
+        text=True,
+    )
+    # The validator also probes the network: etcd is not running here, and a cluster that
+    # runs right now holds the ports. Everything else must pass.
+    problems = [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if line.strip() and "is already in use" not in line and "is not reachable" not in line
+    ]
+    assert problems == []
