@@ -60,7 +60,9 @@ def test_drill_against_a_single_node_passes_and_writes_its_run_folder(
     assert verdict["final_read_size"] == verdict["acknowledged_posts"]
 
     history = History.read(folder / "history.jsonl")
-    assert {op.process for op in history.operations} == {0, 1, 2}
+    # Three writing clients (0–2) and two read-only clients numbered after them (3, 4).
+    assert {op.process for op in history.operations} == {0, 1, 2, 3, 4}
+    assert {op.kind for op in history.operations if op.process >= 3} == {"read_home"}
     assert {op.kind for op in history.operations} == {"post", "follow", "read_home"}
     assert all(op.outcome == "ok" for op in history.operations)
     assert max(op.invoke for op in history.operations) < 8.5

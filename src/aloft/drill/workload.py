@@ -57,6 +57,9 @@ class WorkloadSettings:
     think_time: float = 0.05  # pause between two operations of one client
     post_share: float = 0.6
     follow_share: float = 0.1  # the rest reads the home timeline
+    # Clients that only read, so read availability is measured even while every writing
+    # client is waiting out a write stall (a writer reads only between its own writes).
+    readers: int = 2
 
     def __post_init__(self) -> None:
         if not 1 <= self.clients <= MAX_CLIENTS:
@@ -264,6 +267,7 @@ class Client(threading.Thread):
         self.random = random.Random(f"{run_id}-{account.process}")
         self.followed: set[str] = set()
         self.posts = 0
+        self.process = account.process
 
     def run(self) -> None:
         with _http(self.base_url, self.settings.request_timeout, self.account.token) as http:
@@ -281,7 +285,7 @@ class Client(threading.Thread):
     def _record(self, kind: str, invoke: float, result: Attempts, **fields: Any) -> None:
         self.recorder.operation(
             Operation(
-                process=self.account.process,
+                process=self.process,
                 kind=kind,
                 invoke=round(invoke, 6),
                 complete=round(self.recorder.now(), 6),
@@ -349,6 +353,22 @@ def _json_field(response: httpx.Response, name: str) -> str | None:
     return str(value) if value is not None else None
 
 
+class Reader(Client):
+    """A client that only reads its account's home timeline, as its own process (numbered
+    after the writers) so its history is apart from the writers'."""
+
+    def __init__(self, *args: Any, process: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.name = f"drill-reader-{process}"
+        self.process = process
+
+    def run(self) -> None:
+        with _http(self.base_url, self.settings.request_timeout, self.account.token) as http:
+            while not self.halt.is_set():
+                self.read_home(http)
+                self.halt.wait(self.settings.think_time * self.random.uniform(0.5, 1.5))
+
+
 class Workload:
     """The clients of one drill: `setup` registers their accounts, `start` lets them loose,
     `stop` asks them to finish their current operation, `join` waits until they have."""
@@ -377,6 +397,20 @@ class Workload:
                 self.run_id,
             )
             for account in self.accounts
+        ]
+        first_reader = max(a.process for a in self.accounts) + 1
+        self._clients += [
+            Reader(
+                account,
+                self.accounts,
+                self.base_url,
+                recorder,
+                self._halt,
+                self.settings,
+                self.run_id,
+                process=first_reader + i,
+            )
+            for i, account in enumerate(self.accounts[: self.settings.readers])
         ]
         for client in self._clients:
             client.start()
