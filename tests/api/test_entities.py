@@ -13,6 +13,7 @@ with jsonschema's built-in checkers plus small `date-time` and `uri` checks of o
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,12 +34,25 @@ from aloft.app import create_app
 from aloft.config import Settings
 from tests.conftest import Api, User
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared/mastodon-openapi/schema.json"
+# The description lives beside the checkout (../shared); a clone made elsewhere on the same
+# machine (CI clones to a temporary directory) finds it through ALOFT_MASTODON_OPENAPI or the
+# team's shared folder at /work/shared.
+SCHEMA_CANDIDATES = [
+    Path(p)
+    for p in (
+        os.environ.get("ALOFT_MASTODON_OPENAPI", ""),
+        Path(__file__).resolve().parents[3] / "shared/mastodon-openapi/schema.json",
+        "/work/shared/mastodon-openapi/schema.json",
+    )
+    if p
+]
+SCHEMA_PATH = next((p for p in SCHEMA_CANDIDATES if p.exists()), SCHEMA_CANDIDATES[0])
 SCHEMA_URI = "urn:mastodon-openapi:schema.json"
 
 if not SCHEMA_PATH.exists():
     pytest.skip(
-        f"Mastodon OpenAPI description not found at {SCHEMA_PATH}; cannot validate entities",
+        "Mastodon OpenAPI description not found (looked at "
+        f"{', '.join(map(str, SCHEMA_CANDIDATES))}); set ALOFT_MASTODON_OPENAPI to its path",
         allow_module_level=True,
     )
 
