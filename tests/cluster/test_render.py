@@ -70,6 +70,8 @@ def test_patroni_replication_guarantees(topology: Topology, credentials: Credent
     assert dcs["failsafe_mode"] is True
     assert dcs["postgresql"]["use_pg_rewind"] is True
     assert "data-checksums" in config["bootstrap"]["initdb"]
+    # A replica re-attaching to a new leader retries within a second, not PostgreSQL's 5 s.
+    assert dcs["postgresql"]["parameters"]["wal_retrieve_retry_interval"] == "1s"
     assert config["etcd3"]["hosts"] == ["127.0.1.1:2379", "127.0.2.1:2379", "127.0.3.1:2379"]
 
 

@@ -148,6 +148,11 @@ def patroni_config(topology: Topology, zone: Zone, credentials: Credentials) -> 
                         "logging_collector": "on",
                         "log_directory": "log",
                         "log_line_prefix": "%m [%p] %q%u@%d ",
+                        # After a failover the surviving replica re-points to the new leader;
+                        # when that first connection fails (say, the leader has not created
+                        # its slot yet), PostgreSQL waits this long before trying again, and
+                        # with synchronous_mode_strict every write waits with it (default 5 s).
+                        "wal_retrieve_retry_interval": "1s",
                     },
                 },
             },
