@@ -109,19 +109,38 @@ class PostgresServer:
                 conf.write(f"{key} = {value}\n")
 
     def start(self) -> None:
-        self._cmd(
-            str(BIN / "pg_ctl"),
-            "-D",
-            str(self.datadir),
-            "-l",
-            str(self.log),
-            "-o",
-            f"-p {self.port}",
-            "-w",
-            "-t",
-            "60",
-            "start",
+        """Start the server and wait until it accepts connections.
+
+        A start right after an immediate stop can fail once (seen once in CI, inside a timer
+        thread, with no log left to say why), so one failed start is retried; a second
+        failure raises with pg_ctl's output and the end of the server log."""
+        for attempt in (1, 2):
+            result = self._cmd(
+                str(BIN / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.log),
+                "-o",
+                f"-p {self.port}",
+                "-w",
+                "-t",
+                "60",
+                "start",
+                check=False,
+            )
+            if result.returncode == 0 or self.is_running():
+                return
+            if attempt == 1:
+                time.sleep(1.0)
+        log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+        raise RuntimeError(
+            f"pg_ctl start failed for {self.datadir}: {result.stdout}{result.stderr}\n{log}"
         )
+
+    def is_running(self) -> bool:
+        status = self._cmd(str(BIN / "pg_ctl"), "-D", str(self.datadir), "status", check=False)
+        return status.returncode == 0
 
     def stop(self, mode: str = "fast") -> None:
         self._cmd(
