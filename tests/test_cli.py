@@ -3,27 +3,12 @@
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
+from tests.commands import aloft
 from tests.conftest import start_server, stop_server
-
-
-def aloft(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ALOFT_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "aloft", *args],
-        env=full_env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:

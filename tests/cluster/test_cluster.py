@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,34 +21,10 @@ import pytest
 from aloft.cluster import host
 from aloft.cluster.control import Cluster
 from aloft.cluster.errors import ClusterError
-from aloft.cluster.topology import ETCD, HAPROXY, PATRONI_VENV, PG_BIN
+from tests.cluster.machine import cluster_directory, why_no_cluster
+from tests.commands import aloft
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
-
-
-def aloft(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALOFT_")}
-    return subprocess.run(
-        [sys.executable, "-m", "aloft", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def _why_not() -> str | None:
-    if os.geteuid() != 0:
-        return "cluster tests need root (PostgreSQL and Patroni run as a user that `up` creates)"
-    for path, fix in (
-        (PG_BIN / "postgres", "apt-get install postgresql-15"),
-        (ETCD, "apt-get install etcd-server"),
-        (HAPROXY, "apt-get install haproxy"),
-        (PATRONI_VENV / "bin" / "patroni", "make patroni"),
-    ):
-        if not path.exists():
-            return f"{path} is missing ({fix}, or `make system` as root)"
-    return None
 
 
 def _strays(directory: Path) -> list[str]:
@@ -74,37 +46,30 @@ def _strays(directory: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cluster_dir() -> Iterator[Path]:
-    why_not = _why_not()
+    why_not = why_no_cluster()
     if why_not is not None:
         pytest.skip(f"cluster test skipped: {why_not}")
-    # Under /tmp: the service user must be able to reach it (pytest's tmp_path is 0700).
-    directory = Path(tempfile.mkdtemp(prefix="aloft-cluster-", dir="/tmp")) / "cluster"
-    directory.parent.chmod(0o755)
-    try:
+    with cluster_directory("aloft-cluster-") as directory:
         yield directory
-    finally:
-        if (directory / "cluster.json").exists():
-            aloft("cluster", "down", "--purge", "--dir", str(directory))
-        shutil.rmtree(directory.parent, ignore_errors=True)
 
 
 def test_cluster_up_serve_faults_and_down(cluster_dir: Path) -> None:
     started = time.monotonic()
-    up = aloft("cluster", "up", "--dir", str(cluster_dir))
+    up = aloft("cluster", "up", "--dir", str(cluster_dir), timeout=300)
     assert up.returncode == 0, up.stderr + up.stdout
     assert "http://127.0.0.1:8080" in up.stdout
     assert "Sign in as admin@" in up.stdout
     print(f"cluster up in {time.monotonic() - started:.1f} s")
 
     # Status: exactly one leader, one synchronous standby, every app ready.
-    result = aloft("cluster", "status", "--json", "--dir", str(cluster_dir))
+    result = aloft("cluster", "status", "--json", "--dir", str(cluster_dir), timeout=300)
     assert result.returncode == 0, result.stderr
     snapshot = json.loads(result.stdout)
     roles = sorted(m["role"] for m in snapshot["members"])
     assert roles == ["leader", "replica", "sync_standby"], snapshot
     assert all(m["app_ready"] for m in snapshot["members"])
     assert snapshot["healthy"] is True and snapshot["problems"] == []
-    table = aloft("cluster", "status", "--dir", str(cluster_dir))
+    table = aloft("cluster", "status", "--dir", str(cluster_dir), timeout=300)
     assert table.returncode == 0 and "healthy" in table.stdout
 
     cluster = Cluster.load(cluster_dir)
@@ -183,7 +148,7 @@ def test_cluster_up_serve_faults_and_down(cluster_dir: Path) -> None:
     with pytest.raises(ClusterError, match="not running"):
         cluster.kill("b", "patroni")
 
-    down = aloft("cluster", "down", "--purge", "--dir", str(cluster_dir))
+    down = aloft("cluster", "down", "--purge", "--dir", str(cluster_dir), timeout=300)
     assert down.returncode == 0, down.stderr + down.stdout
     assert "no process left" in down.stdout
     assert _strays(cluster_dir) == []

@@ -2,86 +2,50 @@
 shorter, only the primary's postmaster) under load, and demand a clean verdict: nothing
 lost, duplicated or unexpected, no client-visible error, write stall within budget.
 
-Needs root and what `make system` installs (PostgreSQL 15, etcd, HAProxy, Patroni), plus
-`aloft.cluster.control`; without them it says why and skips. It brings its own cluster up
+Needs root and what `make system` installs (PostgreSQL 15, etcd, HAProxy, Patroni); without
+them it says why and skips. It brings its own cluster up
 in a directory under /tmp and down again (holding 127.0.0.1:8080 and the zones' ports), so
 it must not run while another cluster is up on this machine.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import shutil
 import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cluster.machine import cluster_directory, why_no_cluster
+from tests.commands import aloft
+
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 # Stall budgets here are regression guards, not the performance target: the node-crash stall
 # is Patroni's 20 s ttl plus the survivors re-forming synchronous replication, measured at
 # 18.6–25.3 s on this 2-core machine, 18.7–19.9 s since wal_retrieve_retry_interval is 1 s
-# (target ≤ 25 s, reported by the drills themselves). A CI
-# gate at exactly the target would fail on a busy machine; one at 35 s still catches a zone
-# that never comes back or a retry loop that gave up.
+# (target ≤ 25 s, reported by the drills themselves). A CI gate at exactly the target would
+# fail on a busy machine; one at 35 s still catches a zone that never comes back or a retry
+# loop that gave up.
 NODE_CRASH_STALL_BUDGET = 35
 POSTMASTER_CRASH_STALL_BUDGET = 15
 
 
-def aloft(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALOFT_")}
-    env["COLUMNS"] = "160"
-    return subprocess.run(
-        [sys.executable, "-m", "aloft", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def _why_not() -> str | None:
-    if importlib.util.find_spec("aloft.cluster.control") is None:
-        return "aloft.cluster.control is missing (the cluster is not built yet)"
-    if os.geteuid() != 0:
-        return "cluster drills need root (PostgreSQL and Patroni run as a user that `up` creates)"
-    try:
-        from aloft.cluster.topology import ETCD, HAPROXY, PATRONI_VENV, PG_BIN
-    except ImportError as exc:
-        return f"cannot find the cluster's binaries ({exc})"
-    for path in (PG_BIN / "postgres", ETCD, HAPROXY, PATRONI_VENV / "bin" / "patroni"):
-        if not path.exists():
-            return f"{path} is missing (`make system` as root installs it)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def cluster_dir() -> Iterator[Path]:
-    why_not = _why_not()
+    why_not = why_no_cluster()
     if why_not is not None:
         pytest.skip(f"cluster drill skipped: {why_not}")
-    # Under /tmp: the service user must be able to reach it (pytest's tmp_path is 0700).
-    directory = Path(tempfile.mkdtemp(prefix="aloft-drill-", dir="/tmp")) / "cluster"
-    directory.parent.chmod(0o755)
-    try:
-        up = aloft("cluster", "up", "--dir", str(directory))
+    with cluster_directory("aloft-drill-") as directory:
+        up = aloft("cluster", "up", "--dir", str(directory), timeout=600)
         assert up.returncode == 0, up.stderr + up.stdout
         yield directory
-    finally:
-        if (directory / "cluster.json").exists():
-            aloft("cluster", "down", "--purge", "--dir", str(directory))
-        shutil.rmtree(directory.parent, ignore_errors=True)
 
 
 def drill(cluster_dir: Path, out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Any]:
-    result = aloft("drill", "run", "--dir", str(cluster_dir), "--out", str(out), *args)
+    result = aloft("drill", "run", "--dir", str(cluster_dir), "--out", str(out), *args, timeout=600)
     print(result.stdout, result.stderr)
     folders = list(out.iterdir()) if out.exists() else []
     assert len(folders) == 1, result.stdout + result.stderr

@@ -4,25 +4,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from aloft.drill.history import History
+from tests.commands import aloft
 from tests.conftest import Server
-
-
-def aloft(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALOFT_")}
-    env["COLUMNS"] = "160"
-    return subprocess.run(
-        [sys.executable, "-m", "aloft", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_drill_against_a_single_node_passes_and_writes_its_run_folder(
@@ -42,6 +28,7 @@ def test_drill_against_a_single_node_passes_and_writes_its_run_folder(
         "3",
         "--out",
         str(out),
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS" in result.stdout
