@@ -1,9 +1,21 @@
 """Where everything in a local cluster lives: zones, their addresses and ports, and the paths
 inside the cluster directory.
 
-Zone N (a, b, c, …) owns the loopback address 127.0.N.1, so one zone can be crashed, frozen or
-cut off as a unit while every zone uses the same port numbers. HAProxy alone listens on
-127.0.0.1. The layout of a cluster directory:
+Every zone (a, b, c, …) is a host of its own, so it can be crashed, frozen or cut off as a
+unit while every zone uses the same port numbers. Two ways to give it an address:
+
+* `netns` (root; the default then): each zone is a Linux network namespace with one
+  interface on a bridge that the cluster creates (`network.py`). Zone N has 10.213.0.(11+N)
+  and the bridge, in the machine's own namespace, 10.213.0.1. Traffic between zones crosses
+  the bridge with the zones' own source addresses, so a rule inside one namespace can cut
+  that zone off in either direction or from one peer only. These addresses exist only on
+  that bridge: nothing routes them off the machine.
+* `loopback` (without root): zone N has 127.0.N.1 on the machine's loopback interface.
+  Traffic between zones then leaves from 127.0.0.1, so partitions cannot be drawn; the
+  drills that need them refuse to run on such a cluster.
+
+HAProxy alone listens on 127.0.0.1 in the machine's own namespace. The layout of a cluster
+directory:
 
     cluster.json          this topology (what `Cluster.load` reads)
     credentials.json      generated passwords, root only
@@ -49,6 +61,18 @@ APP_PORT = 8080
 PROXY_ADDRESS = "127.0.0.1"
 PROXY_PORT = 8080
 
+# The `netns` network: one bridge, one namespace and one veth pair per zone. Interface names
+# are at most 15 characters. Only one such cluster can run on a machine at a time (the
+# bridge's alias names the cluster directory that owns it).
+NETNS = "netns"
+LOOPBACK = "loopback"
+NETWORKS = (NETNS, LOOPBACK)
+SUBNET = "10.213.0.0/24"
+SUBNET_PREFIX = "10.213.0."
+BRIDGE = "aloft0"
+BRIDGE_ADDRESS = SUBNET_PREFIX + "1"
+ZONE_INTERFACE = "eth0"  # the zone's end of its veth pair, inside its namespace
+
 SCOPE = "aloft"  # Patroni's cluster name; its keys live under /aloft/aloft/ in etcd
 NAMESPACE = "/aloft/"
 DATABASE = "aloft"  # the app's database and the role that owns it
@@ -65,14 +89,27 @@ MARKER = "ALOFT_CLUSTER_DIR"
 
 @dataclass(frozen=True)
 class Zone:
-    """One failure domain: an etcd member, Patroni + PostgreSQL and an app on one address."""
+    """One failure domain: an etcd member, Patroni + PostgreSQL and an app on one address.
+    `netns` is its network namespace's name (None on a loopback cluster)."""
 
     name: str
     index: int
+    network: str = LOOPBACK
 
     @property
     def address(self) -> str:
+        if self.network == NETNS:
+            return f"{SUBNET_PREFIX}{11 + self.index}"
         return f"127.0.{self.index + 1}.1"
+
+    @property
+    def netns(self) -> str | None:
+        return f"aloft-{self.name}" if self.network == NETNS else None
+
+    @property
+    def veth(self) -> str:
+        """The bridge's end of the zone's veth pair (in the machine's own namespace)."""
+        return f"aloft-{self.name}-br"
 
     @property
     def etcd_client_url(self) -> str:
@@ -99,10 +136,12 @@ class Zone:
         ]
 
 
-def make_zones(count: int) -> tuple[Zone, ...]:
+def make_zones(count: int, network: str = LOOPBACK) -> tuple[Zone, ...]:
     if not MIN_ZONES <= count <= MAX_ZONES:
         raise ClusterError(f"--zones {count}: expected {MIN_ZONES} to {MAX_ZONES}")
-    return tuple(Zone(name, i) for i, name in enumerate(ZONE_NAMES[:count]))
+    if network not in NETWORKS:
+        raise ClusterError(f"unknown network {network!r}: expected {' or '.join(NETWORKS)}")
+    return tuple(Zone(name, i, network) for i, name in enumerate(ZONE_NAMES[:count]))
 
 
 @dataclass(frozen=True)
@@ -112,6 +151,7 @@ class Topology:
     `user` is the account PostgreSQL, Patroni, etcd and HAProxy run as (None: whoever runs
     `aloft cluster`, when that is not root). `patroni` is the Patroni executable and `python`
     the interpreter of the app's environment (supervisord and the apps run from it).
+    `network` is `netns` or `loopback` (see the module docstring).
     """
 
     root: Path
@@ -119,12 +159,19 @@ class Topology:
     user: str | None
     patroni: Path
     python: Path
+    network: str = LOOPBACK
 
     @classmethod
     def create(
-        cls, root: Path, zones: int, user: str | None, patroni: Path, python: Path
+        cls,
+        root: Path,
+        zones: int,
+        user: str | None,
+        patroni: Path,
+        python: Path,
+        network: str = LOOPBACK,
     ) -> Topology:
-        return cls(root.absolute(), make_zones(zones), user, patroni, python)
+        return cls(root.absolute(), make_zones(zones, network), user, patroni, python, network)
 
     # -- identity ------------------------------------------------------------------------
 
@@ -132,6 +179,17 @@ class Topology:
     def url(self) -> str:
         """Where clients reach the cluster: HAProxy."""
         return f"http://{PROXY_ADDRESS}:{PROXY_PORT}"
+
+    @property
+    def proxy_source(self) -> str:
+        """The address HAProxy's connections to the apps come from (what the apps trust
+        X-Forwarded-For from)."""
+        return BRIDGE_ADDRESS if self.network == NETNS else PROXY_ADDRESS
+
+    @property
+    def client_networks(self) -> list[str]:
+        """Where the zones' PostgreSQL accepts password connections from (pg_hba)."""
+        return [SUBNET] if self.network == NETNS else ["127.0.0.0/8"]
 
     @property
     def zone_names(self) -> list[str]:
@@ -221,6 +279,7 @@ class Topology:
             "user": self.user,
             "patroni": str(self.patroni),
             "python": str(self.python),
+            "network": self.network,
         }
 
     def save(self) -> None:
@@ -241,10 +300,13 @@ class Topology:
             raise ClusterError(f"cannot read {path}: run as root") from None
         except (OSError, ValueError) as exc:
             raise ClusterError(f"cannot read {path}: {exc}") from None
+        # A cluster made before zones had namespaces is a loopback one.
+        network = data.get("network", LOOPBACK)
         return cls(
             root,
-            make_zones(int(data["zones"])),
+            make_zones(int(data["zones"]), network),
             data["user"],
             Path(data["patroni"]),
             Path(data["python"]),
+            network,
         )
