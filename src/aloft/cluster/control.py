@@ -5,7 +5,11 @@ The contract, for every method:
 
 * Faults go through supervisord (programs) or straight to a PID that supervisord or
   PostgreSQL's postmaster.pid names; nothing is matched by process name, so two clusters on
-  one machine never hit each other.
+  one machine never hit each other. Network faults are nftables rules inside the zones'
+  own namespaces (`network.py`); they need a cluster made as root (`network == "netns"`).
+* Every fault has its mend: `crash_node`/`crash_zone` → `restore_node`, `kill` → `start`,
+  `freeze` → `thaw`, `partition`/`isolate_from_consensus`/`cut_clients_from`/
+  `slow_network` → `heal`.
 * No program is ever restarted behind the caller's back: supervisord runs every program with
   autorestart off, so a killed program stays dead until `start` or `restore_node`.
   (PostgreSQL is the exception by design: Patroni restarts it, that is Patroni's job.)
@@ -24,11 +28,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aloft.cluster import host, probe, status
+from aloft.cluster import host, network, probe, status
 from aloft.cluster.credentials import Credentials
 from aloft.cluster.errors import ClusterError
 from aloft.cluster.supervision import RUNNING, Supervisor
-from aloft.cluster.topology import PROGRAMS, RESTAPI_USER, Topology
+from aloft.cluster.topology import (
+    ETCD_CLIENT_PORT,
+    ETCD_PEER_PORT,
+    POSTGRES_PORT,
+    PROGRAMS,
+    RESTAPI_USER,
+    Topology,
+)
+
+# What `freeze` can stop: the zone's programs, and "postgres" (the postmaster and every
+# process below it).
+FREEZABLE = (*PROGRAMS, "postgres")
 
 
 class Cluster:
@@ -44,6 +59,7 @@ class Cluster:
         self.url = topology.url
         self.zones = topology.zone_names
         self.supervisor = Supervisor(topology)
+        self._frozen: dict[str, list[int]] = {}
 
     @classmethod
     def load(cls, directory: Path) -> Cluster:
@@ -74,6 +90,18 @@ class Cluster:
         answered 200). Also address, etcd_healthy, etcd_leader and processes (supervisord
         state of etcd, patroni and app)."""
         return [m.as_dict() for m in self.snapshot().members]
+
+    def database_servers(self) -> dict[str, str]:
+        """Every zone's PostgreSQL as "host:port" (what the apps report a write committed
+        on), mapped to the zone's name."""
+        return {f"{z.address}:{POSTGRES_PORT}": z.name for z in self.topology.zones}
+
+    def etcd_leader(self) -> str | None:
+        """The zone whose etcd member is the raft leader now (None if none answers so)."""
+        for zone in self.topology.zones:
+            if status.etcd_is_leader(zone):
+                return zone.name
+        return None
 
     # -- faults ----------------------------------------------------------------------------
 
@@ -129,6 +157,105 @@ class Cluster:
             name = self._name(zone, program)
             if states.get(name, {}).get("statename") == RUNNING:
                 self.supervisor.wait_stopped(name)
+
+    def crash_zone(self, zone: str) -> None:
+        """`crash_node`, and the zone's etcd member too: the whole machine is gone.
+        `restore_node` brings all of it back."""
+        self.crash_node(zone)
+        states = self.supervisor.states()
+        if states.get(self._name(zone, "etcd"), {}).get("statename") == RUNNING:
+            self.kill(zone, "etcd")
+
+    def _pids(self, zone: str, programs: tuple[str, ...]) -> list[int]:
+        states = self.supervisor.states()
+        pids: list[int] = []
+        for program in programs:
+            if program == "postgres":
+                postmaster = host.postmaster_pid(self.topology, zone)
+                if postmaster is not None:
+                    pids += [postmaster, *host.descendants(postmaster)]
+                continue
+            info = states.get(self._name(zone, program), {})
+            if info.get("statename") == RUNNING and info.get("pid"):
+                pids += [int(info["pid"]), *host.descendants(int(info["pid"]))]
+        return list(dict.fromkeys(pid for pid in pids if pid != os.getpid()))
+
+    def freeze(self, zone: str, programs: tuple[str, ...] = FREEZABLE) -> None:
+        """SIGSTOP the zone's `programs` and everything below them, as a hung machine (or a
+        hung PostgreSQL, with ("postgres",)) would be: sockets stay open, nothing answers.
+        `thaw` sends SIGCONT to the same processes. ClusterError if none was running."""
+        self.topology.zone(zone)
+        unknown = set(programs) - set(FREEZABLE)
+        if unknown:
+            raise ClusterError(f"cannot freeze {', '.join(sorted(unknown))}: not a program")
+        pids = self._pids(zone, programs)
+        if not pids:
+            raise ClusterError(f"zone {zone} has none of {', '.join(programs)} running")
+        self._frozen.setdefault(zone, [])
+        for pid in pids:
+            if host.send(pid, signal.SIGSTOP):
+                self._frozen[zone].append(pid)
+
+    def thaw(self, zone: str) -> None:
+        """SIGCONT every process `freeze` stopped in the zone (those still alive)."""
+        for pid in self._frozen.pop(zone, []):
+            host.send(pid, signal.SIGCONT)
+
+    def partition(self, zone: str, peers: list[str] | None = None, direction: str = "both") -> None:
+        """Cut the zone off. `peers` None: from everything outside it (the other zones,
+        HAProxy, every observer on the machine); else only from those zones. `direction`:
+        "both", "in" (nothing reaches the zone) or "out" (nothing leaves it). Packets are
+        dropped, not refused, as on a real network. Replaces the zone's earlier rules."""
+        target = self.topology.zone(zone)
+        if direction not in ("both", "in", "out"):
+            raise ClusterError(f"direction {direction!r}: expected both, in or out")
+        if peers is None:
+            inbound, outbound = network.everything_off_link()
+        else:
+            others = [self.topology.zone(p) for p in peers if p != zone]
+            inbound, outbound = network.from_and_to(others)
+        network.block(
+            self.topology,
+            target,
+            inbound if direction in ("both", "in") else [],
+            outbound if direction in ("both", "out") else [],
+        )
+
+    def isolate_from_consensus(self, zone: str) -> None:
+        """The zone can no longer reach the other zones' etcd members, nor they its own (so
+        its member is a minority of one), while HAProxy, the apps and PostgreSQL traffic
+        still reach it: the shape of GitHub's October 2018 partition."""
+        target = self.topology.zone(zone)
+        others = [z for z in self.topology.zones if z.name != zone]
+        inbound, outbound = network.ports_with(others, (ETCD_CLIENT_PORT, ETCD_PEER_PORT))
+        network.block(self.topology, target, inbound, outbound)
+
+    def cut_clients_from(self, zone: str) -> None:
+        """No app can reach the zone's PostgreSQL any more (its own app included), while
+        replication, Patroni and etcd still can: every zone drops its outgoing connections to
+        that PostgreSQL unless they come from the service user (PostgreSQL, Patroni).
+        Needs a cluster whose service user is not the apps' user (a cluster made as root)."""
+        target = self.topology.zone(zone)
+        if self.topology.user is None:
+            raise ClusterError("cut-clients needs a cluster made as root (a service user)")
+        import pwd
+
+        uid = pwd.getpwnam(self.topology.user).pw_uid
+        rule = f"ip daddr {target.address} tcp dport {POSTGRES_PORT} meta skuid != {uid}"
+        for each in self.topology.zones:
+            network.block(self.topology, each, outbound=[rule])
+
+    def slow_network(self, zone: str, delay_ms: int, loss_percent: float) -> list[str]:
+        """Add `delay_ms` of delay and `loss_percent` of packet loss to the zone's link, both
+        ways. Loss is an nftables rule; delay needs the kernel's netem queueing discipline.
+        Returns notes about what could not be done (e.g. no netem in this kernel)."""
+        return network.slow(self.topology, self.topology.zone(zone), delay_ms, loss_percent)
+
+    def heal(self, zone: str | None = None) -> None:
+        """Remove every network fault from the zone (None: from every zone)."""
+        zones = [self.topology.zone(zone)] if zone else list(self.topology.zones)
+        for each in zones:
+            network.heal(self.topology, each)
 
     def start(self, zone: str, program: str) -> None:
         """Start one program of a zone again through supervisord (a running one is left

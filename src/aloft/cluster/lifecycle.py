@@ -4,7 +4,8 @@
 keep their data), on a running one it starts whatever is not running and waits for health.
 The order matters and each step waits for the one before:
 
-1. checks (binaries, service user, paths, ports) and rendered configuration;
+1. checks (binaries, service user, paths, ports) and rendered configuration; as root, the
+   zones' network (a bridge and one network namespace per zone, `network.py`);
 2. supervisord; then etcd everywhere, until each member reports healthy;
 3. Patroni everywhere: one zone initialises PostgreSQL (initdb --data-checksums), the others
    clone it; until there is a leader and a streaming synchronous standby;
@@ -15,7 +16,8 @@ The order matters and each step waits for the one before:
 
 `down` stops programs in the reverse order, shuts supervisord down, then scans /proc for
 anything of this cluster still alive (a PostgreSQL orphaned by a killed Patroni, say) and
-ends it, so nothing is left behind.
+ends it, and removes the zones' namespaces, links and fault rules, so nothing is left
+behind.
 """
 
 from __future__ import annotations
@@ -31,13 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from aloft.cluster import host, render, status
+from aloft.cluster import host, network, render, status
 from aloft.cluster.credentials import Credentials
 from aloft.cluster.errors import ClusterError
 from aloft.cluster.supervision import RUNNING, Supervisor
 from aloft.cluster.topology import (
     APP_ROLE,
     DATABASE,
+    LOOPBACK,
+    NETNS,
     POSTGRES_PORT,
     PROXY_ADDRESS,
     PROXY_PORT,
@@ -107,7 +111,9 @@ def prepare(root: Path, zones: int) -> Topology:
         if topology.user != user:
             raise ClusterError(f"the cluster in {root} was made by another user: run as root")
         return topology
-    return Topology.create(root, zones, user, host.patroni_executable(), Path(sys.executable))
+    # Zones get network namespaces when we may make them (root), loopback addresses if not.
+    kind = NETNS if host.is_root() else LOOPBACK
+    return Topology.create(root, zones, user, host.patroni_executable(), Path(sys.executable), kind)
 
 
 def _make_directories(topology: Topology) -> None:
@@ -305,9 +311,11 @@ def up(
             if leftovers:
                 host.end_processes(leftovers)
             listeners = [(PROXY_ADDRESS, PROXY_PORT)]
-            for zone in topology.zones:
-                listeners += zone.listeners
+            if topology.network == LOOPBACK:  # namespaced zones have their own ports
+                for zone in topology.zones:
+                    listeners += zone.listeners
             host.check_ports(listeners)
+            network.create(topology)
             render_all(topology, credentials)
             supervisor.launch()
     with report.step("Starting etcd"):
@@ -385,6 +393,9 @@ def down(root: Path, purge: bool = False, reporter: Reporter | None = None) -> l
     with report.step("Checking that no process is left"):
         leftovers = host.cluster_processes(topology.root)
         survivors = host.end_processes(leftovers) if leftovers else []
+    if topology.network == NETNS and not survivors:
+        with report.step("Removing the zones' network (namespaces, links, fault rules)"):
+            network.destroy(topology)
     if purge and not survivors:
         with report.step(f"Removing {root}"):
             shutil.rmtree(root)

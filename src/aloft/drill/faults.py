@@ -2,16 +2,38 @@
 
 A fault has two steps, called on the drill's schedule: `inject` at the fault time and
 `repair` at the end of the fault window. Each records its events in the history
-(`fault-start` just before the blow, `fault-end` once mended); a fault that cannot be
-injected records `fault-error`, which fails the verdict: a drill that broke nothing proves
-nothing.
+(`fault-start` just before the blow, a `note` once delivered, `fault-end` once mended); a
+fault that cannot be injected or mended records `fault-error`, which fails the verdict: a
+drill that broke nothing proves nothing.
 
-* `none` — breaks nothing and records nothing (a workload and checker run against any server).
-* `crash-primary-node` — the leader zone's Patroni, PostgreSQL and app are SIGKILLed
-  together, like a machine dying; `repair` starts them again, and the old primary rejoins
-  as a replica.
-* `crash-primary-postgres` — only the leader's postmaster is SIGKILLed; its Patroni lives on
-  and deals with it. Nothing to repair.
+The zone a fault hits is chosen at the moment of injection: the Patroni leader's zone, except
+for the etcd faults, which pick by etcd's raft leader. Faults:
+
+* `none` — breaks nothing (a workload and checker run against any server).
+* `crash-primary-node` — the leader zone's Patroni, PostgreSQL and app die together (SIGKILL),
+  like a machine; mended by starting them again (the old primary rejoins as a replica).
+* `crash-primary-postgres` — only the leader's postmaster is SIGKILLed; its Patroni deals
+  with it. Nothing to mend.
+* `crash-zone` — the leader zone dies whole, its etcd member included.
+* `hang-primary-node` — everything in the leader zone is frozen (SIGSTOP): etcd, Patroni,
+  PostgreSQL, the app; thawed at the end, when the old primary must find itself demoted
+  and acknowledge nothing.
+* `hang-primary-postgres` — only the leader's PostgreSQL (postmaster and backends) freezes;
+  its Patroni lives on.
+* `partition-primary` — the leader zone is cut off from the other zones and from HAProxy,
+  both ways (packets dropped).
+* `isolate-primary-from-consensus` — the leader zone cannot reach the etcd majority (nor it
+  the zone's member), while HAProxy and the apps still reach it (GitHub, October 2018).
+* `cut-clients-from-primary` — no app can reach the leader's PostgreSQL; replication,
+  Patroni and etcd still can.
+* `kill-app` — the leader zone's app is SIGKILLed mid-request (under load every app is
+  serving requests); started again at the end.
+* `kill-etcd-member` — etcd's raft leader member is SIGKILLed; started again at the end.
+* `etcd-quorum-loss` — two of the three etcd members die (the ones outside the leader zone);
+  with failsafe_mode the primary must keep serving. Started again at the end.
+* `switchover` — a planned switchover through Patroni. Nothing to mend.
+* `slow-primary-network` — 200 ms of delay and 5 % loss on the leader zone's link, both
+  ways (delay only where the kernel has netem: the fault notes when it has not).
 
 Faults act through `aloft.cluster.control.Cluster`, which is imported only when a cluster is
 loaded, so the rest of the drill works without it.
@@ -38,9 +60,24 @@ class ClusterHandle(Protocol):
     zones: list[str]
 
     def leader(self) -> str | None: ...
+    def etcd_leader(self) -> str | None: ...
+    def database_servers(self) -> dict[str, str]: ...
     def crash_node(self, zone: str) -> None: ...
+    def crash_zone(self, zone: str) -> None: ...
+    def kill(self, zone: str, program: str) -> None: ...
     def kill_postmaster(self, zone: str) -> None: ...
+    def start(self, zone: str, program: str) -> None: ...
     def restore_node(self, zone: str) -> None: ...
+    def freeze(self, zone: str, programs: tuple[str, ...] = ...) -> None: ...
+    def thaw(self, zone: str) -> None: ...
+    def partition(
+        self, zone: str, peers: list[str] | None = None, direction: str = "both"
+    ) -> None: ...
+    def isolate_from_consensus(self, zone: str) -> None: ...
+    def cut_clients_from(self, zone: str) -> None: ...
+    def slow_network(self, zone: str, delay_ms: int, loss_percent: float) -> list[str]: ...
+    def heal(self, zone: str | None = None) -> None: ...
+    def switchover(self, timeout: float = 60.0) -> str: ...
     def wait_healthy(self, timeout: float) -> None: ...
 
 
@@ -70,14 +107,20 @@ class Fault:
 
 
 class _ClusterFault(Fault):
+    """A fault on one zone of a cluster. Subclasses define `blow(zone)` and, when there is
+    something to mend, `mend(zone)`; `target` picks the zone (the leader's by default)."""
+
     needs_cluster = True
+    mends = "nothing to mend"
 
     def __init__(self, cluster: ClusterHandle, leader_wait: float = 15.0) -> None:
         self.cluster = cluster
         self.leader_wait = leader_wait
         self.zone: str | None = None
+        self.notes: list[str] = []  # how the blow went, recorded in the history
 
-    def _leader(self) -> str:
+    def target(self) -> str:
+        """The Patroni leader's zone, waiting up to `leader_wait` for there to be one."""
         deadline = time.monotonic() + self.leader_wait
         while True:
             zone = self.cluster.leader()
@@ -89,60 +132,195 @@ class _ClusterFault(Fault):
 
     def inject(self, recorder: Recorder) -> None:
         try:
-            zone = self._leader()
+            zone = self.target()
             recorder.event(FAULT_START, fault=self.name, zone=zone)
             started = time.monotonic()
-            self.blow(zone)
             self.zone = zone
+            self.blow(zone)
             recorder.event(
                 NOTE,
                 text=f"{self.name} delivered to zone {zone}",
                 seconds=round(time.monotonic() - started, 3),
             )
+            for note in self.notes:
+                recorder.event(NOTE, text=f"{self.name}: {note}")
         except Exception as exc:
             recorder.event(FAULT_ERROR, fault=self.name, error=str(exc))
-
-    def blow(self, zone: str) -> None:
-        raise NotImplementedError
-
-
-class CrashPrimaryNode(_ClusterFault):
-    name = "crash-primary-node"
-
-    def blow(self, zone: str) -> None:
-        self.cluster.crash_node(zone)
 
     def repair(self, recorder: Recorder) -> None:
         if self.zone is None:
             return
         try:
-            self.cluster.restore_node(self.zone)
-            recorder.event(FAULT_END, fault=self.name, zone=self.zone, action="restored")
+            self.mend(self.zone)
+            recorder.event(FAULT_END, fault=self.name, zone=self.zone, action=self.mends)
         except Exception as exc:
-            recorder.event(FAULT_ERROR, fault=self.name, error=f"restore failed: {exc}")
-            recorder.event(FAULT_END, fault=self.name, zone=self.zone, action="restore failed")
+            recorder.event(FAULT_ERROR, fault=self.name, error=f"mending failed: {exc}")
+            recorder.event(FAULT_END, fault=self.name, zone=self.zone, action="mending failed")
+
+    def blow(self, zone: str) -> None:
+        """Break `zone`; may add to `notes` how it went (recorded in the history)."""
+        raise NotImplementedError
+
+    def mend(self, zone: str) -> None:
+        """Undo `blow` (nothing by default)."""
+
+
+class CrashPrimaryNode(_ClusterFault):
+    name = "crash-primary-node"
+    mends = "restored"
+
+    def blow(self, zone: str) -> None:
+        self.cluster.crash_node(zone)
+
+    def mend(self, zone: str) -> None:
+        self.cluster.restore_node(zone)
 
 
 class CrashPrimaryPostgres(_ClusterFault):
     name = "crash-primary-postgres"
+    mends = "nothing to restore: Patroni restarts PostgreSQL"
 
     def blow(self, zone: str) -> None:
         self.cluster.kill_postmaster(zone)
 
-    def repair(self, recorder: Recorder) -> None:
-        if self.zone is not None:
-            recorder.event(
-                FAULT_END,
-                fault=self.name,
-                zone=self.zone,
-                action="nothing to restore: Patroni restarts PostgreSQL",
-            )
+
+class CrashZone(CrashPrimaryNode):
+    name = "crash-zone"
+
+    def blow(self, zone: str) -> None:
+        self.cluster.crash_zone(zone)
+
+
+class HangPrimaryNode(_ClusterFault):
+    name = "hang-primary-node"
+    mends = "thawed"
+    programs: tuple[str, ...] = ("etcd", "patroni", "postgres", "app")
+
+    def blow(self, zone: str) -> None:
+        self.cluster.freeze(zone, self.programs)
+
+    def mend(self, zone: str) -> None:
+        self.cluster.thaw(zone)
+
+
+class HangPrimaryPostgres(HangPrimaryNode):
+    name = "hang-primary-postgres"
+    programs = ("postgres",)
+
+
+class PartitionPrimary(_ClusterFault):
+    name = "partition-primary"
+    mends = "healed"
+
+    def blow(self, zone: str) -> None:
+        self.cluster.partition(zone)
+
+    def mend(self, zone: str) -> None:
+        self.cluster.heal(zone)
+
+
+class IsolatePrimaryFromConsensus(PartitionPrimary):
+    name = "isolate-primary-from-consensus"
+
+    def blow(self, zone: str) -> None:
+        self.cluster.isolate_from_consensus(zone)
+
+
+class CutClientsFromPrimary(PartitionPrimary):
+    name = "cut-clients-from-primary"
+
+    def blow(self, zone: str) -> None:
+        self.cluster.cut_clients_from(zone)
+
+    def mend(self, zone: str) -> None:
+        self.cluster.heal()  # the rules sit in every zone
+
+
+class SlowPrimaryNetwork(PartitionPrimary):
+    name = "slow-primary-network"
+    delay_ms = 200
+    loss_percent = 5.0
+
+    def blow(self, zone: str) -> None:
+        self.notes += self.cluster.slow_network(zone, self.delay_ms, self.loss_percent)
+
+
+class KillApp(_ClusterFault):
+    name = "kill-app"
+    mends = "started again"
+
+    def blow(self, zone: str) -> None:
+        self.cluster.kill(zone, "app")
+
+    def mend(self, zone: str) -> None:
+        self.cluster.start(zone, "app")
+
+
+class KillEtcdMember(_ClusterFault):
+    name = "kill-etcd-member"
+    mends = "started again"
+
+    def target(self) -> str:
+        zone = self.cluster.etcd_leader()
+        if zone is None:
+            raise DrillError("no etcd member says it is the raft leader")
+        return zone
+
+    def blow(self, zone: str) -> None:
+        self.cluster.kill(zone, "etcd")
+
+    def mend(self, zone: str) -> None:
+        self.cluster.start(zone, "etcd")
+
+
+class EtcdQuorumLoss(_ClusterFault):
+    """Kills the etcd members of every zone but the leader's; `zone` is the leader's."""
+
+    name = "etcd-quorum-loss"
+    mends = "started again"
+
+    def _others(self, zone: str) -> list[str]:
+        return [z for z in self.cluster.zones if z != zone][:2]
+
+    def blow(self, zone: str) -> None:
+        victims = self._others(zone)
+        for other in victims:
+            self.cluster.kill(other, "etcd")
+        self.notes.append(f"etcd killed in zones {', '.join(victims)}")
+
+    def mend(self, zone: str) -> None:
+        for other in self._others(zone):
+            self.cluster.start(other, "etcd")
+
+
+class Switchover(_ClusterFault):
+    name = "switchover"
+    mends = "nothing to mend: a planned switchover"
+
+    def blow(self, zone: str) -> None:
+        self.notes.append(f"new leader {self.cluster.switchover()}")
 
 
 FAULTS: dict[str, type[Fault]] = {
     "none": Fault,
-    CrashPrimaryNode.name: CrashPrimaryNode,
-    CrashPrimaryPostgres.name: CrashPrimaryPostgres,
+    **{
+        kind.name: kind
+        for kind in (
+            CrashPrimaryNode,
+            CrashPrimaryPostgres,
+            CrashZone,
+            HangPrimaryNode,
+            HangPrimaryPostgres,
+            PartitionPrimary,
+            IsolatePrimaryFromConsensus,
+            CutClientsFromPrimary,
+            KillApp,
+            KillEtcdMember,
+            EtcdQuorumLoss,
+            Switchover,
+            SlowPrimaryNetwork,
+        )
+    },
 }
 
 

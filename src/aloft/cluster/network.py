@@ -1,0 +1,311 @@
+"""The zones' network on one machine: a bridge, one network namespace per zone, and the
+fault rules drills put inside those namespaces (root only; see topology.py for addresses).
+
+    machine's namespace                     zone a's namespace "aloft-a"
+    aloft0 (bridge, 10.213.0.1) ── aloft-a-br ═══ veth ═══ eth0 (10.213.0.11)
+                                ── aloft-b-br ═══ …       zone b: eth0 (10.213.0.12)
+
+HAProxy and every observer (`aloft cluster status`, the drill) live in the machine's own
+namespace and reach the zones through the bridge. Everything a zone runs (etcd, Patroni and
+PostgreSQL, the app) runs inside its namespace (render.py wraps each command with nsenter).
+
+Faults are nftables rules in one table, `inet aloft_fault`, inside the zone's namespace: so
+they vanish with the namespace, never touch the machine's own ruleset, and `heal` is one
+`delete table`. Contract for every function: it either does what it says or raises a
+ClusterError with one line saying what failed; creating and destroying are safe to repeat.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from aloft.cluster.errors import ClusterError
+from aloft.cluster.topology import (
+    BRIDGE,
+    BRIDGE_ADDRESS,
+    NETNS,
+    ZONE_INTERFACE,
+    Topology,
+    Zone,
+)
+
+FAULT_TABLE = "aloft_fault"
+NETNS_DIR = Path("/run/netns")
+_SYS_NET = Path("/sys/class/net")
+
+
+def _run(argv: list[str], what: str, stdin: str | None = None) -> str:
+    try:
+        result = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        raise ClusterError(
+            f"{argv[0]} is missing: install iproute2 and nftables "
+            "(`apt-get install iproute2 nftables`, or `make system`)"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise ClusterError(
+            f"cannot {what}: `{' '.join(argv[:4])}` did not finish in 30 s"
+        ) from None
+    if result.returncode != 0:
+        reason = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise ClusterError(f"cannot {what}: {reason[0]}")
+    return result.stdout
+
+
+def _link_exists(name: str) -> bool:
+    return (_SYS_NET / name).exists()
+
+
+def _owner(name: str) -> str:
+    """The cluster directory written into a link's alias when we made it ('' if none)."""
+    try:
+        return (_SYS_NET / name / "ifalias").read_text().strip()
+    except OSError:
+        return ""
+
+
+def namespaces() -> list[str]:
+    """The names of every network namespace `ip netns` knows."""
+    try:
+        return sorted(p.name for p in NETNS_DIR.iterdir())
+    except OSError:
+        return []
+
+
+# -- making and removing the network ---------------------------------------------------------
+
+
+def create(topology: Topology) -> None:
+    """Create the bridge, each zone's namespace and veth pair, and bring them up. Parts that
+    exist already (a cluster being started again) are kept. ClusterError if the bridge
+    belongs to another cluster directory."""
+    if topology.network != NETNS:
+        return
+    owner = _owner(BRIDGE) if _link_exists(BRIDGE) else None
+    if owner is not None and owner != str(topology.root):
+        raise ClusterError(
+            f"the bridge {BRIDGE} belongs to the cluster in {owner or 'an unknown directory'}: "
+            f"stop it first (`aloft cluster down --dir {owner or 'DIR'}`), "
+            f"or remove it with `ip link del {BRIDGE}`"
+        )
+    if owner is None:
+        _run(["ip", "link", "add", BRIDGE, "type", "bridge"], f"create the bridge {BRIDGE}")
+        _run(["ip", "link", "set", BRIDGE, "alias", str(topology.root)], "label the bridge")
+        _run(["ip", "addr", "add", f"{BRIDGE_ADDRESS}/24", "dev", BRIDGE], "address the bridge")
+    _run(["ip", "link", "set", BRIDGE, "up"], f"bring {BRIDGE} up")
+    existing = set(namespaces())
+    for zone in topology.zones:
+        _create_zone(zone, zone.netns in existing)
+
+
+def _create_zone(zone: Zone, namespace_exists: bool) -> None:
+    assert zone.netns is not None
+    ns = zone.netns
+    if not namespace_exists:
+        _run(["ip", "netns", "add", ns], f"create the network namespace {ns}")
+    if not _link_exists(zone.veth):
+        _run(
+            [
+                "ip",
+                "link",
+                "add",
+                zone.veth,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                ZONE_INTERFACE,
+                "netns",
+                ns,
+            ],
+            f"create zone {zone.name}'s link",
+        )
+        _run(
+            ["ip", "-n", ns, "addr", "add", f"{zone.address}/24", "dev", ZONE_INTERFACE],
+            f"address zone {zone.name}",
+        )
+    _run(["ip", "link", "set", zone.veth, "master", BRIDGE, "up"], f"attach zone {zone.name}")
+    _run(["ip", "-n", ns, "link", "set", "lo", "up"], f"bring zone {zone.name}'s lo up")
+    _run(["ip", "-n", ns, "link", "set", ZONE_INTERFACE, "up"], f"bring zone {zone.name} up")
+
+
+def destroy(topology: Topology) -> None:
+    """Remove every namespace, link and rule `create` and the faults made (deleting a
+    namespace deletes its veth pair and its nftables rules with it). Leaves alone a bridge
+    that belongs to another cluster directory."""
+    if topology.network != NETNS:
+        return
+    existing = set(namespaces())
+    for zone in topology.zones:
+        if zone.netns in existing:
+            _run(["ip", "netns", "del", zone.netns], f"remove the namespace {zone.netns}")
+        if _link_exists(zone.veth):
+            _run(["ip", "link", "del", zone.veth], f"remove the link {zone.veth}")
+    if _link_exists(BRIDGE) and _owner(BRIDGE) in ("", str(topology.root)):
+        _run(["ip", "link", "del", BRIDGE], f"remove the bridge {BRIDGE}")
+
+
+def leftovers(topology: Topology) -> list[str]:
+    """What of this cluster's network still exists (empty after `destroy`)."""
+    if topology.network != NETNS:
+        return []
+    found = [f"namespace {z.netns}" for z in topology.zones if z.netns in set(namespaces())]
+    found += [f"link {z.veth}" for z in topology.zones if _link_exists(z.veth)]
+    if _link_exists(BRIDGE) and _owner(BRIDGE) == str(topology.root):
+        found.append(f"bridge {BRIDGE}")
+    return found
+
+
+def missing(topology: Topology) -> list[str]:
+    """What of the network a running cluster needs is not there (empty when all is)."""
+    if topology.network != NETNS:
+        return []
+    out = [] if _link_exists(BRIDGE) else [f"bridge {BRIDGE}"]
+    present = set(namespaces())
+    out += [f"namespace {z.netns}" for z in topology.zones if z.netns not in present]
+    return out
+
+
+# -- fault rules -------------------------------------------------------------------------------
+
+
+def _require_netns(topology: Topology, what: str) -> None:
+    if topology.network != NETNS:
+        raise ClusterError(
+            f"{what} needs zones with their own network namespaces; this cluster uses "
+            "loopback addresses (it was made without root): `aloft cluster down --purge`, "
+            "then `aloft cluster up` as root"
+        )
+
+
+def _addresses(zones: Iterable[Zone]) -> str:
+    return "{ " + ", ".join(z.address for z in zones) + " }"
+
+
+def block(
+    topology: Topology,
+    zone: Zone,
+    inbound: Iterable[str] = (),
+    outbound: Iterable[str] = (),
+) -> None:
+    """Install nftables rules in `zone`'s namespace: `inbound` rules go in its input chain,
+    `outbound` ones in its output chain, each a match expression whose packets are dropped
+    (e.g. 'ip saddr { 10.213.0.12 }'). Replaces whatever rules the zone had."""
+    _require_netns(topology, "a network fault")
+    assert zone.netns is not None
+    lines = [f"table inet {FAULT_TABLE} {{"]
+    for chain, hook, exprs in (("input", "input", inbound), ("output", "output", outbound)):
+        lines.append(f"  chain {chain} {{")
+        lines.append(f"    type filter hook {hook} priority filter; policy accept;")
+        lines += [f"    {expr} drop" for expr in exprs]
+        lines.append("  }")
+    lines.append("}")
+    heal(topology, zone)
+    _run(
+        ["ip", "netns", "exec", zone.netns, "nft", "-f", "-"],
+        f"install fault rules in zone {zone.name}",
+        stdin="\n".join(lines) + "\n",
+    )
+
+
+def slow(topology: Topology, zone: Zone, delay_ms: int, loss_percent: float) -> list[str]:
+    """Loss and delay on the zone's link, both ways. Loss is an nftables rule (random drop of
+    `loss_percent` of packets in and out); delay is tc netem on both ends of the veth pair.
+    Returns what could not be applied, in words: a kernel built without netem (seen here:
+    CONFIG_NET_SCH_NETEM unset) gets the loss but no delay, and the caller says so."""
+    _require_netns(topology, "a network fault")
+    assert zone.netns is not None
+    notes: list[str] = []
+    if loss_percent > 0:
+        # numgen draws 0..9999 per packet: drop the first loss_percent·100 of them.
+        threshold = round(loss_percent * 100)
+        expr = f"numgen random mod 10000 < {threshold}"
+        inbound, outbound = everything_off_link()
+        block(topology, zone, [f"{inbound[0]} {expr}"], [f"{outbound[0]} {expr}"])
+    if delay_ms > 0:
+        netem = ["netem", "delay", f"{delay_ms}ms"]
+        for argv in (
+            ["tc", "-n", zone.netns, "qdisc", "replace", "dev", ZONE_INTERFACE, "root", *netem],
+            ["tc", "qdisc", "replace", "dev", zone.veth, "root", *netem],
+        ):
+            try:
+                _run(argv, f"delay zone {zone.name}'s link")
+            except ClusterError as exc:
+                notes.append(f"no delay added ({exc}); this kernel may lack tc netem")
+                break
+    return notes
+
+
+def _clear_delay(zone: Zone) -> None:
+    assert zone.netns is not None
+    for argv in (
+        ["tc", "-n", zone.netns, "qdisc", "del", "dev", ZONE_INTERFACE, "root"],
+        ["tc", "qdisc", "del", "dev", zone.veth, "root"],
+    ):
+        # Fails harmlessly when there is no such qdisc (the default one cannot be deleted).
+        subprocess.run(argv, capture_output=True, timeout=30)
+
+
+def heal(topology: Topology, zone: Zone) -> None:
+    """Remove every fault rule and delay from `zone`'s namespace (nothing to do when it has
+    none)."""
+    if topology.network != NETNS or zone.netns not in set(namespaces()):
+        return
+    _clear_delay(zone)
+    listing = _run(
+        ["ip", "netns", "exec", zone.netns, "nft", "list", "tables"],
+        f"list zone {zone.name}'s rules",
+    )
+    if f"inet {FAULT_TABLE}" in listing:
+        _run(
+            ["ip", "netns", "exec", zone.netns, "nft", "delete", "table", "inet", FAULT_TABLE],
+            f"remove zone {zone.name}'s fault rules",
+        )
+
+
+def rules(topology: Topology, zone: Zone) -> str:
+    """The zone's fault rules as nftables prints them ('' when it has none)."""
+    if topology.network != NETNS or zone.netns not in set(namespaces()):
+        return ""
+    listing = _run(
+        ["ip", "netns", "exec", zone.netns, "nft", "list", "tables"],
+        f"list zone {zone.name}'s rules",
+    )
+    if f"inet {FAULT_TABLE}" not in listing:
+        return ""
+    return _run(
+        ["ip", "netns", "exec", zone.netns, "nft", "list", "table", "inet", FAULT_TABLE],
+        f"list zone {zone.name}'s rules",
+    )
+
+
+# Match expressions for the shapes of partition the drills use.
+
+
+def from_and_to(zones: Iterable[Zone]) -> tuple[list[str], list[str]]:
+    """Inbound and outbound expressions that cut traffic with `zones` both ways."""
+    chosen = list(zones)
+    if not chosen:
+        return [], []
+    return [f"ip saddr {_addresses(chosen)}"], [f"ip daddr {_addresses(chosen)}"]
+
+
+def everything_off_link() -> tuple[list[str], list[str]]:
+    """Inbound and outbound expressions that cut the zone's link: every peer, HAProxy and
+    every observer on the machine."""
+    return [f'iifname "{ZONE_INTERFACE}"'], [f'oifname "{ZONE_INTERFACE}"']
+
+
+def ports_with(zones: Iterable[Zone], ports: Iterable[int]) -> tuple[list[str], list[str]]:
+    """Inbound and outbound expressions that cut TCP to or from `ports` with `zones`, both
+    as client and as server."""
+    chosen = list(zones)
+    if not chosen:
+        return [], []
+    plist = "{ " + ", ".join(str(p) for p in ports) + " }"
+    where = _addresses(chosen)
+    inbound = [f"ip saddr {where} tcp dport {plist}", f"ip saddr {where} tcp sport {plist}"]
+    outbound = [f"ip daddr {where} tcp dport {plist}", f"ip daddr {where} tcp sport {plist}"]
+    return inbound, outbound
