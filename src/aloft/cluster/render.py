@@ -181,8 +181,11 @@ def patroni_config(topology: Topology, zone: Zone, credentials: Credentials) -> 
             "parameters": {"unix_socket_directories": str(topology.socket_dir(zone))},
             "pg_hba": [
                 "local all all trust",
-                f"host replication {REPLICATION_USER} 127.0.0.0/8 scram-sha-256",
-                "host all all 127.0.0.0/8 scram-sha-256",
+                *(
+                    f"host replication {REPLICATION_USER} {net} scram-sha-256"
+                    for net in topology.client_networks
+                ),
+                *(f"host all all {net} scram-sha-256" for net in topology.client_networks),
             ],
             "basebackup": {"checkpoint": "fast"},
         },
@@ -291,6 +294,22 @@ def patroni_command(topology: Topology, zone: Zone) -> list[str]:
     ]
 
 
+def in_zone(zone: Zone, argv: list[str], user: str | None) -> list[str]:
+    """`argv` as run inside the zone's network namespace, as `user` (None: as supervisord's
+    own user). Both steps exec, so the pid supervisord sees is the program's own: signals
+    and stops reach it as before. On a loopback cluster `argv` is returned unchanged and
+    supervisord's `user=` does the switch instead."""
+    if zone.netns is None:
+        return argv
+    enter = ["/usr/bin/nsenter", f"--net=/run/netns/{zone.netns}", "--"]
+    if user is None:
+        return [*enter, *argv]
+    # nsenter needs root to enter the namespace, so supervisord cannot drop privileges
+    # first; setpriv drops them after.
+    switch = ["/usr/bin/setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--"]
+    return [*enter, *switch, *argv]
+
+
 def _quote_env(env: dict[str, str]) -> str:
     return ",".join(f'{key}="{value}"' for key, value in env.items())
 
@@ -308,7 +327,14 @@ def _program(
     user: str | None,
     env: dict[str, str] | None = None,
     group_kill: bool = False,
+    zone: Zone | None = None,
 ) -> str:
+    if zone is not None and zone.netns is not None:
+        argv = in_zone(zone, argv, user)
+        if user is not None:
+            # What supervisord would set for `user=`, which we cannot use here.
+            env = {**(env or {}), "USER": user, "LOGNAME": user, "HOME": "/nonexistent"}
+            user = None
     lines = [
         f"[program:{name}]",
         f"command={_command(argv)}",
@@ -373,7 +399,12 @@ serverurl=unix://{topology.supervisor_socket}
     for zone in topology.zones:
         sections.append(
             _program(
-                topology, topology.program(zone, "etcd"), "etcd", etcd_command(topology, zone), user
+                topology,
+                topology.program(zone, "etcd"),
+                "etcd",
+                etcd_command(topology, zone),
+                user,
+                zone=zone,
             )
         )
     for zone in topology.zones:
@@ -384,6 +415,7 @@ serverurl=unix://{topology.supervisor_socket}
                 "patroni",
                 patroni_command(topology, zone),
                 user,
+                zone=zone,
             )
         )
     for zone in topology.zones:
@@ -396,6 +428,7 @@ serverurl=unix://{topology.supervisor_socket}
                 None,
                 app_environment(topology, zone, credentials),
                 group_kill=True,
+                zone=zone,
             )
         )
     sections.append(
