@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aloft.cluster import host
+from aloft.cluster import host, network
 from aloft.cluster.control import Cluster
 from aloft.cluster.errors import ClusterError
 from tests.cluster.machine import cluster_directory, why_no_cluster
@@ -42,6 +43,53 @@ def _strays(directory: Path) -> list[str]:
         if str(directory) in cmdline and any(n in cmdline for n in names):
             found.append(f"{entry.name} {cmdline}")
     return found
+
+
+def _reaches(namespace: str | None, address: str, port: int) -> bool:
+    """Whether a TCP connection from `namespace` (None: the machine's own) to address:port
+    is accepted within 1.5 s."""
+    script = (
+        "import socket,sys\n"
+        "try:\n"
+        f"    socket.create_connection(({address!r}, {port}), timeout=1.5).close()\n"
+        "except OSError:\n"
+        "    sys.exit(1)\n"
+    )
+    argv = ["/usr/bin/python3", "-c", script]
+    if namespace is not None:
+        argv = ["ip", "netns", "exec", namespace, *argv]
+    return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+
+
+def _network_faults(cluster: Cluster) -> None:
+    """Partitions drawn inside a zone's namespace: both ways, one way, and from one peer only;
+    `heal` undoes each. Done on a replica, so nothing fails over meanwhile."""
+    leader = cluster.leader()
+    zone, peer = (z for z in cluster.topology.zones if z.name != leader)
+    assert zone.netns is not None and peer.netns is not None
+    assert _reaches(None, zone.address, 8008) and _reaches(peer.netns, zone.address, 8008)
+
+    cluster.partition(zone.name)  # from everything outside the zone, both ways
+    assert not _reaches(None, zone.address, 8008)
+    assert not _reaches(peer.netns, zone.address, 8008)
+    cluster.heal(zone.name)
+    assert _reaches(None, zone.address, 8008) and _reaches(peer.netns, zone.address, 8008)
+
+    cluster.partition(zone.name, peers=[peer.name])  # only from one peer
+    assert _reaches(None, zone.address, 8008)
+    assert not _reaches(peer.netns, zone.address, 8008)
+    assert not _reaches(zone.netns, peer.address, 8008)
+    rules = network.rules(cluster.topology, zone)
+    assert peer.address in rules and "drop" in rules
+
+    cluster.partition(zone.name, direction="in")  # replaces the rules: nothing comes in
+    rules = network.rules(cluster.topology, zone)
+    inbound, outbound = rules.split("chain output")
+    assert "drop" in inbound and "drop" not in outbound
+    assert not _reaches(None, zone.address, 8008)
+    cluster.heal()
+    assert network.rules(cluster.topology, zone) == ""
+    assert _reaches(None, zone.address, 8008) and _reaches(peer.netns, zone.address, 8008)
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +124,12 @@ def test_cluster_up_serve_faults_and_down(cluster_dir: Path) -> None:
     assert cluster.url == "http://127.0.0.1:8080" and cluster.zones == ["a", "b", "c"]
     leader = cluster.leader()
     assert leader == snapshot["leader"]
+
+    # As root, every zone is a network namespace of its own on the cluster's bridge.
+    assert cluster.topology.network == "netns"
+    assert network.missing(cluster.topology) == []
+    _network_faults(cluster)
+    cluster.wait_healthy(60)
 
     # The Mastodon API through HAProxy: register, post, read back.
     with httpx.Client(base_url=cluster.url, timeout=60) as client:
@@ -152,6 +206,12 @@ def test_cluster_up_serve_faults_and_down(cluster_dir: Path) -> None:
     assert down.returncode == 0, down.stderr + down.stdout
     assert "no process left" in down.stdout
     assert _strays(cluster_dir) == []
+    # No namespace, link or fault rule is left either.
+    assert network.leftovers(cluster.topology) == []
+    assert not any(ns.startswith("aloft-") for ns in network.namespaces())
+    assert not Path("/sys/class/net/aloft0").exists()
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    assert network.FAULT_TABLE not in tables
     assert not cluster_dir.exists()
     with httpx.Client(timeout=2) as client, pytest.raises(httpx.TransportError):
         client.get("http://127.0.0.1:8080/readyz")

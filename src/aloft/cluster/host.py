@@ -89,6 +89,13 @@ def require_binaries() -> None:
         (ETCD, "etcd-server"),
         (HAPROXY, "haproxy"),
     ]
+    if is_root():  # zones get network namespaces (network.py)
+        needs += [
+            (Path("/usr/sbin/ip"), "iproute2"),
+            (Path("/usr/sbin/nft"), "nftables"),
+            (Path("/usr/bin/nsenter"), "util-linux"),
+            (Path("/usr/bin/setpriv"), "util-linux"),
+        ]
     for path, package in needs:
         if not path.exists():
             raise ClusterError(

@@ -153,6 +153,11 @@ def patroni_config(topology: Topology, zone: Zone, credentials: Credentials) -> 
                         # its slot yet), PostgreSQL waits this long before trying again, and
                         # with synchronous_mode_strict every write waits with it (default 5 s).
                         "wal_retrieve_retry_interval": "1s",
+                        # A walsender whose standby vanished (a partition) notices after
+                        # this long. At the default 60 s, a partitioned old primary that
+                        # demotes itself waits that long for its walsenders before it can
+                        # shut down and rejoin (seen here: 78 s to demote).
+                        "wal_sender_timeout": "10s",
                     },
                 },
             },
@@ -230,11 +235,110 @@ def etcd_command(topology: Topology, zone: Zone) -> list[str]:
 # -- HAProxy ---------------------------------------------------------------------------------
 
 
+# Timings, in seconds. The promise they keep: a plain client (one attempt, 90 s timeout) gets
+# its answer through a failover's write stall (~20-25 s with Patroni's ttl 20) even when its
+# request first went to an app that was killed, frozen or cut off at that moment.
+#
+# Replayable requests (reads, idempotent writes, keyed posts) may be cut after
+# REPLAY_AFTER and sent to another app: at most RETRIES + 1 = 4 attempts of at most 20 s
+# each (a refused or timed-out connection ends an attempt after CONNECT_TIMEOUT), plus at
+# most 1 s of turn-around before each retry: 4 x 20 + 3 x 1 = 83 s < 90 s. The usual case
+# is far shorter: a request on an app frozen at the start of the stall is cut at 20 s and
+# replayed on a live app, which holds it until the new primary takes writes (~25 s) and
+# answers then; an app that was killed answers with a closed connection, which is replayed
+# at once. REPLAY_AFTER is not shorter because an app legitimately holds a write for the
+# whole stall, and every cut throws that wait away.
+#
+# Any other request is sent once (only a failed connection, which never reached an app, is
+# tried again) and waits up to SERVER_TIMEOUT: longer than what the app itself takes to
+# give up, ALOFT_DB_WRITE_DEADLINE (45 s) + one last attempt (ALOFT_DB_ATTEMPT_TIMEOUT,
+# 3 s) + libpq's connect timeout on each of three hosts (3 x 2 s) = 54 s, so the client
+# gets the app's own 503 with Retry-After rather than HAProxy's 504; 3 x 1 + 60 = 63 s < 90 s.
+CONNECT_TIMEOUT = 1
+REPLAY_AFTER = 20
+SERVER_TIMEOUT = 60
+RETRIES = 3
+
+# Health checks answer from the app's memory (/readyz does no I/O), so a short check
+# timeout only catches apps that cannot answer at all. A killed app refuses the connection
+# and is out within CHECK_INTERVAL + FAST_INTERVAL (~0.75 s); a frozen one accepts the
+# connection (the kernel does) and never answers: CHECK_INTERVAL + CHECK_TIMEOUT +
+# FAST_INTERVAL + CHECK_TIMEOUT = 2.75 s; one cut off fails to connect within min(timeout
+# connect, inter) = 0.5 s per check, ~1.75 s.
+CHECK_INTERVAL = 0.5
+FAST_INTERVAL = 0.25
+CHECK_TIMEOUT = 1
+FALL, RISE = 2, 2
+
+
+def _ms(seconds: float) -> str:
+    return f"{round(seconds * 1000)}ms"
+
+
 def haproxy_config(topology: Topology) -> str:
-    """HAProxy in front of the apps: round robin over the apps whose /readyz answers 200."""
-    servers = "\n".join(f"    server {z.name} {z.address}:{APP_PORT} check" for z in topology.zones)
+    """HAProxy in front of the apps: round robin over the apps whose /readyz answers 200,
+    replaying a request lost with its app on another app when that is safe.
+
+    What may be replayed comes from the API's route table (`aloft.api.routes`): GET, HEAD
+    and OPTIONS; the writes that are idempotent by nature (`IDEMPOTENT`); and the writes
+    that honour an Idempotency-Key (`KEYED`) when they carry one. Everything else has its
+    L7 retries disabled.
+    """
+    # The route table is the one list of what is safe to send twice.
+    from aloft.api import routes
+
+    methods = sorted({m for m, _ in routes.IDEMPOTENT | routes.KEYED})
+    acls = []
+    marks = []
+    for method in methods:
+        idempotent = sorted(p for m, p in routes.IDEMPOTENT if m == method)
+        keyed = sorted(p for m, p in routes.KEYED if m == method)
+        low = method.lower()
+        # Single quotes: HAProxy reads no backslash escapes inside them.
+        if idempotent:
+            acls.append(f"    acl idempotent_{low} path_reg '{routes.path_pattern(idempotent)}'")
+            marks.append(f"{{ method {method} }} idempotent_{low}")
+        if keyed:
+            acls.append(f"    acl keyed_{low} path_reg '{routes.path_pattern(keyed)}'")
+            marks.append(f"{{ method {method} }} keyed_{low} has_idempotency_key")
+    replay_rules = "\n".join(
+        [
+            *acls,
+            "    http-request set-var(txn.replayable) bool(true) if reads",
+            *(f"    http-request set-var(txn.replayable) bool(true) if {c}" for c in marks),
+        ]
+    )
+
+    def backend(name: str, checked: bool) -> str:
+        lines = [
+            f"backend {name}",
+            "    balance roundrobin",
+            # The address the apps trust X-Forwarded-For from (ALOFT_TRUSTED_PROXIES).
+            f"    source {topology.proxy_source}",
+            # L7 retries replay the request from HAProxy's buffer, so the whole request
+            # must be in it before it is sent: wait for the body (a request larger than
+            # tune.bufsize, 16 kB, is never replayed; Mastodon API writes are far smaller).
+            "    option http-buffer-request",
+            "    acl reads method GET HEAD OPTIONS",
+            "    acl has_idempotency_key req.hdr(idempotency-key) -m reg .",
+            replay_rules,
+            f"    http-request set-timeout server {REPLAY_AFTER}s if {{ var(txn.replayable) -m bool }}",
+            "    http-request disable-l7-retry unless { var(txn.replayable) -m bool }",
+        ]
+        if checked:
+            lines += [
+                "    option httpchk GET /readyz",
+                "    http-check expect status 200",
+                f"    default-server inter {_ms(CHECK_INTERVAL)} fastinter {_ms(FAST_INTERVAL)} "
+                f"downinter 1s fall {FALL} rise {RISE}",
+            ]
+        check = " check" if checked else ""
+        lines += [f"    server {z.name} {z.address}:{APP_PORT}{check}" for z in topology.zones]
+        return "\n".join(lines) + "\n"
+
     return f"""\
-# HAProxy in front of the Aloft apps; written by `aloft cluster up`.
+# HAProxy in front of the Aloft apps; written by `aloft cluster up`. The reasons for every
+# number are in aloft/cluster/render.py.
 global
     maxconn 4096
     # State changes of the apps (UP/DOWN) only; request logs are at info and filtered.
@@ -244,27 +348,35 @@ defaults
     mode http
     log global
     option dontlognull
-    timeout connect 2s
+    timeout connect {CONNECT_TIMEOUT}s
     timeout client 75s
-    # Longer than the app's write deadline (ALOFT_DB_WRITE_DEADLINE, 45 s): a write that
-    # rides out a failover answers late, and must not be cut off here.
-    timeout server 75s
-    timeout check 2s
-    # A connection refused (an app that died) is tried once more on another app.
-    retries 2
+    # For requests that are never replayed; replayable ones get {REPLAY_AFTER}s (below).
+    timeout server {SERVER_TIMEOUT}s
+    timeout check {CHECK_TIMEOUT}s
+    # A request lost with its app (refused, closed without an answer, half an answer, no
+    # answer in time) is tried again on another app each time; the backends switch this
+    # off for requests that are not safe to send twice.
+    retries {RETRIES}
     option redispatch 1
+    retry-on conn-failure empty-response junk-response response-timeout
+    # No on-marked-down shutdown-sessions: a check can fail on an app that is only slow,
+    # and cutting its requests would turn held writes into errors; requests on an app that
+    # really died are replayed by the retries above. No on-marked-up either: there are no
+    # backup servers whose sessions it could move.
 
 frontend aloft
     bind {PROXY_ADDRESS}:{PROXY_PORT}
+    # The client is whoever connected to us; a header it sent proves nothing.
+    http-request set-header X-Forwarded-For %[src]
+    http-request set-header X-Forwarded-Proto http
+    # Checks can all fail at once while the apps still answer (a machine so loaded that no
+    # check is answered within {CHECK_TIMEOUT}s). Rather than answer 503 with no server, send to
+    # every app unchecked, and let the retries find one that answers.
+    use_backend apps_unchecked if {{ nbsrv(apps) eq 0 }}
     default_backend apps
 
-backend apps
-    balance roundrobin
-    option httpchk GET /readyz
-    http-check expect status 200
-    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2
-{servers}
-"""
+{backend("apps", checked=True)}
+{backend("apps_unchecked", checked=False)}"""
 
 
 def haproxy_command(topology: Topology) -> list[str]:
