@@ -7,14 +7,16 @@ names (the checker does not care what a key looks like).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
-from aloft.drill.checker import NO_FAULT_PHASE, Stall, check, percentile
+from aloft.drill.checker import NO_FAULT_PHASE, Stall, Verdict, check, percentile
 from aloft.drill.history import (
     FAULT_END,
     FAULT_ERROR,
     FAULT_START,
+    LEADER,
     Event,
     FinalStatus,
     History,
@@ -159,7 +161,7 @@ def test_failed_post_that_is_absent_is_just_an_error() -> None:
     verdict = check(history)
     assert verdict.lost == verdict.unexpected == []
     assert verdict.error_count == 1
-    assert verdict.reasons == ["1 client-visible error(s)"]
+    assert verdict.reasons == ["1 client-visible error(s) from careful clients"]
 
 
 def test_unknown_outcome_then_present_is_recovered_not_lost() -> None:
@@ -173,7 +175,7 @@ def test_unknown_outcome_then_present_is_recovered_not_lost() -> None:
     assert verdict.unknown_absent == []
     # Still a client-visible error: the client was not told.
     assert verdict.errors == {"post": {"fail": 0, "info": 1}}
-    assert verdict.reasons == ["1 client-visible error(s)"]
+    assert verdict.reasons == ["1 client-visible error(s) from careful clients"]
 
 
 def test_unknown_outcome_then_absent_is_neither_lost_nor_recovered() -> None:
@@ -220,7 +222,7 @@ def test_errors_are_counted_by_kind_and_outcome() -> None:
         "read_home": {"fail": 1, "info": 2},
     }
     assert verdict.error_count == 5
-    assert verdict.reasons == ["5 client-visible error(s)"]
+    assert verdict.reasons == ["5 client-visible error(s) from careful clients"]
 
 
 def test_empty_history_does_not_pass() -> None:
@@ -276,7 +278,9 @@ def acks(start: float, end: float, step: float = 0.5, first_id: int = 1000) -> l
 
 
 def present(ops: list[Operation]) -> list[FinalStatus]:
-    return [FinalStatus(op.status_id or "", "1", op.key) for op in ops if op.outcome == "ok"]
+    return [
+        FinalStatus(op.status_id, "1", op.key) for op in ops if op.outcome == "ok" and op.status_id
+    ]
 
 
 def test_write_stall_is_the_longest_gap_overlapping_the_fault() -> None:
@@ -386,3 +390,221 @@ def test_the_verdict_is_plain_json() -> None:
     assert data["stall_during_fault"]["seconds"] == pytest.approx(0.5)
     assert data["latency"]["during"]["write"]["count"] == 20
     assert data["error_count"] == 0
+
+
+# -- two kinds of clients --------------------------------------------------------------------
+
+
+def plain(op: Operation) -> Operation:
+    return replace(op, client="plain")
+
+
+def test_errors_are_reported_per_kind_of_client_and_a_plain_one_fails_the_verdict() -> None:
+    ops = [
+        *acks(1, 5),
+        plain(post("p1", outcome="info", invoke=2)),
+        plain(read("fail", invoke=3)),
+        read("info", invoke=4),
+    ]
+    verdict = check(History(operations=ops, final_read=present(ops)))
+    assert verdict.errors == {"post": {"fail": 0, "info": 1}, "read_home": {"fail": 1, "info": 1}}
+    assert verdict.errors_by_client == {
+        "careful": {"read_home": {"fail": 0, "info": 1}},
+        "plain": {"post": {"fail": 0, "info": 1}, "read_home": {"fail": 1, "info": 0}},
+    }
+    assert (verdict.client_error_count("careful"), verdict.client_error_count("plain")) == (1, 2)
+    assert verdict.reasons == [
+        "1 client-visible error(s) from careful clients",
+        "2 client-visible error(s) from plain clients",
+    ]
+    assert verdict.to_dict()["error_count_by_client"] == {"careful": 1, "plain": 2}
+
+
+def test_a_plain_client_error_alone_fails_the_verdict() -> None:
+    ops = [*acks(1, 5), *(plain(op) for op in acks(6, 8, first_id=2000))]
+    clean = check(History(operations=ops, final_read=present(ops)))
+    assert clean.passed, clean.reasons
+    assert clean.errors_by_client == {"careful": {}, "plain": {}}
+    ops.append(plain(read("fail", invoke=9)))
+    verdict = check(History(operations=ops, final_read=present(ops)))
+    assert verdict.reasons == ["1 client-visible error(s) from plain clients"]
+
+
+def test_read_availability_per_kind_of_client() -> None:
+    ops = [
+        *acks(1, 40),
+        read("ok", invoke=21),
+        read("info", invoke=22),
+        plain(read("ok", invoke=23)),
+        plain(read("ok", invoke=24)),
+        plain(read("fail", invoke=50)),  # after the fault: not counted
+    ]
+    verdict = check(History(operations=ops, events=fault(20, 40), final_read=present(ops)))
+    assert verdict.read_availability == pytest.approx(0.75)
+    assert verdict.reads_during_fault_by_client == {"careful": 2, "plain": 2}
+    assert verdict.read_availability_by_client == {"careful": 0.5, "plain": 1.0}
+    without = check(History(operations=acks(1, 5), events=fault(2, 3)))
+    assert without.read_availability_by_client == {"careful": None, "plain": None}
+
+
+# -- stale reads ------------------------------------------------------------------------------
+
+
+def own_post(status_id: int, at: float, process: int = 0) -> Operation:
+    return post(
+        f"k{status_id}", status_id=str(status_id), invoke=at - 0.1, complete=at, process=process
+    )
+
+
+def home(at: float, ids: list[int], process: int = 0) -> Operation:
+    return Operation(
+        process, "read_home", at, at + 0.01, "ok", ids=[str(i) for i in sorted(ids, reverse=True)]
+    )
+
+
+def stale(ops: list[Operation]) -> tuple[dict[str, int] | None, dict[str, list[str]], bool]:
+    verdict = check(History(operations=ops, final_read=present(ops)))
+    return verdict.stale_reads, verdict.stale_read_examples, verdict.passed
+
+
+def test_a_read_that_shows_the_clients_own_post_passes() -> None:
+    ops = [own_post(100, 1), home(2, [100, 50]), own_post(120, 3), home(4, [120, 100, 50])]
+    counts, _, passed = stale(ops)
+    assert counts == {"read_your_writes": 0, "monotonic": 0}
+    assert passed
+
+
+def test_a_read_that_misses_the_clients_newest_post_breaks_read_your_writes() -> None:
+    ops = [own_post(100, 1), own_post(120, 2), home(3, [100, 50])]
+    counts, examples, passed = stale(ops)
+    assert counts == {"read_your_writes": 1, "monotonic": 0}
+    assert examples["read_your_writes"] == [
+        "process 0: read at 3.00 s did not show its post 120 acknowledged at 2.00 s"
+    ]
+    assert not passed
+    verdict = check(History(operations=ops, final_read=present(ops)))
+    assert "stale reads: 1 missed the client's own post, 0 lost a post an earlier read showed" in (
+        verdict.reasons
+    )
+
+
+def test_an_empty_page_after_an_acknowledged_post_is_stale() -> None:
+    counts, _, _ = stale([own_post(100, 1), home(2, [])])
+    assert counts == {"read_your_writes": 1, "monotonic": 0}
+
+
+def test_read_your_writes_judges_only_posts_acknowledged_before_the_read() -> None:
+    # The read starts while the post is in flight (acknowledged at 2.5 s): not judged.
+    ops = [post("k1", status_id="100", invoke=1.0, complete=2.5), home(2.0, [50])]
+    counts, _, _ = stale(ops)
+    assert counts == {"read_your_writes": 0, "monotonic": 0}
+    # Another process's post is not this client's own.
+    counts, _, _ = stale([own_post(100, 1, process=3), home(2, [50])])
+    assert counts == {"read_your_writes": 0, "monotonic": 0}
+
+
+def test_a_post_pushed_out_of_a_full_page_cannot_be_judged() -> None:
+    newer = list(range(201, 221))  # 20 ids, all newer than the client's post
+    counts, _, _ = stale([own_post(100, 1), home(2, newer)])
+    assert counts == {"read_your_writes": 0, "monotonic": 0}
+    # A full page whose oldest id is older than the post should have shown it.
+    older = list(range(80, 100))  # 20 ids, oldest 80: the post (100) belongs on this page
+    counts, _, _ = stale([own_post(100, 1), home(2, older)])
+    assert counts == {"read_your_writes": 1, "monotonic": 0}
+    # Not full: nothing can have pushed it out.
+    counts, _, _ = stale([own_post(100, 1), home(2, newer[:19])])
+    assert counts == {"read_your_writes": 1, "monotonic": 0}
+
+
+def test_a_read_that_loses_a_post_an_earlier_read_showed_breaks_monotonic_reads() -> None:
+    ops = [home(1, [30, 20, 10], process=5), home(2, [30, 10], process=5)]
+    counts, examples, passed = stale(ops)
+    assert counts == {"read_your_writes": 0, "monotonic": 1}
+    assert examples["monotonic"] == ["process 5: read at 2.00 s lost 20 shown before"]
+    assert not passed
+    # Another process never showed 20: each process is judged on its own reads.
+    ops = [home(1, [30, 20, 10], process=5), home(2, [30, 10], process=6)]
+    assert stale(ops)[0] == {"read_your_writes": 0, "monotonic": 0}
+
+
+def test_monotonic_reads_allow_what_a_full_page_pushed_out() -> None:
+    first = list(range(100, 120))  # 20 ids: 100–119
+    second = list(range(105, 125))  # 20 ids: 105–124; 100–104 pushed out
+    ops = [home(1, first, process=5), home(2, second, process=5)]
+    assert stale(ops)[0] == {"read_your_writes": 0, "monotonic": 0}
+    # Losing 110, which is newer than the page's oldest (105), is stale.
+    gap = [i for i in range(104, 125) if i != 110]
+    ops = [home(1, first, process=5), home(2, gap, process=5)]
+    assert stale(ops)[0] == {"read_your_writes": 0, "monotonic": 1}
+
+
+def test_a_failed_read_is_not_judged_for_staleness() -> None:
+    failed = Operation(0, "read_home", 3, 4, "fail", error="HTTP 503")
+    ops = [own_post(100, 1), home(2, [100]), failed]
+    assert stale(ops)[0] == {"read_your_writes": 0, "monotonic": 0}
+
+
+def test_without_recorded_ids_stale_reads_are_not_judged() -> None:
+    ops = [*acks(1, 5), read(invoke=6)]
+    verdict = check(History(operations=ops, final_read=present(ops)))
+    assert verdict.stale_reads is None
+    assert verdict.passed
+
+
+# -- writes by a non-primary ------------------------------------------------------------------
+
+SERVERS = {"10.0.0.1:5432": "a", "10.0.0.2:5432": "b", "10.0.0.3:5432": "c"}
+
+
+def on(op: Operation, server: str) -> Operation:
+    return replace(op, server=server)
+
+
+def leaders(*changes: tuple[float, str | None]) -> list[Event]:
+    return [Event(t, LEADER, {"leader": zone}) for t, zone in changes]
+
+
+def judge(
+    ops: list[Operation], events: list[Event], servers: dict[str, str] | None = SERVERS
+) -> Verdict:
+    meta = {"database_servers": servers} if servers is not None else {}
+    return check(History(operations=ops, events=events, final_read=present(ops), meta=meta))
+
+
+def test_writes_acknowledged_by_the_leader_pass() -> None:
+    ops = [
+        on(post("k1", status_id="1", invoke=1, complete=1.1), "10.0.0.1:5432"),
+        on(post("k2", status_id="2", invoke=30, complete=30.1), "10.0.0.2:5432"),
+        # Just after the leader moved to b, a still acknowledged one: within the 2 s slack.
+        on(post("k3", status_id="3", invoke=21.0, complete=21.5), "10.0.0.1:5432"),
+    ]
+    verdict = judge(ops, leaders((0.1, "a"), (20, None), (22.5, "b")))
+    assert verdict.writes_by_non_primary == 0
+    assert verdict.passed, verdict.reasons
+
+
+def test_a_write_acknowledged_by_a_zone_that_did_not_lead_is_suspect() -> None:
+    ops = [
+        on(post("k1", status_id="1", invoke=1, complete=1.1), "10.0.0.1:5432"),
+        on(post("k2", status_id="2", invoke=30, complete=30.1), "10.0.0.1:5432"),
+        on(Operation(1, "follow", 31, 31.1, "ok", target="7"), "10.0.0.9:5432"),
+    ]
+    verdict = judge(ops, leaders((0.1, "a"), (20, None), (22.5, "b")))
+    assert verdict.writes_by_non_primary == 2
+    assert verdict.writes_by_non_primary_examples == [
+        "post by process 0 at 30.00–30.10 s acknowledged by 10.0.0.1:5432 (zone a)",
+        "follow by process 1 at 31.00–31.10 s acknowledged by 10.0.0.9:5432 (zone unknown)",
+    ]
+    assert not verdict.passed
+    assert "2 write(s) acknowledged by a server that did not lead" in verdict.reasons
+
+
+def test_writes_by_a_non_primary_are_not_judged_without_the_facts() -> None:
+    ops = [on(post("k1", status_id="1"), "10.0.0.2:5432")]
+    events = leaders((0.1, "a"))
+    assert judge(ops, events).writes_by_non_primary == 1  # judged: b never led
+    assert judge(ops, []).writes_by_non_primary is None  # no leader events
+    assert judge(ops, events, servers=None).writes_by_non_primary is None  # no server map
+    unnamed = [post("k1", status_id="1")]  # the app did not say (SQLite, or drill headers off)
+    assert judge(unnamed, events).writes_by_non_primary is None
+    assert judge(unnamed, events).passed

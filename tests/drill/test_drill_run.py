@@ -26,6 +26,10 @@ def test_drill_against_a_single_node_passes_and_writes_its_run_folder(
         "8",
         "--clients",
         "3",
+        "--plain-clients",
+        "2",
+        "--plain-timeout",
+        "30",
         "--out",
         str(out),
         timeout=180,
@@ -33,7 +37,8 @@ def test_drill_against_a_single_node_passes_and_writes_its_run_folder(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS" in result.stdout
     assert "lost" in result.stdout and "client-visible errors" in result.stdout
-    assert "registering 3 drill accounts" in result.stderr
+    assert "registering 5 drill accounts" in result.stderr
+    assert "(3 careful, 2 plain)" in result.stderr
 
     (folder,) = out.iterdir()
     assert folder.name.endswith("-none")
@@ -47,13 +52,20 @@ def test_drill_against_a_single_node_passes_and_writes_its_run_folder(
     assert verdict["final_read_size"] == verdict["acknowledged_posts"]
 
     history = History.read(folder / "history.jsonl")
-    # Three writing clients (0–2) and two read-only clients numbered after them (3, 4).
-    assert {op.process for op in history.operations} == {0, 1, 2, 3, 4}
-    assert {op.kind for op in history.operations if op.process >= 3} == {"read_home"}
+    # Three careful writers (0–2), two plain ones (3, 4), two readers numbered after them.
+    clients = {op.process: op.client for op in history.operations}
+    assert [clients[p] for p in range(7)] == ["careful"] * 3 + ["plain"] * 2 + ["careful"] * 2
+    assert len(clients) == 7
+    assert {op.kind for op in history.operations if op.process >= 5} == {"read_home"}
     assert {op.kind for op in history.operations} == {"post", "follow", "read_home"}
     assert all(op.outcome == "ok" for op in history.operations)
     assert max(op.invoke for op in history.operations) < 8.5
-    assert history.meta["fault"] == "none" and len(history.meta["accounts"]) == 3
+    assert history.meta["fault"] == "none" and len(history.meta["accounts"]) == 5
+    assert (history.meta["plain_clients"], history.meta["plain_timeout"]) == (2, 30)
+    assert history.meta["database_servers"] is None
+    assert verdict["errors_by_client"] == {"careful": {}, "plain": {}}
+    assert verdict["stale_reads"] == {"read_your_writes": 0, "monotonic": 0}
+    assert verdict["writes_by_non_primary"] is None  # SQLite names no server
     assert "<svg" in (folder / "report.html").read_text()
 
     again = aloft("drill", "check", str(folder / "history.jsonl"))

@@ -27,6 +27,19 @@ def sample() -> History:
             Operation(1, "post", 20.0, 80.0, "info", key="b" * 32, attempts=31, error="timeout"),
             Operation(2, "follow", 3.0, 3.1, "ok", target="118"),
             Operation(0, "read_home", 21.0, 21.2, "fail", error="HTTP 503: é"),
+            Operation(3, "read_home", 22.0, 22.1, "ok", client="plain", ids=["120", "117"]),
+            Operation(3, "read_home", 23.0, 23.1, "ok", client="plain", ids=[]),
+            Operation(
+                3,
+                "post",
+                24.0,
+                24.2,
+                "ok",
+                key="c" * 32,
+                status_id="121",
+                client="plain",
+                server="10.0.0.2:5432",
+            ),
         ],
         events=[
             Event(0.4, LEADER, {"leader": "a"}),
@@ -35,7 +48,12 @@ def sample() -> History:
             Event(40.0, FAULT_END, {"fault": "crash-primary-node", "zone": "a", "n": [1, 2]}),
         ],
         final_read=[FinalStatus("117", "9", "a" * 32), FinalStatus("120", "9", None)],
-        meta={"fault": "crash-primary-node", "clients": 3, "accounts": [{"process": 0}]},
+        meta={
+            "fault": "crash-primary-node",
+            "clients": 3,
+            "accounts": [{"process": 0}],
+            "database_servers": {"10.0.0.1:5432": "a", "10.0.0.2:5432": "b"},
+        },
     )
 
 
@@ -46,7 +64,7 @@ def test_round_trip(tmp_path: Path) -> None:
     again = History.read(path)
     assert again == history
     lines = path.read_text().splitlines()
-    assert len(lines) == 1 + 4 + 4 + 2
+    assert len(lines) == 1 + 7 + 4 + 2
     assert '"type":"meta"' in lines[0] and '"latency":0.25' in lines[1]
 
 
@@ -66,13 +84,34 @@ def test_a_bad_line_is_named(tmp_path: Path) -> None:
         out.write(
             '{"type":"op","process":0,"kind":"post","invoke":1,"complete":2,"outcome":"maybe"}\n'
         )
-    with pytest.raises(HistoryError, match=r"h\.jsonl:12: unknown outcome 'maybe'"):
+    with pytest.raises(HistoryError, match=r"h\.jsonl:15: unknown outcome 'maybe'"):
         History.read(path)
     path.write_text('{"type":"meta"}\n\n{"type":"nonsense"}\n')
     with pytest.raises(HistoryError, match=r":3: unknown record type 'nonsense'"):
         History.read(path)
     path.write_text("not json\n")
     with pytest.raises(HistoryError, match=r":1: "):
+        History.read(path)
+
+
+def test_an_old_history_reads_back_with_the_new_fields_empty(tmp_path: Path) -> None:
+    path = tmp_path / "old.jsonl"
+    path.write_text(
+        '{"type":"meta","fault":"none"}\n'
+        '{"type":"op","process":0,"kind":"read_home","invoke":1,"complete":2,"outcome":"ok",'
+        '"latency":1}\n'
+    )
+    (op,) = History.read(path).operations
+    assert (op.client, op.ids, op.server) == ("careful", None, None)
+
+
+def test_an_unknown_kind_of_client_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text(
+        '{"type":"op","process":0,"kind":"post","invoke":1,"complete":2,"outcome":"ok",'
+        '"client":"reckless"}\n'
+    )
+    with pytest.raises(HistoryError, match=r":1: unknown kind of client 'reckless'"):
         History.read(path)
 
 

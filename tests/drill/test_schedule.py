@@ -34,6 +34,10 @@ class ScriptedCluster:
         self._crashed_at: float | None = None
         self._lock = threading.Lock()
 
+    def database_servers(self) -> dict[str, str]:
+        """Where each zone's PostgreSQL listens (the traffic itself goes to `url`)."""
+        return {f"127.0.0.{n}:5432": zone for n, zone in enumerate(self.zones, 2)}
+
     def leader(self) -> str | None:
         with self._lock:
             if self._crashed_at is None:
@@ -66,7 +70,7 @@ def plan(tmp_path: Path, fault: str) -> DrillPlan:
         fault_at=2,
         fault_window=2,
         out=tmp_path / "runs",
-        workload=WorkloadSettings(clients=2),
+        workload=WorkloadSettings(clients=2, plain_clients=2),
     )
 
 
@@ -96,6 +100,13 @@ def test_crash_primary_node_on_schedule(server: Server, tmp_path: Path) -> None:
     assert verdict.read_availability == 1.0
     assert (result.folder / "report.html").exists()
     assert result.history.meta["zones"] == ["a", "b", "c"]
+    assert result.history.meta["database_servers"] == {
+        "127.0.0.2:5432": "a",
+        "127.0.0.3:5432": "b",
+        "127.0.0.4:5432": "c",
+    }
+    assert verdict.writes_by_non_primary is None  # SQLite names no server: not judged
+    assert {op.client for op in result.history.operations} == {"careful", "plain"}
 
 
 def test_crash_primary_postgres_has_nothing_to_restore(server: Server, tmp_path: Path) -> None:

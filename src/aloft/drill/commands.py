@@ -1,14 +1,15 @@
 """`aloft drill …`: run a drill, or check a recorded one again.
 
 Exit codes: 0 the verdict passes, 1 it fails (something lost, duplicated or unexpected, a
-client saw an error, or the stall budget was exceeded), 2 the drill could not be run.
+client of either kind saw an error, a read was stale, a write was acknowledged by a server
+that did not lead, or the stall budget was exceeded), 2 the drill could not be run.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -16,6 +17,24 @@ from aloft.drill.faults import FAULTS
 
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
+
+
+class WorkloadOption(click.Option):
+    """An option for a field of `WorkloadSettings` of the same name, which holds its default:
+    the option is None unless given, and its help shows the dataclass's default (imported
+    only when help is shown, so the CLI starts without the workload's imports)."""
+
+    def get_help_extra(self, ctx: click.Context) -> Any:
+        from aloft.drill.workload import WorkloadSettings
+
+        extra = super().get_help_extra(ctx)
+        extra["default"] = f"{getattr(WorkloadSettings(), str(self.name)):g}"
+        return extra
+
+
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    """The options that were given (a WorkloadOption left out is None)."""
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def _fail(message: str) -> NoReturn:
@@ -68,10 +87,24 @@ def drill() -> None:
 )
 @click.option(
     "--clients",
+    cls=WorkloadOption,
     type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Concurrent clients, each with its own account.",
+    default=None,
+    help="Careful clients (retry with the same Idempotency-Key), each with its own account.",
+)
+@click.option(
+    "--plain-clients",
+    cls=WorkloadOption,
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Plain clients (send each request once), each with its own account.",
+)
+@click.option(
+    "--plain-timeout",
+    cls=WorkloadOption,
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="How long a plain client waits for one answer (seconds).",
 )
 @click.option(
     "--out",
@@ -88,17 +121,17 @@ def drill() -> None:
 )
 @click.option(
     "--request-timeout",
+    cls=WorkloadOption,
     type=click.FloatRange(min=0.1),
-    default=10,
-    show_default=True,
-    help="Deadline of one HTTP request (seconds).",
+    default=None,
+    help="Deadline of one HTTP request of a careful client (seconds).",
 )
 @click.option(
     "--write-budget",
+    cls=WorkloadOption,
     type=click.FloatRange(min=0),
-    default=60,
-    show_default=True,
-    help="How long a client keeps retrying one post or follow (seconds).",
+    default=None,
+    help="How long a careful client keeps retrying one post or follow (seconds).",
 )
 def run_command(
     fault: str,
@@ -107,11 +140,9 @@ def run_command(
     duration: float,
     fault_at: float,
     fault_window: float,
-    clients: int,
     out: Path,
     stall_budget: float | None,
-    request_timeout: float,
-    write_budget: float,
+    **workload: Any,
 ) -> None:
     """Run a workload against the cluster (or --url), inject the fault, check the history."""
     from rich.console import Console
@@ -130,9 +161,7 @@ def run_command(
             fault_window=fault_window,
             out=out,
             stall_budget=stall_budget,
-            workload=WorkloadSettings(
-                clients=clients, request_timeout=request_timeout, write_budget=write_budget
-            ),
+            workload=WorkloadSettings(**_given(workload)),
         )
         result = run_drill(plan, Console(stderr=True))
     except (DrillError, WorkloadError) as exc:

@@ -2,13 +2,19 @@
 
 An **operation** is one logical thing a client tried: a post (however many HTTP attempts it
 took with its one Idempotency-Key), a follow, a read of the home timeline. It has the client
-(`process`) that did it, its `kind`, when it was invoked and when it completed (seconds since
-the run started, from one monotonic clock), and its outcome:
+(`process`) that did it and the kind of that client (`client`: `careful`, which retries, or
+`plain`, which sends each request once), its `kind`, when it was invoked and when it
+completed (seconds since the run started, from one monotonic clock), and its outcome:
 
 * `ok` — the server acknowledged it;
 * `fail` — the server said it did not happen (a definite refusal, e.g. 422);
 * `info` — we do not know: a timeout, a reset connection, a 5xx after the retry budget ran
   out. An `info` is never counted as a success nor as a failure; the final read decides.
+
+A read of the home timeline also records the ids it was shown (`ids`, newest first, at most
+`HOME_PAGE_LIMIT`), and a write the database server that acknowledged it (`server`,
+"host:port", when the app reports it), so the checker can judge stale reads and writes
+acknowledged by a server that was not the primary.
 
 An **event** is something that happened to the system rather than a client: a fault began or
 ended, the leader changed (as seen by polling), a note. The **final read** is every status of
@@ -29,6 +35,12 @@ from typing import Any, Literal
 
 Outcome = Literal["ok", "fail", "info"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "fail", "info")
+
+ClientKind = Literal["careful", "plain"]
+CLIENT_KINDS: tuple[ClientKind, ...] = ("careful", "plain")
+
+# How many statuses one read of the home timeline asks for.
+HOME_PAGE_LIMIT = 20
 
 # Kinds of operation that change state; the others only read.
 WRITE_KINDS = frozenset({"post", "follow"})
@@ -58,6 +70,9 @@ class Operation:
     target: str | None = None  # the account a follow was for
     attempts: int = 1  # HTTP requests it took
     error: str | None = None  # why it was not ok, in a few words
+    client: ClientKind = "careful"  # the kind of client that did it
+    ids: list[str] | None = None  # the statuses an ok read_home was shown, newest first
+    server: str | None = None  # the database server ("host:port") that acknowledged a write
 
     @property
     def latency(self) -> float:
@@ -148,6 +163,8 @@ class History:
                         op = Operation(**{k: v for k, v in record.items() if k in op_fields})
                         if op.outcome not in OUTCOMES:
                             raise ValueError(f"unknown outcome {op.outcome!r}")
+                        if op.client not in CLIENT_KINDS:
+                            raise ValueError(f"unknown kind of client {op.client!r}")
                         history.operations.append(op)
                     elif kind == "event":
                         history.events.append(Event(**record))

@@ -125,8 +125,9 @@ def run_drill(
     url = plan.url or (cluster.url if cluster else None)
     assert url is not None
     run_id = secrets.token_hex(4)
+    servers = cluster.database_servers() if cluster is not None else {}
     try:
-        workload = Workload(url, plan.workload, run_id)
+        workload = Workload(url, plan.workload, run_id, allowed=_hosts(servers))
     except WorkloadError as exc:
         raise DrillError(str(exc)) from None
 
@@ -138,13 +139,18 @@ def run_drill(
             raise DrillError(f"the cluster is not healthy, so no drill: {exc}") from None
 
     setup_started = time.monotonic()
-    console.print(f"registering {plan.workload.clients} drill accounts at {workload.base_url}…")
+    console.print(
+        f"registering {plan.workload.writers} drill accounts at {workload.base_url} "
+        f"({plan.workload.clients} careful, {plan.workload.plain_clients} plain)…"
+    )
     try:
         workload.setup()
     except WorkloadError as exc:
         raise DrillError(str(exc)) from None
 
-    recorder = Recorder(_meta(plan, workload, run_id, cluster, time.monotonic() - setup_started))
+    recorder = Recorder(
+        _meta(plan, workload, run_id, cluster, servers, time.monotonic() - setup_started)
+    )
     watch = LeaderWatch(cluster, recorder) if cluster is not None else None
     schedule = FaultSchedule(fault, recorder, plan.fault_at, plan.fault_window)
     if watch:
@@ -189,6 +195,7 @@ def _meta(
     workload: Workload,
     run_id: str,
     cluster: ClusterHandle | None,
+    servers: dict[str, str],
     setup_seconds: float,
 ) -> dict[str, Any]:
     return {
@@ -198,12 +205,16 @@ def _meta(
         "url": workload.base_url,
         "cluster": str(plan.directory) if cluster is not None else None,
         "zones": list(cluster.zones) if cluster is not None else None,
+        "database_servers": servers or None,
         "duration": plan.duration,
         "fault_at": plan.fault_at if plan.fault != "none" else None,
         "fault_window": plan.fault_window if plan.fault != "none" else None,
         "stall_budget": plan.stall_budget,
         "setup_seconds": round(setup_seconds, 3),
-        "accounts": [{"process": a.process, "id": a.id} for a in workload.accounts],
+        "accounts": [
+            {"process": a.process, "id": a.id, "client": workload.kind_of(a)}
+            for a in workload.accounts
+        ],
         **asdict(plan.workload),
     }
 
@@ -270,7 +281,9 @@ def _final_read(
     found = None
     for round_number in range(1, FINAL_READ_ROUNDS + 1):
         try:
-            found = read_back(workload.base_url, workload.accounts, workload.settings)
+            found = read_back(
+                workload.base_url, workload.accounts, workload.settings, allowed=workload.allowed
+            )
         except WorkloadError as exc:
             recorder.event(NOTE, text=f"final read failed: {exc}")
             console.print(f"[red]final read failed: {exc}[/]")
@@ -283,6 +296,12 @@ def _final_read(
             break
         time.sleep(1.0)
     return found
+
+
+def _hosts(servers: dict[str, str]) -> list[str]:
+    """The hosts of the cluster's database servers ("host:port" keys): the zones' own
+    addresses, which the drill may send traffic to."""
+    return sorted({server.rsplit(":", 1)[0] for server in servers})
 
 
 def _run_folder(out: Path, fault: str) -> Path:

@@ -1,8 +1,9 @@
 """The drill's workload: concurrent Mastodon-API clients, one thread and one account each.
 
 Each client posts, follows the other clients and reads its home timeline, through the one
-URL it is given (HAProxy, in a cluster), until it is told to stop. It behaves like a careful
-app:
+URL it is given (HAProxy, in a cluster), until it is told to stop. There are two kinds.
+
+A **careful** client behaves like a careful app:
 
 * every post carries a fresh Idempotency-Key, and a post that meets a network error, a
   timeout, a 429 or a 5xx is sent again **with the same key** (jittered backoff, 0.1 s
@@ -15,9 +16,23 @@ app:
   answered 5xx at the end of its budget), `info` when we cannot know (the budget ran out on a
   timeout, a broken connection, or a write's 5xx).
 
+A **plain** client behaves like most apps: it sends every request exactly once, waits up to
+`plain_timeout` for the answer, and never retries (its posts still carry an
+Idempotency-Key, as Mastodon's own apps send one). Only a 2xx is `ok`. A definite refusal
+(4xx other than 408 and 429) is `fail`; anything else — a 5xx, 408, 429, 3xx, timeout or
+broken connection — is `info` for a write (it may have happened) and `fail` for a read (a
+read that got no answer did not happen).
+
+Besides the writers, `readers` careful clients only read (see `Reader`).
+
+A read of the home timeline records the ids it was shown; a write records the database
+server that acknowledged it, when the app names it in the `Aloft-Database-Server` header
+(`ALOFT_DRILL_HEADERS=on`).
+
 The post's text carries its key (`key=<32 hex>`), so that the final read can tell which post
-each status came from. Traffic goes to 127.0.0.0/8 only: `loopback_url` refuses anything
-else before any request is made.
+each status came from. Traffic goes to 127.0.0.0/8, or to hosts the caller names (a
+cluster's own zone addresses), only: `loopback_url` refuses anything else before any
+request is made.
 """
 
 from __future__ import annotations
@@ -29,16 +44,25 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import httpx
 
-from aloft.drill.history import FinalStatus, Operation, Outcome, Recorder
+from aloft.drill.history import (
+    HOME_PAGE_LIMIT,
+    ClientKind,
+    FinalStatus,
+    Operation,
+    Outcome,
+    Recorder,
+)
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+# The header in which the app names the database server a write committed on (drill mode).
+SERVER_HEADER = "Aloft-Database-Server"
 KEY_IN_TEXT = re.compile(r"key=([0-9a-f]{32})")
 SCOPES = "read write follow"
 MAX_CLIENTS = 64
@@ -50,8 +74,13 @@ class WorkloadError(Exception):
 
 @dataclass(frozen=True)
 class WorkloadSettings:
-    clients: int = 8
-    request_timeout: float = 10.0  # one HTTP request
+    """How the workload behaves; these defaults are the drill's defaults (the CLI passes on
+    only what it is given)."""
+
+    clients: int = 8  # careful writing clients
+    plain_clients: int = 8  # plain writing clients: each request sent once
+    plain_timeout: float = 90.0  # how long a plain client waits for one answer
+    request_timeout: float = 10.0  # one HTTP request of a careful client
     write_budget: float = 60.0  # all attempts of one post or follow
     read_budget: float = 10.0  # all attempts of one read
     think_time: float = 0.05  # pause between two operations of one client
@@ -64,6 +93,17 @@ class WorkloadSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.clients <= MAX_CLIENTS:
             raise WorkloadError(f"clients must be 1 to {MAX_CLIENTS}, not {self.clients}")
+        if not 0 <= self.plain_clients <= MAX_CLIENTS:
+            raise WorkloadError(
+                f"plain clients must be 0 to {MAX_CLIENTS}, not {self.plain_clients}"
+            )
+        if self.plain_timeout <= 0:
+            raise WorkloadError(f"plain timeout must be more than 0 s, not {self.plain_timeout}")
+
+    @property
+    def writers(self) -> int:
+        """Every client that writes: careful and plain."""
+        return self.clients + self.plain_clients
 
 
 @dataclass(frozen=True)
@@ -74,9 +114,11 @@ class Account:
     token: str
 
 
-def loopback_url(url: str) -> str:
+def loopback_url(url: str, allowed: Iterable[str] = ()) -> str:
     """The URL with its host as an IPv4 address in 127.0.0.0/8 ("localhost" becomes
-    127.0.0.1); WorkloadError for any other host, so a drill never sends traffic elsewhere."""
+    127.0.0.1) or one of the `allowed` addresses (a cluster's own hosts); WorkloadError for
+    any other host, so a drill never sends traffic elsewhere."""
+    extra = sorted(set(allowed))
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -88,12 +130,26 @@ def loopback_url(url: str) -> str:
         address = ipaddress.ip_address(host)
     except ValueError:
         address = None
-    if address is None or address.version != 4 or address not in LOOPBACK:
+    loopback = address is not None and address.version == 4 and address in LOOPBACK
+    if not loopback and not _is_allowed(host, extra):
+        also = f" and the cluster's hosts {', '.join(extra)}" if extra else ""
         raise WorkloadError(
             f"refusing to send drill traffic to {parsed.host}: only 127.0.0.0/8 addresses "
-            "(or localhost) are allowed"
+            f"(or localhost){also} are allowed"
         )
     return str(parsed.copy_with(host=host, path="", query=None, fragment=None)).rstrip("/")
+
+
+def _is_allowed(host: str, allowed: list[str]) -> bool:
+    """Whether `host` is one of `allowed` (addresses compared as addresses, names as text)."""
+    return any(_same_host(host, other) for other in allowed)
+
+
+def _same_host(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return a.lower() == b.lower()
 
 
 def _http(base_url: str, timeout: float, token: str | None = None) -> httpx.Client:
@@ -158,6 +214,29 @@ def attempt(
         delay = min(delay * 2, 1.0)
 
 
+def once(send: Callable[[], httpx.Response], write: bool) -> Attempts:
+    """Call `send` exactly once, as a plain app would. See the module docstring for how
+    outcomes are decided."""
+    try:
+        response = send()
+    except httpx.TimeoutException:
+        return Attempts(_unanswered(write), None, 1, "timeout")
+    except httpx.TransportError as exc:
+        return Attempts(_unanswered(write), None, 1, f"{type(exc).__name__}: {exc}"[:160])
+    code = response.status_code
+    if 200 <= code < 300:
+        return Attempts("ok", response, 1, None)
+    error = f"HTTP {code}: {response.text[:120]}"
+    if 400 <= code < 500 and code not in (408, 429):
+        return Attempts("fail", response, 1, error)
+    return Attempts(_unanswered(write), response, 1, error)
+
+
+def _unanswered(write: bool) -> Outcome:
+    """A request without a definite answer: a write may have happened, a read did not."""
+    return "info" if write else "fail"
+
+
 def _retry_after(response: httpx.Response) -> float:
     try:
         return min(float(response.headers.get("retry-after", "0")), 5.0)
@@ -169,8 +248,9 @@ def _retry_after(response: httpx.Response) -> float:
 
 
 def register_accounts(base_url: str, run_id: str, settings: WorkloadSettings) -> list[Account]:
-    """One new account per client, registered through the API as an app would: register an
-    app, take a client-credentials token, POST /api/v1/accounts, then verify_credentials."""
+    """One new account per writing client (careful ones first, then plain ones), registered
+    through the API as an app would: register an app, take a client-credentials token,
+    POST /api/v1/accounts, then verify_credentials."""
     with _http(base_url, settings.request_timeout * 3) as http:
         app = _setup_call(
             http,
@@ -196,7 +276,7 @@ def register_accounts(base_url: str, run_id: str, settings: WorkloadSettings) ->
             },
         )["access_token"]
         accounts = []
-        for process in range(settings.clients):
+        for process in range(settings.writers):
             username = f"drill_{run_id}_{process}"
             token = _setup_call(
                 http,
@@ -243,8 +323,11 @@ def _setup_call(http: httpx.Client, what: str, method: str, path: str, **kwargs:
 
 
 class Client(threading.Thread):
-    """One account's loop of operations until `halt` is set. An operation in progress when
-    `halt` is set is finished (within its budget), never abandoned."""
+    """One careful client: one account's loop of operations until `halt` is set. An
+    operation in progress when `halt` is set is finished (within its budget), never
+    abandoned."""
+
+    kind: ClientKind = "careful"
 
     def __init__(
         self,
@@ -256,7 +339,7 @@ class Client(threading.Thread):
         settings: WorkloadSettings,
         run_id: str,
     ) -> None:
-        super().__init__(name=f"drill-client-{account.process}", daemon=True)
+        super().__init__(name=f"drill-{self.kind}-{account.process}", daemon=True)
         self.account = account
         self.peers = [p for p in peers if p.process != account.process]
         self.base_url = base_url
@@ -269,8 +352,17 @@ class Client(threading.Thread):
         self.posts = 0
         self.process = account.process
 
+    def timeout(self) -> float:
+        """The deadline of one HTTP request."""
+        return self.settings.request_timeout
+
+    def call(self, send: Callable[[], httpx.Response], write: bool) -> Attempts:
+        """One logical operation: retried within the write or read budget."""
+        budget = self.settings.write_budget if write else self.settings.read_budget
+        return attempt(send, budget, write)
+
     def run(self) -> None:
-        with _http(self.base_url, self.settings.request_timeout, self.account.token) as http:
+        with _http(self.base_url, self.timeout(), self.account.token) as http:
             while not self.halt.is_set():
                 roll = self.random.random()
                 unfollowed = [p for p in self.peers if p.id not in self.followed]
@@ -292,6 +384,7 @@ class Client(threading.Thread):
                 outcome=result.outcome,
                 attempts=result.count,
                 error=result.error,
+                client=self.kind,
                 **fields,
             )
         )
@@ -301,11 +394,10 @@ class Client(threading.Thread):
         key = uuid.uuid4().hex
         text = f"drill {self.run_id} client {self.account.process} post {self.posts} key={key}"
         invoke = self.recorder.now()
-        result = attempt(
+        result = self.call(
             lambda: http.post(
                 "/api/v1/statuses", data={"status": text}, headers={"Idempotency-Key": key}
             ),
-            self.settings.write_budget,
             write=True,
         )
         status_id = None
@@ -313,29 +405,40 @@ class Client(threading.Thread):
             status_id = _json_field(result.response, "id")
             if status_id is None:
                 result = Attempts("info", None, result.count, "success without a status id")
-        self._record("post", invoke, result, key=key, status_id=status_id)
+        self._record("post", invoke, result, key=key, status_id=status_id, server=_server(result))
 
     def follow(self, http: httpx.Client, peer: Account) -> None:
         invoke = self.recorder.now()
-        result = attempt(
-            lambda: http.post(f"/api/v1/accounts/{peer.id}/follow"),
-            self.settings.write_budget,
-            write=True,
-        )
+        result = self.call(lambda: http.post(f"/api/v1/accounts/{peer.id}/follow"), write=True)
         if result.outcome == "ok":
             self.followed.add(peer.id)
-        self._record("follow", invoke, result, target=peer.id)
+        self._record("follow", invoke, result, target=peer.id, server=_server(result))
 
     def read_home(self, http: httpx.Client) -> None:
         invoke = self.recorder.now()
-        result = attempt(
-            lambda: http.get("/api/v1/timelines/home", params={"limit": 20}),
-            self.settings.read_budget,
+        result = self.call(
+            lambda: http.get("/api/v1/timelines/home", params={"limit": HOME_PAGE_LIMIT}),
             write=False,
         )
-        if result.outcome == "ok" and not isinstance(_json(result.response), list):
-            result = Attempts("fail", None, result.count, "home timeline is not a JSON list")
-        self._record("read_home", invoke, result)
+        ids = None
+        if result.outcome == "ok":
+            ids = _status_ids(_json(result.response))
+            if ids is None:
+                result = Attempts("fail", None, result.count, "home timeline is not a JSON list")
+        self._record("read_home", invoke, result, ids=ids)
+
+
+class PlainClient(Client):
+    """A client that sends every request once and waits up to `plain_timeout` for it, as
+    most apps do: any answer but a 2xx is an error it shows its user."""
+
+    kind: ClientKind = "plain"
+
+    def timeout(self) -> float:
+        return self.settings.plain_timeout
+
+    def call(self, send: Callable[[], httpx.Response], write: bool) -> Attempts:
+        return once(send, write)
 
 
 def _json(response: httpx.Response | None) -> Any:
@@ -353,9 +456,26 @@ def _json_field(response: httpx.Response, name: str) -> str | None:
     return str(value) if value is not None else None
 
 
+def _status_ids(page: Any) -> list[str] | None:
+    """The ids of a page of statuses, in its order; None unless it is a list of statuses."""
+    if not isinstance(page, list):
+        return None
+    ids = [status.get("id") if isinstance(status, dict) else None for status in page]
+    if any(status_id is None for status_id in ids):
+        return None
+    return [str(status_id) for status_id in ids]
+
+
+def _server(result: Attempts) -> str | None:
+    """The database server an acknowledged write committed on, when the app says."""
+    if result.outcome != "ok" or result.response is None:
+        return None
+    return result.response.headers.get(SERVER_HEADER) or None
+
+
 class Reader(Client):
-    """A client that only reads its account's home timeline, as its own process (numbered
-    after the writers) so its history is apart from the writers'."""
+    """A careful client that only reads its account's home timeline, as its own process
+    (numbered after the writers) so its history is apart from the writers'."""
 
     def __init__(self, *args: Any, process: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -363,7 +483,7 @@ class Reader(Client):
         self.process = process
 
     def run(self) -> None:
-        with _http(self.base_url, self.settings.request_timeout, self.account.token) as http:
+        with _http(self.base_url, self.timeout(), self.account.token) as http:
             while not self.halt.is_set():
                 self.read_home(http)
                 self.halt.wait(self.settings.think_time * self.random.uniform(0.5, 1.5))
@@ -371,10 +491,16 @@ class Reader(Client):
 
 class Workload:
     """The clients of one drill: `setup` registers their accounts, `start` lets them loose,
-    `stop` asks them to finish their current operation, `join` waits until they have."""
+    `stop` asks them to finish their current operation, `join` waits until they have.
 
-    def __init__(self, base_url: str, settings: WorkloadSettings, run_id: str) -> None:
-        self.base_url = loopback_url(base_url)
+    Processes are numbered: careful writers first, then plain writers, then readers.
+    `allowed` names hosts besides 127.0.0.0/8 that traffic may go to (a cluster's own)."""
+
+    def __init__(
+        self, base_url: str, settings: WorkloadSettings, run_id: str, allowed: Iterable[str] = ()
+    ) -> None:
+        self.allowed = list(allowed)
+        self.base_url = loopback_url(base_url, self.allowed)
         self.settings = settings
         self.run_id = run_id
         self.accounts: list[Account] = []
@@ -385,32 +511,20 @@ class Workload:
         self.accounts = register_accounts(self.base_url, self.run_id, self.settings)
         return self.accounts
 
+    def kind_of(self, account: Account) -> ClientKind:
+        """The kind of client that writes as `account`."""
+        return "careful" if account.process < self.settings.clients else "plain"
+
     def start(self, recorder: Recorder) -> None:
-        self._clients = [
-            Client(
-                account,
-                self.accounts,
-                self.base_url,
-                recorder,
-                self._halt,
-                self.settings,
-                self.run_id,
-            )
-            for account in self.accounts
-        ]
+        common = (self.accounts, self.base_url, recorder, self._halt, self.settings, self.run_id)
+        careful = self.accounts[: self.settings.clients]
+        plain = self.accounts[self.settings.clients :]
+        self._clients = [Client(account, *common) for account in careful]
+        self._clients += [PlainClient(account, *common) for account in plain]
         first_reader = max(a.process for a in self.accounts) + 1
         self._clients += [
-            Reader(
-                account,
-                self.accounts,
-                self.base_url,
-                recorder,
-                self._halt,
-                self.settings,
-                self.run_id,
-                process=first_reader + i,
-            )
-            for i, account in enumerate(self.accounts[: self.settings.readers])
+            Reader(account, *common, process=first_reader + i)
+            for i, account in enumerate(careful[: self.settings.readers])
         ]
         for client in self._clients:
             client.start()
@@ -420,8 +534,13 @@ class Workload:
         self._halt.set()
 
     def join(self) -> None:
-        """Wait for the clients to finish: at most one operation's budget and one request."""
-        limit = time.monotonic() + self.settings.write_budget + 2 * self.settings.request_timeout
+        """Wait for the clients to finish: at most one operation (a careful one's budget and
+        a request, or a plain one's single request)."""
+        settings = self.settings
+        longest = settings.write_budget + 2 * settings.request_timeout
+        if settings.plain_clients:
+            longest = max(longest, settings.plain_timeout + 1.0)
+        limit = time.monotonic() + longest
         for client in self._clients:
             client.join(max(0.0, limit - time.monotonic()))
 
@@ -430,13 +549,17 @@ class Workload:
 
 
 def read_back(
-    base_url: str, accounts: list[Account], settings: WorkloadSettings, budget: float = 60.0
+    base_url: str,
+    accounts: list[Account],
+    settings: WorkloadSettings,
+    budget: float = 60.0,
+    allowed: Iterable[str] = (),
 ) -> list[FinalStatus]:
     """Every status of every account, page by page (newest first, 40 at a time), each page
     retried within `budget`. WorkloadError if a page cannot be read: a final read with holes
     would make the checker report posts as lost that are not."""
     found: list[FinalStatus] = []
-    base_url = loopback_url(base_url)
+    base_url = loopback_url(base_url, allowed)
     for account in accounts:
         with _http(base_url, settings.request_timeout, account.token) as http:
             max_id: str | None = None
