@@ -228,3 +228,60 @@ def test_patroni_accepts_the_rendered_configuration(
         if line.strip() and "is already in use" not in line and "is not reachable" not in line
     ]
     assert problems == []
+
+
+def test_host_files_carry_the_same_settings_as_the_local_cluster(
+    topology: Topology, credentials: Credentials
+) -> None:
+    zone = topology.zone("b")
+    files = render.host_files(topology, zone, credentials)
+    assert set(files) == {"etcd.env", "aloft.env", "patroni.service", "aloft.service"}
+
+    def parse(text: str) -> dict[str, str]:
+        pairs = (line.split("=", 1) for line in text.splitlines() if not line.startswith("#"))
+        return {key: shlex.split(value)[0] for key, value in pairs}
+
+    etcd = parse(files["etcd.env"])
+    flags = dict(arg.split("=", 1) for arg in render.etcd_command(topology, zone)[1:])
+    assert etcd["ETCD_NAME"] == "b"
+    assert etcd["ETCD_INITIAL_CLUSTER"] == flags["--initial-cluster"]
+    assert etcd["ETCD_LISTEN_PEER_URLS"] == flags["--listen-peer-urls"]
+    assert parse(files["aloft.env"]) == render.app_environment(topology, zone, credentials)
+    unit = configparser.ConfigParser(interpolation=None)
+    unit.read_string(files["patroni.service"])
+    assert unit["Service"]["User"] == "aloft-db"
+    assert unit["Service"]["KillMode"] == "process"
+
+
+def test_netns_zones_have_bridge_addresses_and_run_inside_their_namespace(
+    tmp_path: Path, credentials: Credentials
+) -> None:
+    topology = Topology.create(
+        tmp_path / "c", 3, "aloft-db", Path("/opt/patroni/bin/patroni"), Path("/py"), "netns"
+    )
+    assert [z.address for z in topology.zones] == ["10.213.0.11", "10.213.0.12", "10.213.0.13"]
+    assert [z.netns for z in topology.zones] == ["aloft-a", "aloft-b", "aloft-c"]
+    assert topology.proxy_source == "10.213.0.1"
+    hba = _patroni(topology, credentials)["postgresql"]["pg_hba"]
+    assert "host all all 10.213.0.0/24 scram-sha-256" in hba
+    assert not any("127.0.0.0/8" in line for line in hba)
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(render.supervisord_config(topology, credentials))
+    patroni = parser["program:patroni-a"]
+    argv = shlex.split(patroni["command"])
+    # Enter the namespace (root), then drop to the service user; supervisord's own user=
+    # would drop privileges before nsenter could run.
+    assert argv[:3] == ["/usr/bin/nsenter", "--net=/run/netns/aloft-a", "--"]
+    assert argv[3:8] == [
+        "/usr/bin/setpriv",
+        "--reuid=aloft-db",
+        "--regid=aloft-db",
+        "--init-groups",
+        "--",
+    ]
+    assert "user" not in patroni
+    app = shlex.split(parser["program:app-b"]["command"])
+    assert app[:3] == ["/usr/bin/nsenter", "--net=/run/netns/aloft-b", "--"]
+    assert "setpriv" not in " ".join(app)
+    # HAProxy stays in the machine's own namespace and reaches the zones over the bridge.
+    assert "nsenter" not in parser["program:haproxy"]["command"]

@@ -152,6 +152,11 @@ def render_all(topology: Topology, credentials: Credentials) -> None:
             0o600,
             topology.user,
         )
+        deploy = topology.zone_dir(zone) / "deploy"
+        deploy.mkdir(exist_ok=True)
+        deploy.chmod(0o700)
+        for name, text in render.host_files(topology, zone, credentials).items():
+            _write(deploy / name, text, 0o600)
     _write(topology.haproxy_cfg, render.haproxy_config(topology), 0o644)
     _write(topology.supervisord_conf, render.supervisord_config(topology, credentials), 0o600)
     topology.save()
