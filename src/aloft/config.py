@@ -72,6 +72,8 @@ class Settings:
     read_your_writes_seconds: float = field(
         default=10.0, metadata={"env": "ALOFT_READ_YOUR_WRITES_SECONDS"}
     )
+    # Drills: name the database server each write committed on in a response header.
+    drill_headers: bool = field(default=False, metadata={"env": "ALOFT_DRILL_HEADERS"})
 
     @property
     def effective_database_url(self) -> str:
@@ -113,7 +115,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             continue
         if f.name == "data_dir":
             values[f.name] = Path(raw)
-        elif f.name in {"registrations", "rate_limits"}:
+        elif f.name in {"registrations", "rate_limits", "drill_headers"}:
             values[f.name] = _bool(name, raw)
         elif f.name == "port":
             values[f.name] = _int(name, raw, 1, 65535)

@@ -9,7 +9,9 @@ decorator turns it into a Starlette endpoint that, in order:
 3. counts the request against the rate limits and adds X-RateLimit-* headers;
 4. reads and parses the body (size-limited) into `Params`;
 5. runs the handler in a worker thread (services block on the database);
-6. renders the result as JSON, or maps a domain error to its HTTP error.
+6. renders the result as JSON, or maps a domain error to its HTTP error;
+7. with `ALOFT_DRILL_HEADERS=on`, names the database server the request's writes committed
+   on in the `Aloft-Database-Server` header (for drills; nothing when nothing was written).
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ from aloft.errors import AloftError, Invalid, Unauthorized
 from aloft.services import scopes
 from aloft.services.auth import ANONYMOUS, Viewer, authenticate
 from aloft.services.statuses import Site
-from aloft.storage.database import ACTOR, Database
+from aloft.storage.database import ACTOR, COMMITS, CommitNote, Database
+
+# Where the request's writes committed ("host:port"), when drill headers are on.
+DATABASE_SERVER_HEADER = "Aloft-Database-Server"
 
 
 @dataclass
@@ -87,6 +92,7 @@ def endpoint(
             state = request.app.state
             settings: Settings = state.settings
             limit_headers: dict[str, str] = {}
+            commits = CommitNote() if settings.drill_headers else None
             try:
                 viewer = ANONYMOUS
                 token = _bearer(request)
@@ -115,6 +121,8 @@ def endpoint(
                 # The actor travels into the worker thread with the context, for
                 # read-your-writes routing in the data layer.
                 ACTOR.set(viewer.account_id)
+                # A holder the worker thread fills in, since its context is only a copy.
+                COMMITS.set(commits)
                 result = await run_in_threadpool(handler, ctx)
                 response = result if isinstance(result, Response) else json_response(result)
             except AloftError as exc:
@@ -123,6 +131,8 @@ def endpoint(
                 response = internal_error(exc)
             for name, value in limit_headers.items():
                 response.headers.setdefault(name, value)
+            if commits is not None and commits.server is not None:
+                response.headers[DATABASE_SERVER_HEADER] = commits.server
             state.metrics.observe(
                 route, request.method, response.status_code, time.perf_counter() - started
             )

@@ -72,6 +72,21 @@ REPLICATION_FENCE = "SELECT pg_logical_emit_message(true, 'aloft', 'retry fence'
 ACTOR: contextvars.ContextVar[int | None] = contextvars.ContextVar("aloft_actor", default=None)
 
 
+class CommitNote:
+    """Where the writes of one request committed ("host:port" of the PostgreSQL server; the
+    last one wins). The caller puts a fresh note in `COMMITS` before the work and reads it
+    after: a holder, because work run in a worker thread gets a copy of the context, so a
+    value set there would not come back, while a change to a shared object does."""
+
+    def __init__(self) -> None:
+        self.server: str | None = None
+
+
+COMMITS: contextvars.ContextVar[CommitNote | None] = contextvars.ContextVar(
+    "aloft_commits", default=None
+)
+
+
 class DatabaseError(RuntimeError):
     """The database cannot be opened or used; the message says what to do."""
 
@@ -359,6 +374,9 @@ class Database:
     def _note_server(self, conn: Connection) -> None:
         info = conn.connection.dbapi_connection.info  # type: ignore[union-attr]
         where = f"{info.host}:{info.port}"
+        note = COMMITS.get()
+        if note is not None:
+            note.server = where
         with self.stats.lock:
             if self.stats.last_primary not in (None, where):
                 self.stats.failovers += 1
