@@ -120,3 +120,62 @@ def test_an_empty_history_still_renders() -> None:
     history = History()
     html = render_html(history, check(history))
     assert len(svgs(html)) == 2
+
+
+def with_plain_clients_stale_reads_and_a_stray_write() -> History:
+    """`drilled()` plus a plain client (process 9) whose post at 30 s failed with a 503 and
+    whose later read missed its own post, and a write zone a acknowledged after b led."""
+    history = drilled()
+    plain = [
+        Operation(9, "post", 10.0, 10.01, "ok", key="p1", status_id="9001", client="plain"),
+        Operation(9, "read_home", 11.0, 11.01, "ok", client="plain", ids=["9001"]),
+        Operation(9, "post", 30.0, 30.5, "info", key="p2", client="plain", error="HTTP 503"),
+        Operation(9, "read_home", 45.0, 45.01, "ok", client="plain", ids=[]),
+        Operation(9, "follow", 50.0, 50.01, "ok", target="3", client="plain", server="h1:5432"),
+    ]
+    history.operations += plain
+    history.final_read = [*(history.final_read or []), FinalStatus("9001", "9", "p1")]
+    history.meta["database_servers"] = {"h1:5432": "a", "h2:5432": "b"}
+    return history
+
+
+def test_plain_client_operations_are_drawn_hollow() -> None:
+    history = with_plain_clients_stale_reads_and_a_stray_write()
+    (latency, _) = svgs(render_html(history, check(history)))
+    markers = [e for e in latency.iter() if "op" in (e.get("class") or "").split()]
+    plain = [e for e in markers if "plain" in (e.get("class") or "").split()]
+    assert len(plain) == 5
+    assert all(e.get("fill") == "none" and e.get("stroke") for e in plain)
+    careful = [e for e in markers if "careful" in (e.get("class") or "").split()]
+    assert len(careful) == len(markers) - 5
+    assert all(e.get("fill") != "none" for e in careful)
+
+
+def test_plain_and_careful_errors_stale_reads_and_stray_writes_are_reported() -> None:
+    history = with_plain_clients_stale_reads_and_a_stray_write()
+    verdict = check(history)
+    console = Console(record=True, width=160)
+    console.print(verdict_table(verdict))
+    rows = {
+        cells[0]: cells[1]
+        for line in console.export_text().splitlines()
+        if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 2
+    }
+    assert rows["errors, plain clients (each request once)"] == "1 (post: 0 fail, 1 info)"
+    assert rows["errors, careful clients (retrying)"].startswith("2 (follow: 1 fail")
+    assert rows["stale reads"] == "1 read-your-writes, 1 monotonic"
+    assert rows["writes by a non-primary"] == "1"
+    assert rows["read availability (fault), plain clients"] == "–"
+    html = render_html(history, verdict)
+    assert "Stale reads: the client&#x27;s own post missing: 1" in html
+    assert "Stale reads: a post shown before missing: 1" in html
+    assert "Writes acknowledged by a server that did not lead: 1" in html
+    assert "follow by process 9 at 50.00–50.01 s acknowledged by h1:5432 (zone a)" in html
+
+
+def test_what_was_not_judged_says_so() -> None:
+    console = Console(record=True, width=160)
+    console.print(verdict_table(check(drilled())))
+    text = console.export_text()
+    assert "not judged (no read recorded its ids)" in text
+    assert "not judged (no server names or no leader changes recorded)" in text

@@ -3,8 +3,9 @@
 The run folder holds `history.jsonl` (everything recorded, enough to check again with
 `aloft drill check`), `verdict.json` and `report.html`: one self-contained page with the
 verdict and two plots drawn as inline SVG — the latency of every operation over time,
-coloured by outcome and shaped by kind, and the acknowledged writes and errors per second —
-both with the fault window shaded, leader changes marked and the write stall drawn.
+coloured by outcome, shaped by kind, filled for careful clients and hollow for plain ones,
+and the acknowledged writes and errors per second — both with the fault window shaded,
+leader changes marked and the write stall drawn.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from rich.table import Table
 
-from aloft.drill.checker import Latency, Stall, Verdict
+from aloft.drill.checker import MONOTONIC, READ_YOUR_WRITES, Errors, Latency, Stall, Verdict
 from aloft.drill.history import FAULT_ERROR, FAULT_START, History, Operation
 
 COLOURS = {"ok": "#2e7d32", "info": "#ef6c00", "fail": "#c62828"}
@@ -48,14 +49,33 @@ def _latency_text(latency: Latency) -> str:
     return f"{_seconds(latency.p50)} / {_seconds(latency.p99)} (n={latency.count})"
 
 
-def _errors_text(verdict: Verdict) -> str:
-    if not verdict.errors:
+def _errors_text(errors: Errors) -> str:
+    if not errors:
         return "0"
     parts = [
-        f"{kind}: {counts['fail']} fail, {counts['info']} info"
-        for kind, counts in verdict.errors.items()
+        f"{kind}: {counts['fail']} fail, {counts['info']} info" for kind, counts in errors.items()
     ]
-    return f"{verdict.error_count} ({'; '.join(parts)})"
+    total = sum(sum(counts.values()) for counts in errors.values())
+    return f"{total} ({'; '.join(parts)})"
+
+
+def _availability_text(availability: float | None, reads: int) -> str:
+    return "–" if availability is None else f"{availability:.1%} of {reads}"
+
+
+def _stale_text(verdict: Verdict) -> tuple[str, bool | None]:
+    stale = verdict.stale_reads
+    if stale is None:
+        return "not judged (no read recorded its ids)", None
+    text = f"{stale[READ_YOUR_WRITES]} read-your-writes, {stale[MONOTONIC]} monotonic"
+    return text, not any(stale.values())
+
+
+def _non_primary_text(verdict: Verdict) -> tuple[str, bool | None]:
+    count = verdict.writes_by_non_primary
+    if count is None:
+        return "not judged (no server names or no leader changes recorded)", None
+    return str(count), count == 0
 
 
 def summary_rows(verdict: Verdict) -> list[tuple[str, str, bool | None]]:
@@ -85,8 +105,13 @@ def summary_rows(verdict: Verdict) -> list[tuple[str, str, bool | None]]:
             ),
             None,
         ),
-        ("client-visible errors", _errors_text(verdict), verdict.error_count == 0),
+        ("client-visible errors", _errors_text(verdict.errors), verdict.error_count == 0),
     ]
+    for kind, what in (("plain", "each request once"), ("careful", "retrying")):
+        errors = verdict.errors_by_client.get(kind, {})
+        rows.append((f"errors, {kind} clients ({what})", _errors_text(errors), not errors))
+    rows.append(("stale reads", *_stale_text(verdict)))
+    rows.append(("writes by a non-primary", *_non_primary_text(verdict)))
     if verdict.fault_window is not None:
         start, end = verdict.fault_window
         rows.append(("fault window", f"{start:.1f}–{end:.1f} s", None))
@@ -98,12 +123,17 @@ def summary_rows(verdict: Verdict) -> list[tuple[str, str, bool | None]]:
         rows.append(("write stall (fault)", _stall_text(verdict.stall_during_fault), budget_ok))
     rows.append(("write stall (whole run)", _stall_text(verdict.stall), None))
     if verdict.fault_window is not None:
-        availability = (
-            "–"
-            if verdict.read_availability is None
-            else f"{verdict.read_availability:.1%} of {verdict.reads_during_fault}"
+        rows.append(
+            (
+                "read availability (fault)",
+                _availability_text(verdict.read_availability, verdict.reads_during_fault),
+                None,
+            )
         )
-        rows.append(("read availability (fault)", availability, None))
+        for kind, availability in verdict.read_availability_by_client.items():
+            reads = verdict.reads_during_fault_by_client.get(kind, 0)
+            text = _availability_text(availability, reads)
+            rows.append((f"read availability (fault), {kind} clients", text, None))
     for phase, groups in verdict.latency.items():
         for group, latency in groups.items():
             rows.append((f"{group} p50 / p99 ({phase})", _latency_text(latency), None))
@@ -172,7 +202,15 @@ def render_html(history: History, verdict: Verdict) -> str:
         rows += f'<tr><th>why</th><td class="bad">{escape("; ".join(verdict.reasons))}</td></tr>'
     settings = " · ".join(
         f"{escape(str(k))} {escape(str(meta[k]))}"
-        for k in ("url", "started_at", "duration", "fault_at", "fault_window", "clients")
+        for k in (
+            "url",
+            "started_at",
+            "duration",
+            "fault_at",
+            "fault_window",
+            "clients",
+            "plain_clients",
+        )
         if meta.get(k) is not None
     )
     parts = [
@@ -206,6 +244,7 @@ def _legend() -> str:
     ]
     items += [
         "<span>● post &nbsp;■ read_home &nbsp;▲ follow</span>",
+        "<span>filled: careful client &nbsp;○ hollow: plain client</span>",
         '<span style="background:rgba(229,57,53,.15);padding:0 6px">fault window</span>',
         f'<span style="color:{LEADER_COLOUR}">┆ leader change</span>',
         f'<span style="color:{STALL_COLOUR}">━ longest write stall</span>',
@@ -347,12 +386,16 @@ def _marker(op: Operation, x: float, y: float) -> str:
     colour = COLOURS[op.outcome]
     title = (
         f"<title>{op.kind} {op.outcome} {op.latency * 1000:.1f} ms at {op.invoke:.2f} s, "
-        f"client {op.process}, {op.attempts} attempt(s)"
+        f"{op.client} client {op.process}, {op.attempts} attempt(s)"
         + (f": {escape(op.error)}" if op.error else "")
         + "</title>"
     )
     opacity = "0.55" if op.outcome == "ok" else "0.95"
-    common = f'class="op {op.outcome}" fill="{colour}" fill-opacity="{opacity}"'
+    if op.client == "plain":  # hollow
+        paint = f'fill="none" stroke="{colour}" stroke-opacity="{opacity}" stroke-width="1.2"'
+    else:
+        paint = f'fill="{colour}" fill-opacity="{opacity}"'
+    common = f'class="op {op.outcome} {op.client}" {paint}'
     if op.kind == "post":
         return f'<circle {common} cx="{x:.1f}" cy="{y:.1f}" r="2.6">{title}</circle>'
     if op.kind == "follow":
@@ -467,22 +510,41 @@ def throughput_plot(
 
 
 def _item_lists(verdict: Verdict) -> str:
-    sections = []
-    named: list[tuple[str, list[Any]]] = [
-        ("Lost (acknowledged, missing)", verdict.lost),
+    stale = verdict.stale_reads or {}
+    named: list[tuple[str, list[Any], int | None]] = [
+        ("Lost (acknowledged, missing)", verdict.lost, None),
         (
             "Duplicated (one key, several statuses)",
             [f"{key}: {', '.join(ids)}" for key, ids in verdict.duplicated.items()],
+            None,
         ),
-        ("Unexpected (present, never attempted or refused)", verdict.unexpected),
-        ("Recovered (unknown outcome, present)", verdict.recovered),
+        ("Unexpected (present, never attempted or refused)", verdict.unexpected, None),
+        ("Recovered (unknown outcome, present)", verdict.recovered, None),
+        (
+            "Stale reads: the client's own post missing",
+            verdict.stale_read_examples.get(READ_YOUR_WRITES, []),
+            stale.get(READ_YOUR_WRITES),
+        ),
+        (
+            "Stale reads: a post shown before missing",
+            verdict.stale_read_examples.get(MONOTONIC, []),
+            stale.get(MONOTONIC),
+        ),
+        (
+            "Writes acknowledged by a server that did not lead",
+            verdict.writes_by_non_primary_examples,
+            verdict.writes_by_non_primary,
+        ),
     ]
-    for title, items in named:
+    sections = []
+    for title, items, total in named:
         if not items:
             continue
+        count = len(items) if total is None else total
         shown = "".join(f"<li><code>{escape(str(i))}</code></li>" for i in items[:LIST_LIMIT])
-        more = f"<li>… and {len(items) - LIST_LIMIT} more</li>" if len(items) > LIST_LIMIT else ""
-        sections.append(f"<h2>{escape(title)}: {len(items)}</h2><ul>{shown}{more}</ul>")
+        hidden = count - min(len(items), LIST_LIMIT)
+        more = f"<li>… and {hidden} more</li>" if hidden > 0 else ""
+        sections.append(f"<h2>{escape(title)}: {count}</h2><ul>{shown}{more}</ul>")
     return "".join(sections)
 
 
