@@ -64,9 +64,14 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             upgrade(db.engine)
         app.state.db = db
         app.state.metrics.watch(db)
+        app.state.serving = True
         try:
             yield
         finally:
+            # /readyz answers 503 from here on. uvicorn has stopped listening by now, so a
+            # load balancer mostly sees refused connections first; this covers servers that
+            # shut down in another order.
+            app.state.serving = False
             db.dispose()
 
     app = Starlette(
@@ -74,6 +79,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             Route("/", pages.index, methods=["GET"]),
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/readyz", health.readyz, methods=["GET"]),
+            Route("/healthz/database", health.database, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),
             Route("/oauth/authorize", pages.authorize, methods=["GET", "POST"]),
             Route("/oauth/authorize/", pages.authorize, methods=["GET", "POST"]),
@@ -94,6 +100,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.serving = False  # until the lifespan has opened the database
     app.state.limiter = RateLimiter()
     app.state.metrics = Metrics()
     app.state.site = Site(settings.effective_base_url, settings.domain)

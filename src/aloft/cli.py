@@ -105,6 +105,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         server_header=False,
+        # X-Forwarded-For is believed only from ALOFT_TRUSTED_PROXIES. uvicorn's own default
+        # trusts 127.0.0.1, which let any local client pick the address its rate limits
+        # count under; without a trusted proxy the socket's peer address is the client.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
     )
 
 

@@ -7,6 +7,7 @@ line that names the variable and what it accepts.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -33,6 +34,23 @@ def _seconds(name: str, raw: str, low: float, high: float) -> float:
     if not low <= value <= high:
         raise SettingsError(f"{name}={raw!r}: expected {low:g} to {high:g} seconds")
     return value
+
+
+def _addresses(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks (CIDR), each checked."""
+    out = []
+    for part in raw.split(","):
+        item = part.strip()
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"{name}={raw!r}: {item!r} is not an IP address or network (CIDR)"
+            ) from None
+        out.append(item)
+    return tuple(out)
 
 
 def _int(name: str, raw: str, low: int, high: int) -> int:
@@ -74,6 +92,9 @@ class Settings:
     )
     # Drills: name the database server each write committed on in a response header.
     drill_headers: bool = field(default=False, metadata={"env": "ALOFT_DRILL_HEADERS"})
+    # Peers whose X-Forwarded-For/-Proto we believe (a load balancer in front of us). Empty:
+    # none, so nobody can choose the address their rate limits are counted under.
+    trusted_proxies: tuple[str, ...] = field(default=(), metadata={"env": "ALOFT_TRUSTED_PROXIES"})
 
     @property
     def effective_database_url(self) -> str:
@@ -129,6 +150,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             values[f.name] = _seconds(name, raw, 0.1, 3600)
         elif f.name == "read_your_writes_seconds":
             values[f.name] = _seconds(name, raw, 0, 3600)
+        elif f.name == "trusted_proxies":
+            values[f.name] = _addresses(name, raw)
         elif f.name == "database_reads":
             if raw not in {"primary", "prefer-standby"}:
                 raise SettingsError(f"{name}={raw!r}: expected primary or prefer-standby")

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -9,7 +10,7 @@ from aloft.api.ratelimit import GENERAL, RateLimiter, Rule
 from aloft.app import create_app
 from aloft.config import Settings
 from aloft.errors import RateLimited
-from tests.conftest import Api
+from tests.conftest import Api, start_server, stop_server
 
 
 @pytest.fixture
@@ -66,3 +67,33 @@ def test_limiter_windows() -> None:
     assert limiter.hit(rule, "other", now=122.0).remaining == 1, "keys are counted apart"
     assert limiter.hit(rule, "k", now=180.0).remaining == 1, "a new window starts afresh"
     assert GENERAL.limit == 300 and GENERAL.window_seconds == 300
+
+
+def _remaining(url: str, forwarded_for: str) -> int:
+    r = httpx.get(
+        f"{url}/api/v1/timelines/public", headers={"X-Forwarded-For": forwarded_for}, timeout=10
+    )
+    assert r.status_code == 200, r.text
+    return int(r.headers["x-ratelimit-remaining"])
+
+
+def test_a_client_cannot_choose_its_rate_limit_bucket(tmp_path: Path) -> None:
+    """A standalone `aloft serve` counts a client by its socket address: an X-Forwarded-For
+    header from a client (here from 127.0.0.1, which uvicorn trusts by default) changes
+    nothing. Only a proxy listed in ALOFT_TRUSTED_PROXIES may name the client."""
+    server = start_server(tmp_path / "alone", {"ALOFT_RATE_LIMITS": "on"})
+    try:
+        counts = [_remaining(server.url, f"192.0.2.{i}") for i in (1, 2, 3)]
+    finally:
+        stop_server(server)
+    # One bucket (127.0.0.1's, which start_server's own polling already drew from).
+    assert counts[1:] == [counts[0] - 1, counts[0] - 2]
+
+    proxied = start_server(
+        tmp_path / "proxied", {"ALOFT_RATE_LIMITS": "on", "ALOFT_TRUSTED_PROXIES": "127.0.0.1"}
+    )
+    try:
+        counts = [_remaining(proxied.url, f"192.0.2.{i}") for i in (1, 2, 1)]
+    finally:
+        stop_server(proxied)
+    assert counts == [299, 299, 298]

@@ -5,7 +5,9 @@ check and timeouts, and programs that supervisord never restarts on its own."""
 from __future__ import annotations
 
 import configparser
+import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from aloft.api import routes
 from aloft.cluster import render
 from aloft.cluster.credentials import Credentials
 from aloft.cluster.errors import ClusterError
@@ -146,6 +149,129 @@ def test_haproxy_checks_readyz_and_outwaits_a_failover(topology: Topology) -> No
         if line.strip().startswith("timeout server")
     )
     assert server_timeout > Settings().db_write_deadline
+
+
+def _section(cfg: str, header: str) -> list[str]:
+    """The stripped lines of one haproxy.cfg section, comments left out."""
+    lines = cfg.splitlines()
+    start = lines.index(header) + 1
+    out = []
+    for line in lines[start:]:
+        if line and not line.startswith(" "):
+            break
+        if line.strip() and not line.strip().startswith("#"):
+            out.append(line.strip())
+    return out
+
+
+def test_haproxy_replays_a_lost_request_only_when_that_is_safe(topology: Topology) -> None:
+    cfg = render.haproxy_config(topology)
+    defaults = _section(cfg, "defaults")
+    assert "retry-on conn-failure empty-response junk-response response-timeout" in defaults
+    assert "option redispatch 1" in defaults
+    assert f"retries {render.RETRIES}" in defaults
+    for backend in ("apps", "apps_unchecked"):
+        lines = _section(cfg, f"backend {backend}")
+        # Replays are sent from HAProxy's buffer: the body must be in it first.
+        assert "option http-buffer-request" in lines
+        assert "acl reads method GET HEAD OPTIONS" in lines
+        assert "http-request set-var(txn.replayable) bool(true) if reads" in lines
+        # A post is replayable only with a (non-empty) Idempotency-Key.
+        assert "acl has_idempotency_key req.hdr(idempotency-key) -m reg ." in lines
+        assert (
+            "http-request set-var(txn.replayable) bool(true) "
+            "if { method POST } keyed_post has_idempotency_key"
+        ) in lines
+        assert (
+            "http-request set-var(txn.replayable) bool(true) if { method POST } idempotent_post"
+        ) in lines
+        # Everything else: no L7 retry, and the long server timeout.
+        assert "http-request disable-l7-retry unless { var(txn.replayable) -m bool }" in lines
+        assert (
+            f"http-request set-timeout server {render.REPLAY_AFTER}s "
+            "if { var(txn.replayable) -m bool }"
+        ) in lines
+        assert f"source {topology.proxy_source}" in lines
+    # Checked apps, and the same apps unchecked when every check fails.
+    assert "server a 127.0.1.1:8080 check" in _section(cfg, "backend apps")
+    assert "server a 127.0.1.1:8080" in _section(cfg, "backend apps_unchecked")
+    frontend = _section(cfg, "frontend aloft")
+    assert "use_backend apps_unchecked if { nbsrv(apps) eq 0 }" in frontend
+    # The client's address, never a header the client sent.
+    assert "http-request set-header X-Forwarded-For %[src]" in frontend
+    assert not any("option forwardfor" in line for line in cfg.splitlines())
+
+
+def _replay_patterns(cfg: str) -> dict[tuple[str, str], re.Pattern[str]]:
+    """(kind, method) → the path regex of each replay ACL in the rendered config."""
+    out = {}
+    for line in _section(cfg, "backend apps"):
+        found = re.fullmatch(r"acl (idempotent|keyed)_(\w+) path_reg '(.+)'", line)
+        if found:
+            out[(found[1], found[2].upper())] = re.compile(found[3])
+    return out
+
+
+def test_replay_acls_match_exactly_the_routes_the_table_flags(topology: Topology) -> None:
+    """Every route of the table, with and without its trailing slash, is replayable by
+    nature (or by key) in the rendered config if and only if the table flags it."""
+    table = {(method, path) for path, methods, _ in routes.TABLE for method in methods}
+    assert routes.IDEMPOTENT.issubset(table) and routes.KEYED.issubset(table)
+    patterns = _replay_patterns(render.haproxy_config(topology))
+    assert {kind for kind, _ in patterns} == {"idempotent", "keyed"}
+    flags = {"idempotent": routes.IDEMPOTENT, "keyed": routes.KEYED}
+    for method, path in sorted(table):
+        concrete = re.sub(r"\{\w+\}", "109", path)
+        for url in (concrete, concrete + "/"):
+            for kind, flagged in flags.items():
+                pattern = patterns.get((kind, method))
+                matched = pattern is not None and pattern.match(url) is not None
+                assert matched == ((method, path) in flagged), (kind, method, url)
+
+
+def test_haproxy_timings_answer_a_plain_client_within_90_s(topology: Topology) -> None:
+    """The arithmetic in render.py, checked against the settings it depends on."""
+    client_timeout = 90
+    turnaround = 1  # HAProxy waits min(timeout connect, 1 s) before a retry
+    worst_replayed = (render.RETRIES + 1) * render.REPLAY_AFTER + render.RETRIES * turnaround
+    assert worst_replayed < client_timeout
+    # A replay must not cut an app that is merely holding a write through a node failover.
+    assert render.REPLAY_AFTER >= render.TTL
+    settings = Settings()
+    url = sa.make_url(render.database_url(topology, Credentials.generate()))
+    connect = int(url.query["connect_timeout"])  # libpq's, per host
+    app_gives_up = (
+        settings.db_write_deadline + settings.db_attempt_timeout + connect * len(topology.zones)
+    )
+    assert app_gives_up < render.SERVER_TIMEOUT
+    worst_sent_once = render.RETRIES * render.CONNECT_TIMEOUT + render.SERVER_TIMEOUT
+    assert worst_sent_once < client_timeout
+    frozen_app_out = (
+        render.CHECK_INTERVAL
+        + render.CHECK_TIMEOUT * render.FALL
+        + render.FAST_INTERVAL * (render.FALL - 1)
+    )
+    assert frozen_app_out <= 3
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="HAProxy is not installed")
+def test_haproxy_accepts_the_rendered_config(topology: Topology, tmp_path: Path) -> None:
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(render.haproxy_config(topology))
+    check = subprocess.run(
+        ["haproxy", "-c", "-f", str(path)], capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_apps_trust_forwarded_for_from_haproxy_only(
+    topology: Topology, credentials: Credentials
+) -> None:
+    env = render.app_environment(topology, topology.zones[0], credentials)
+    assert env["ALOFT_TRUSTED_PROXIES"] == topology.proxy_source
+    from aloft.config import load_settings
+
+    assert load_settings(env).trusted_proxies == (topology.proxy_source,)
 
 
 def test_supervisord_never_restarts_a_program_by_itself(

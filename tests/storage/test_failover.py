@@ -182,10 +182,20 @@ def test_api_answers_503_with_retry_after(server: pg.PostgresServer, tmp_path: P
         r = client.post("/api/v1/statuses", headers=alice.headers, data={"status": "lost?"})
         assert r.status_code == 503
         assert r.headers["retry-after"] == "5" and "unavailable" in r.json()["error"]
+        # The process still serves (it would hold the next write), so it stays ready; the
+        # probe says what it cannot reach, and /readyz what the data layer last saw.
+        reachable = client.get("/healthz/database")
+        assert reachable.status_code == 503 and reachable.json()["ok"] is False
         ready = client.get("/readyz")
-        assert ready.status_code == 503 and ready.json()["ready"] is False
+        assert ready.status_code == 200 and ready.json()["ready"] is True
+        assert ready.json()["database"]["unavailable"] == 1
+        assert ready.json()["database"]["failing_for_seconds"] != {}
         server.start()
-        assert client.get("/readyz").json() == {"ready": True, "primary": True, "reads": True}
+        assert client.get("/healthz/database").json() == {
+            "ok": True,
+            "primary": True,
+            "reads": True,
+        }
     assert _stored(server, "lost?") == 0
 
 

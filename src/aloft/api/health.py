@@ -1,6 +1,23 @@
-"""Health endpoints for load balancers and monitoring: /healthz, /readyz, /metrics."""
+"""Health endpoints for load balancers, operators and monitoring.
+
+* `/healthz` — the process is alive and serving HTTP.
+* `/readyz` — send me requests. Answered from memory, with no I/O, so it answers within
+  milliseconds even while every database host is frozen. 200 whenever this process serves
+  requests, including while the primary is being replaced: such an app holds a write until
+  the new primary takes it (the data layer retries through the failover), which is what a
+  client wants, rather than a load balancer with no server left. 503 only when the process
+  knows it cannot serve at all: before start-up has finished and once shutdown has begun.
+  The body reports what the data layer last saw, from the counters it keeps anyway.
+* `/healthz/database` — a fresh probe: can this app reach a server that serves its role
+  right now? For operators and `aloft cluster status`/`up`, never for a load balancer's
+  check: during a failover it takes as long as the connect timeouts of every host.
+* `/metrics` — Prometheus text.
+"""
 
 from __future__ import annotations
+
+import time
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -13,6 +30,39 @@ from aloft.storage.database import Database
 async def healthz(request: Request) -> Response:
     """The process is alive and serving HTTP."""
     return json_response({"status": "ok"})
+
+
+def _ages(since: dict[str, float], now: float) -> dict[str, float]:
+    return {kind: round(max(now - at, 0.0), 3) for kind, at in sorted(since.items())}
+
+
+def last_seen(db: Database) -> dict[str, Any]:
+    """What the data layer last saw, from its counters (no I/O): where the last write
+    committed, how many times that moved, how many operations gave up, how long ago reads
+    and writes last succeeded, and for how long they have been failing (empty: they are
+    not)."""
+    stats = db.stats
+    now = time.time()
+    with stats.lock:
+        return {
+            "engine": db.dialect,
+            "primary": stats.last_primary,
+            "failovers": stats.failovers,
+            "unavailable": stats.unavailable,
+            "seconds_since_success": _ages(stats.last_success, now),
+            "failing_for_seconds": _ages(stats.failing_since, now),
+        }
+
+
+async def readyz(request: Request) -> Response:
+    """Ready while this process serves requests, whatever the database is doing."""
+    state = request.app.state
+    serving = bool(getattr(state, "serving", False))
+    body: dict[str, Any] = {"ready": serving}
+    db = getattr(state, "db", None)
+    if db is not None:
+        body["database"] = last_seen(db)
+    return json_response(body, status=200 if serving else 503)
 
 
 def _probe(db: Database) -> dict[str, bool]:
@@ -31,12 +81,12 @@ def _probe(db: Database) -> dict[str, bool]:
     return result
 
 
-async def readyz(request: Request) -> Response:
-    """Ready when we can reach a database that serves its role. While the primary is being
-    replaced we still serve reads (and writes wait), so reaching any server is ready."""
+async def database(request: Request) -> Response:
+    """200 when a database server that serves its role is reachable now (the primary, or
+    while it is being replaced, any server for reads), else 503."""
     state = await run_in_threadpool(_probe, request.app.state.db)
-    ready = state["primary"] or state["reads"]
-    return json_response({"ready": ready, **state}, status=200 if ready else 503)
+    ok = state["primary"] or state["reads"]
+    return json_response({"ok": ok, **state}, status=200 if ok else 503)
 
 
 async def metrics(request: Request) -> Response:

@@ -2,11 +2,17 @@
 
 Every path also answers with a trailing slash (some clients add one), by registering
 both forms rather than redirecting: a redirected POST loses its body in some clients.
+
+The table also says which writes may be sent twice (`IDEMPOTENT`, `KEYED`). HAProxy's
+configuration is rendered from these sets (`aloft.cluster.render.haproxy_config`): a request
+lost with the app that was serving it is replayed on another app only if it reads, or if it
+is listed here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.routing import Route
@@ -75,6 +81,45 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/followed_tags", GET, instance.empty_list),
     ("/api/v1/instance/rules", GET, instance.empty_list),
 ]
+
+
+# Writes that are idempotent by nature: sending one twice leaves the same state as sending it
+# once, and nothing is created twice (each service says why in its docstring). Unique
+# constraints make follow, favourite, bookmark and reblog add at most one row (and one
+# notification, by its dedupe key); their undo and the deletes remove what is there and
+# succeed when there is nothing left. Profile updates and token revocation set a value. A
+# replay may answer differently from the first run (a status deleted twice: 404 the second
+# time), but it never changes anything the first run did not.
+IDEMPOTENT: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("PATCH", "/api/v1/accounts/update_credentials"),
+        ("POST", "/oauth/revoke"),
+        ("POST", "/api/v1/accounts/{id}/follow"),
+        ("POST", "/api/v1/accounts/{id}/unfollow"),
+        ("DELETE", "/api/v1/statuses/{id}"),
+        ("POST", "/api/v1/statuses/{id}/favourite"),
+        ("POST", "/api/v1/statuses/{id}/unfavourite"),
+        ("POST", "/api/v1/statuses/{id}/reblog"),
+        ("POST", "/api/v1/statuses/{id}/unreblog"),
+        ("POST", "/api/v1/statuses/{id}/bookmark"),
+        ("POST", "/api/v1/statuses/{id}/unbookmark"),
+        ("POST", "/api/v1/notifications/clear"),
+        ("POST", "/api/v1/notifications/{id}/dismiss"),
+    }
+)
+
+# Writes that honour an Idempotency-Key header: a second request with the same key returns
+# what the first one stored. On any other route the header means nothing to us, so it does
+# not make a write safe to send twice (a second POST /api/v1/apps is a second app).
+KEYED: frozenset[tuple[str, str]] = frozenset({("POST", "/api/v1/statuses")})
+
+
+def path_pattern(paths: Iterable[str]) -> str:
+    """One anchored regular expression that matches exactly these route paths, with or
+    without a trailing slash; `{name}` stands for one path segment. Plain syntax that
+    Python's `re` and PCRE (HAProxy's `path_reg`) read alike."""
+    alternatives = sorted(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(p)) for p in paths)
+    return "^(?:" + "|".join(alternatives) + ")/?$"
 
 
 def routes() -> list[Route]:

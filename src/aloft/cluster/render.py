@@ -97,6 +97,11 @@ def app_environment(topology: Topology, zone: Zone, credentials: Credentials) ->
         "ALOFT_RATE_LIMITS": "off",
         "ALOFT_HOST": zone.address,
         "ALOFT_PORT": str(APP_PORT),
+        # HAProxy sets X-Forwarded-For from the client's address; the apps believe it from
+        # HAProxy only, so rate limits and logs see clients, not the proxy.
+        "ALOFT_TRUSTED_PROXIES": topology.proxy_source,
+        # Responses say which database server answered, for the drill's checks.
+        "ALOFT_DRILL_HEADERS": "on",
     }
 
 
@@ -275,6 +280,46 @@ def _ms(seconds: float) -> str:
     return f"{round(seconds * 1000)}ms"
 
 
+# Timings, in seconds. The promise they keep: a plain client (one attempt, 90 s timeout) gets
+# its answer through a failover's write stall (~20-25 s with Patroni's ttl 20) even when its
+# request first went to an app that was killed, frozen or cut off at that moment.
+#
+# Replayable requests (reads, idempotent writes, keyed posts) may be cut after
+# REPLAY_AFTER and sent to another app: at most RETRIES + 1 = 4 attempts of at most 20 s
+# each (a refused or timed-out connection ends an attempt after CONNECT_TIMEOUT), plus at
+# most 1 s of turn-around before each retry: 4 x 20 + 3 x 1 = 83 s < 90 s. The usual case
+# is far shorter: a request on an app frozen at the start of the stall is cut at 20 s and
+# replayed on a live app, which holds it until the new primary takes writes (~25 s) and
+# answers then; an app that was killed answers with a closed connection, which is replayed
+# at once. REPLAY_AFTER is not shorter because an app legitimately holds a write for the
+# whole stall, and every cut throws that wait away.
+#
+# Any other request is sent once (only a failed connection, which never reached an app, is
+# tried again) and waits up to SERVER_TIMEOUT: longer than what the app itself takes to
+# give up, ALOFT_DB_WRITE_DEADLINE (45 s) + one last attempt (ALOFT_DB_ATTEMPT_TIMEOUT,
+# 3 s) + libpq's connect timeout on each of three hosts (3 x 2 s) = 54 s, so the client
+# gets the app's own 503 with Retry-After rather than HAProxy's 504; 3 x 1 + 60 = 63 s < 90 s.
+CONNECT_TIMEOUT = 1
+REPLAY_AFTER = 20
+SERVER_TIMEOUT = 60
+RETRIES = 3
+
+# Health checks answer from the app's memory (/readyz does no I/O), so a short check
+# timeout only catches apps that cannot answer at all. A killed app refuses the connection
+# and is out within CHECK_INTERVAL + FAST_INTERVAL (~0.75 s); a frozen one accepts the
+# connection (the kernel does) and never answers: CHECK_INTERVAL + CHECK_TIMEOUT +
+# FAST_INTERVAL + CHECK_TIMEOUT = 2.75 s; one cut off fails to connect within min(timeout
+# connect, inter) = 0.5 s per check, ~1.75 s.
+CHECK_INTERVAL = 0.5
+FAST_INTERVAL = 0.25
+CHECK_TIMEOUT = 1
+FALL, RISE = 2, 2
+
+
+def _ms(seconds: float) -> str:
+    return f"{round(seconds * 1000)}ms"
+
+
 def haproxy_config(topology: Topology) -> str:
     """HAProxy in front of the apps: round robin over the apps whose /readyz answers 200,
     replaying a request lost with its app on another app when that is safe.
@@ -309,6 +354,8 @@ def haproxy_config(topology: Topology) -> str:
         ]
     )
 
+    replayable = "{ var(txn.replayable) -m bool }"
+
     def backend(name: str, checked: bool) -> str:
         lines = [
             f"backend {name}",
@@ -322,8 +369,8 @@ def haproxy_config(topology: Topology) -> str:
             "    acl reads method GET HEAD OPTIONS",
             "    acl has_idempotency_key req.hdr(idempotency-key) -m reg .",
             replay_rules,
-            f"    http-request set-timeout server {REPLAY_AFTER}s if {{ var(txn.replayable) -m bool }}",
-            "    http-request disable-l7-retry unless { var(txn.replayable) -m bool }",
+            f"    http-request set-timeout server {REPLAY_AFTER}s if {replayable}",
+            f"    http-request disable-l7-retry unless {replayable}",
         ]
         if checked:
             lines += [

@@ -6,7 +6,10 @@ Where each fact comes from:
 * whether a zone's Patroni is alive, its PostgreSQL state and timeline — that zone's
   `/patroni`; a zone whose Patroni does not answer is `down`, whatever etcd still says (a
   crashed node's member key outlives it by up to the ttl);
-* app readiness — each app's `/readyz`, and HAProxy's through the cluster URL;
+* app readiness — each app's `/healthz/database` (the app serves *and* reaches a database
+  server that serves its role), and the same through HAProxy's cluster URL. Not `/readyz`:
+  that answers 200 whenever the app process serves, database or not, because it is what
+  HAProxy checks, and an app whose primary is being replaced must keep its place there;
 * etcd — each member's `/health`, and `/v3/maintenance/status` for the raft leader;
 * processes — supervisord's state of every program.
 
@@ -26,6 +29,8 @@ from aloft.cluster.supervision import RUNNING, Supervisor
 from aloft.cluster.topology import PROGRAMS, Topology, Zone
 
 PROBE_TIMEOUT = 1.0
+# What "app ready" means here (see the module docstring).
+READY_PATH = "/healthz/database"
 LEADER, SYNC_STANDBY, REPLICA, DOWN = "leader", "sync_standby", "replica", "down"
 _ROLE_NAMES = {"standby_leader": LEADER, "quorum_standby": SYNC_STANDBY}
 _UP_STATES = ("running", "streaming")
@@ -77,7 +82,7 @@ class Snapshot:
             if not m.etcd_healthy:
                 out.append(f"zone {m.zone}: etcd not healthy")
         if not self.proxy_ready:
-            out.append(f"HAProxy: {self.url}/readyz does not answer 200")
+            out.append(f"HAProxy: {self.url}{READY_PATH} does not answer 200")
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,8 +107,8 @@ class _Probes:
 
 
 def ready(url: str) -> bool:
-    """An app (or HAProxy) at `url` answers /readyz with 200."""
-    answer = probe.request(f"{url}/readyz", timeout=PROBE_TIMEOUT)
+    """An app (or HAProxy) at `url` serves and reaches the database: READY_PATH answers 200."""
+    answer = probe.request(f"{url}{READY_PATH}", timeout=PROBE_TIMEOUT)
     return answer is not None and answer.status == 200
 
 

@@ -110,6 +110,11 @@ class Stats:
     unavailable: int = 0
     failovers: int = 0
     last_primary: str | None = None
+    # Wall-clock times (time.time()) by kind ("read", "write"), for /readyz, which reports
+    # them without any I/O: when the last unit of work succeeded, and when the first attempt
+    # failed since then (no entry while attempts succeed).
+    last_success: dict[str, float] = field(default_factory=dict)
+    failing_since: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -258,7 +263,9 @@ class Database:
         while True:
             for engine in engines:
                 try:
-                    return self._attempt(engine, fn, write=False, first=True)
+                    result = self._attempt(engine, fn, write=False, first=True)
+                    self._note_success("read")
+                    return result
                 except Exception as exc:
                     reason = retry_reason(exc)
                     if reason is None:
@@ -298,6 +305,7 @@ class Database:
                 self._note_retry(self.engine, "write", reason, exc)
             first = False
             delay = self._pause(deadline, delay, "write")
+        self._note_success("write")
         actor = ACTOR.get()
         if actor is not None:
             self._recent_writers[actor] = time.monotonic()
@@ -329,10 +337,16 @@ class Database:
     def _note_retry(self, engine: Engine, kind: str, reason: str, exc: BaseException) -> None:
         with self.stats.lock:
             self.stats.retries[f"{kind}: {reason}"] += 1
+            self.stats.failing_since.setdefault(kind, time.time())
         log.warning("database %s attempt failed (%s), retrying: %s", kind, reason, exc)
         if reason in {"server is read-only", "server is shutting down", "server is in recovery"}:
             # Pooled connections still point at a server that no longer has this role.
             engine.dispose()
+
+    def _note_success(self, kind: str) -> None:
+        with self.stats.lock:
+            self.stats.last_success[kind] = time.time()
+            self.stats.failing_since.pop(kind, None)
 
     def _attempt(
         self, engine: Engine, fn: Callable[[Connection], T], write: bool, first: bool
