@@ -11,7 +11,8 @@ The order matters and each step waits for the one before:
    clone it; until there is a leader and a streaming synchronous standby;
 4. the app's role and database (as the superuser, on the leader), then its migrations, once,
    with `aloft db migrate` over the multi-host URL;
-5. the apps, until every /readyz answers 200; then HAProxy, until it does too;
+5. the apps, until every one reaches the database (/healthz/database); then HAProxy, until
+   it does too;
 6. an admin account, the first time.
 
 `down` stops programs in the reverse order, shuts supervisord down, then scans /proc for

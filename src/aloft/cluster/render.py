@@ -214,70 +214,102 @@ def patroni_yaml(topology: Topology, zone: Zone, credentials: Credentials) -> st
 # -- etcd ------------------------------------------------------------------------------------
 
 
-def etcd_command(topology: Topology, zone: Zone) -> list[str]:
-    """etcd's command line for one zone's member (Debian's etcd-server, v3 API)."""
+def etcd_settings(topology: Topology, zone: Zone) -> dict[str, str]:
+    """One zone's etcd member settings, by flag name without the dashes (Debian's
+    etcd-server, v3 API). The command line and the per-host environment file both come
+    from here."""
     initial = ",".join(f"{z.name}={z.etcd_peer_url}" for z in topology.zones)
     # One token per cluster directory, so two clusters' members never join each other.
     token = "aloft-" + hashlib.sha256(str(topology.root).encode()).hexdigest()[:12]
-    return [
-        str(ETCD),
-        f"--name={zone.name}",
-        f"--data-dir={topology.etcd_dir(zone)}",
-        f"--listen-client-urls={zone.etcd_client_url}",
-        f"--advertise-client-urls={zone.etcd_client_url}",
-        f"--listen-peer-urls={zone.etcd_peer_url}",
-        f"--initial-advertise-peer-urls={zone.etcd_peer_url}",
-        f"--initial-cluster={initial}",
-        "--initial-cluster-state=new",
-        f"--initial-cluster-token={token}",
-        "--auto-compaction-mode=periodic",
-        "--auto-compaction-retention=1h",
-        "--logger=zap",
-        "--log-outputs=stderr",
-    ]
+    return {
+        "name": zone.name,
+        "data-dir": str(topology.etcd_dir(zone)),
+        "listen-client-urls": zone.etcd_client_url,
+        "advertise-client-urls": zone.etcd_client_url,
+        "listen-peer-urls": zone.etcd_peer_url,
+        "initial-advertise-peer-urls": zone.etcd_peer_url,
+        "initial-cluster": initial,
+        "initial-cluster-state": "new",
+        "initial-cluster-token": token,
+        "auto-compaction-mode": "periodic",
+        "auto-compaction-retention": "1h",
+        "logger": "zap",
+        "log-outputs": "stderr",
+    }
+
+
+def etcd_command(topology: Topology, zone: Zone) -> list[str]:
+    """etcd's command line for one zone's member."""
+    return [str(ETCD), *(f"--{k}={v}" for k, v in etcd_settings(topology, zone).items())]
+
+
+# -- files for one real host -----------------------------------------------------------------
+
+
+def _env_file(header: str, env: dict[str, str]) -> str:
+    lines = [f"# {header}"] + [f"{key}={shlex.quote(value)}" for key, value in env.items()]
+    return "\n".join(lines) + "\n"
+
+
+def host_files(topology: Topology, zone: Zone, credentials: Credentials) -> dict[str, str]:
+    """What one zone needs on a machine of its own (docs/DEPLOY.md says where each goes):
+    etcd's settings as the environment file Debian's etcd unit reads (/etc/default/etcd),
+    the app's environment, and systemd units for Patroni and the app. Patroni's own file
+    is patroni.yml beside them. Generated from the same functions as the local cluster's
+    supervisord.conf, so the two cannot drift apart."""
+    etcd_env = {
+        "ETCD_" + key.upper().replace("-", "_"): value
+        for key, value in etcd_settings(topology, zone).items()
+        if key not in ("logger", "log-outputs")
+    }
+    app_env = app_environment(topology, zone, credentials)
+    return {
+        "etcd.env": _env_file(f"etcd member {zone.name}: /etc/default/etcd", etcd_env),
+        "aloft.env": _env_file(f"Aloft app in zone {zone.name}: /etc/aloft/aloft.env", app_env),
+        "patroni.service": f"""\
+# Patroni (and through it PostgreSQL 15) for zone {zone.name}: /etc/systemd/system/
+[Unit]
+Description=Patroni for Aloft zone {zone.name}
+After=network-online.target etcd.service
+Wants=network-online.target
+
+[Service]
+Type=simple
+User={topology.user or "postgres"}
+Group={topology.user or "postgres"}
+ExecStart={topology.patroni} /etc/patroni/patroni.yml
+ExecReload=/bin/kill -s HUP $MAINPID
+# Patroni stops PostgreSQL itself; only Patroni gets the signal.
+KillMode=process
+TimeoutStopSec={STOPWAITSECS["patroni"]}
+StandardInput=null
+Restart=no
+
+[Install]
+WantedBy=multi-user.target
+""",
+        "aloft.service": f"""\
+# The Aloft app for zone {zone.name}: /etc/systemd/system/
+[Unit]
+Description=Aloft app, zone {zone.name}
+After=network-online.target patroni.service
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=aloft
+EnvironmentFile=/etc/aloft/aloft.env
+ExecStart=/opt/aloft/venv/bin/aloft serve
+TimeoutStopSec={STOPWAITSECS["app"]}
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+""",
+    }
 
 
 # -- HAProxy ---------------------------------------------------------------------------------
-
-
-# Timings, in seconds. The promise they keep: a plain client (one attempt, 90 s timeout) gets
-# its answer through a failover's write stall (~20-25 s with Patroni's ttl 20) even when its
-# request first went to an app that was killed, frozen or cut off at that moment.
-#
-# Replayable requests (reads, idempotent writes, keyed posts) may be cut after
-# REPLAY_AFTER and sent to another app: at most RETRIES + 1 = 4 attempts of at most 20 s
-# each (a refused or timed-out connection ends an attempt after CONNECT_TIMEOUT), plus at
-# most 1 s of turn-around before each retry: 4 x 20 + 3 x 1 = 83 s < 90 s. The usual case
-# is far shorter: a request on an app frozen at the start of the stall is cut at 20 s and
-# replayed on a live app, which holds it until the new primary takes writes (~25 s) and
-# answers then; an app that was killed answers with a closed connection, which is replayed
-# at once. REPLAY_AFTER is not shorter because an app legitimately holds a write for the
-# whole stall, and every cut throws that wait away.
-#
-# Any other request is sent once (only a failed connection, which never reached an app, is
-# tried again) and waits up to SERVER_TIMEOUT: longer than what the app itself takes to
-# give up, ALOFT_DB_WRITE_DEADLINE (45 s) + one last attempt (ALOFT_DB_ATTEMPT_TIMEOUT,
-# 3 s) + libpq's connect timeout on each of three hosts (3 x 2 s) = 54 s, so the client
-# gets the app's own 503 with Retry-After rather than HAProxy's 504; 3 x 1 + 60 = 63 s < 90 s.
-CONNECT_TIMEOUT = 1
-REPLAY_AFTER = 20
-SERVER_TIMEOUT = 60
-RETRIES = 3
-
-# Health checks answer from the app's memory (/readyz does no I/O), so a short check
-# timeout only catches apps that cannot answer at all. A killed app refuses the connection
-# and is out within CHECK_INTERVAL + FAST_INTERVAL (~0.75 s); a frozen one accepts the
-# connection (the kernel does) and never answers: CHECK_INTERVAL + CHECK_TIMEOUT +
-# FAST_INTERVAL + CHECK_TIMEOUT = 2.75 s; one cut off fails to connect within min(timeout
-# connect, inter) = 0.5 s per check, ~1.75 s.
-CHECK_INTERVAL = 0.5
-FAST_INTERVAL = 0.25
-CHECK_TIMEOUT = 1
-FALL, RISE = 2, 2
-
-
-def _ms(seconds: float) -> str:
-    return f"{round(seconds * 1000)}ms"
 
 
 # Timings, in seconds. The promise they keep: a plain client (one attempt, 90 s timeout) gets
