@@ -18,6 +18,7 @@ ClusterError with one line saying what failed; creating and destroying are safe 
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -141,10 +142,19 @@ def destroy(topology: Topology) -> None:
     for zone in topology.zones:
         if zone.netns in existing:
             _run(["ip", "netns", "del", zone.netns], f"remove the namespace {zone.netns}")
+    # The kernel removes a veth pair with its namespace, but not always before `ip netns del`
+    # returns: delete what is still there, and accept that it may vanish meanwhile.
+    for zone in topology.zones:
         if _link_exists(zone.veth):
-            _run(["ip", "link", "del", zone.veth], f"remove the link {zone.veth}")
+            subprocess.run(["ip", "link", "del", zone.veth], capture_output=True, timeout=30)
     if _link_exists(BRIDGE) and _owner(BRIDGE) in ("", str(topology.root)):
         _run(["ip", "link", "del", BRIDGE], f"remove the bridge {BRIDGE}")
+    deadline = time.monotonic() + 5
+    while leftovers(topology) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = leftovers(topology)
+    if left:
+        raise ClusterError(f"could not remove {', '.join(left)}: remove them with `ip` by hand")
 
 
 def leftovers(topology: Topology) -> list[str]:
