@@ -82,7 +82,9 @@ class WorkloadSettings:
     plain_timeout: float = 90.0  # how long a plain client waits for one answer
     request_timeout: float = 10.0  # one HTTP request of a careful client
     write_budget: float = 60.0  # all attempts of one post or follow
-    read_budget: float = 10.0  # all attempts of one read
+    # All attempts of one read: more than one request timeout, so a read that went to an app
+    # frozen at that moment is tried again elsewhere before the careful client gives up.
+    read_budget: float = 30.0
     think_time: float = 0.05  # pause between two operations of one client
     post_share: float = 0.6
     follow_share: float = 0.1  # the rest reads the home timeline

@@ -24,7 +24,9 @@ that the retry merely finds and returns.
 Reads go to the primary, or with `Policy.reads == "prefer-standby"` to a standby, except for
 an actor (the signed-in account) who wrote in the last `read_your_writes` seconds. If the
 preferred server cannot be reached, a read falls back to any reachable server, so
-timelines keep loading while the primary is down.
+timelines keep loading while the primary is down; and for `PRIMARY_TROUBLE_SECONDS` after an
+attempt on the primary failed, reads ask any server first, so that a failover costs reads
+one fallback, not one per read.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ T = TypeVar("T")
 log = logging.getLogger("aloft.storage")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-DEFAULT_CONNECT_TIMEOUT = 2  # libpq's floor; a frozen host costs this much per connection
+DEFAULT_CONNECT_TIMEOUT = 2
+# How long after a failed attempt on the primary reads go to any server first.
+PRIMARY_TROUBLE_SECONDS = 5.0  # libpq's floor; a frozen host costs this much per connection
 
 # A transactional WAL record: a transaction that writes WAL waits at COMMIT for the
 # synchronous standby to hold everything up to it. (pg_current_xact_id() alone is not
@@ -223,6 +227,8 @@ class Database:
         self.anywhere = anywhere
         self.stats = Stats()
         self._recent_writers: dict[int, float] = {}
+        # Until when reads avoid asking the primary first (see _read_order); monotonic.
+        self._primary_trouble_until = 0.0
 
     @classmethod
     def from_url(cls, database_url: str, policy: Policy | None = None) -> Database:
@@ -265,6 +271,8 @@ class Database:
                 try:
                     result = self._attempt(engine, fn, write=False, first=True)
                     self._note_success("read")
+                    if engine is self.engine:
+                        self._primary_trouble_until = 0.0
                     return result
                 except Exception as exc:
                     reason = retry_reason(exc)
@@ -284,8 +292,19 @@ class Database:
         if self.standby is not None and prefer == "standby" and not wrote_recently:
             order.insert(0, self.standby)
         if self.anywhere is not None:
-            order.append(self.anywhere)
+            if self._primary_in_trouble() and not wrote_recently:
+                # The primary is failing (a failover is under way): every read that asked
+                # it first would wait out a connect timeout or an attempt deadline before
+                # falling back. Read from any server first until the primary answers again
+                # or PRIMARY_TROUBLE_SECONDS pass without a new failure. A reader who has
+                # just written still asks the primary first, for read-your-writes.
+                order.insert(len(order) - 1, self.anywhere)
+            else:
+                order.append(self.anywhere)
         return order
+
+    def _primary_in_trouble(self) -> bool:
+        return time.monotonic() < self._primary_trouble_until
 
     # -- writes ------------------------------------------------------------------------
 
@@ -306,6 +325,7 @@ class Database:
             first = False
             delay = self._pause(deadline, delay, "write")
         self._note_success("write")
+        self._primary_trouble_until = 0.0
         actor = ACTOR.get()
         if actor is not None:
             self._recent_writers[actor] = time.monotonic()
@@ -335,6 +355,8 @@ class Database:
         )
 
     def _note_retry(self, engine: Engine, kind: str, reason: str, exc: BaseException) -> None:
+        if engine is self.engine:
+            self._primary_trouble_until = time.monotonic() + PRIMARY_TROUBLE_SECONDS
         with self.stats.lock:
             self.stats.retries[f"{kind}: {reason}"] += 1
             self.stats.failing_since.setdefault(kind, time.time())
