@@ -11,7 +11,7 @@ PG_BIN ?= /usr/lib/postgresql/15/bin
 # Patroni runs as an unprivileged user that cannot use a Python under /root: it gets its own
 # environment from Debian's Python (see src/aloft/cluster/topology.py).
 PATRONI_VENV ?= /opt/aloft/patroni-venv
-CLUSTER_PACKAGES := etcd-server haproxy nftables iproute2
+CLUSTER_PACKAGES := etcd-server haproxy nftables iproute2 ethtool
 
 .PHONY: serve test lint format install system patroni cluster clean
 
@@ -41,7 +41,7 @@ system:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; \
 	fi
 	@if [ "$$(id -u)" = 0 ] && { [ ! -x /usr/bin/etcd ] || [ ! -x /usr/sbin/haproxy ] \
-			|| [ ! -x /usr/sbin/nft ] || [ ! -x /usr/bin/nsenter ] \
+			|| [ ! -x /usr/sbin/nft ] || [ ! -x /usr/bin/nsenter ] || [ ! -x /usr/sbin/ethtool ] \
 			|| ! command -v ip >/dev/null; }; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			$(CLUSTER_PACKAGES) || exit 1; \

@@ -45,20 +45,27 @@ def _strays(directory: Path) -> list[str]:
     return found
 
 
-def _reaches(namespace: str | None, address: str, port: int) -> bool:
-    """Whether a TCP connection from `namespace` (None: the machine's own) to address:port
-    is accepted within 1.5 s."""
+def _connect_seconds(namespace: str | None, address: str, port: int) -> float | None:
+    """How long a TCP connection from `namespace` (None: the machine's own) to address:port
+    takes to be accepted; None when it is not within 1.5 s."""
     script = (
-        "import socket,sys\n"
+        "import socket,sys,time\n"
+        "t=time.monotonic()\n"
         "try:\n"
         f"    socket.create_connection(({address!r}, {port}), timeout=1.5).close()\n"
         "except OSError:\n"
         "    sys.exit(1)\n"
+        "print(time.monotonic()-t)\n"
     )
     argv = ["/usr/bin/python3", "-c", script]
     if namespace is not None:
         argv = ["ip", "netns", "exec", namespace, *argv]
-    return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    return float(result.stdout) if result.returncode == 0 else None
+
+
+def _reaches(namespace: str | None, address: str, port: int) -> bool:
+    return _connect_seconds(namespace, address, port) is not None
 
 
 def _network_faults(cluster: Cluster) -> None:
@@ -90,6 +97,19 @@ def _network_faults(cluster: Cluster) -> None:
     cluster.heal()
     assert network.rules(cluster.topology, zone) == ""
     assert _reaches(None, zone.address, 8008) and _reaches(peer.netns, zone.address, 8008)
+
+    # A slow link: every frame held 100 ms each way by the delay line, so a TCP handshake
+    # (one round trip) takes at least 200 ms; healed, the link is direct again.
+    assert cluster.slow_network(zone.name, 100, 0) == []
+    _connect_seconds(None, zone.address, 8008)  # the first one also waits for ARP
+    slow = _connect_seconds(None, zone.address, 8008)
+    assert slow is not None and slow >= 0.2, slow
+    cluster.heal(zone.name)
+    fast = _connect_seconds(None, zone.address, 8008)
+    assert fast is not None and fast < 0.2, fast
+    assert network.leftovers(cluster.topology) == [
+        f"namespace {z.netns}" for z in cluster.topology.zones
+    ] + [f"link {z.veth}" for z in cluster.topology.zones] + ["bridge aloft0"]
 
 
 @pytest.fixture(scope="module")

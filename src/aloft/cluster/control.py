@@ -245,10 +245,10 @@ class Cluster:
         for each in self.topology.zones:
             network.block(self.topology, each, outbound=[rule])
 
-    def slow_network(self, zone: str, delay_ms: int, loss_percent: float) -> list[str]:
-        """Add `delay_ms` of delay and `loss_percent` of packet loss to the zone's link, both
-        ways. Loss is an nftables rule; delay needs the kernel's netem queueing discipline.
-        Returns notes about what could not be done (e.g. no netem in this kernel)."""
+    def slow_network(self, zone: str, delay_ms: float, loss_percent: float) -> list[str]:
+        """Hold every frame on the zone's link `delay_ms` and drop `loss_percent` of them,
+        each way (a delay line spliced into the link; `heal` takes it out). Returns notes
+        about what could not be done (no ethtool: loss only)."""
         return network.slow(self.topology, self.topology.zone(zone), delay_ms, loss_percent)
 
     def heal(self, zone: str | None = None) -> None:

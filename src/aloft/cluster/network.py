@@ -17,6 +17,10 @@ ClusterError with one line saying what failed; creating and destroying are safe 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterable
@@ -26,6 +30,7 @@ from aloft.cluster.errors import ClusterError
 from aloft.cluster.topology import (
     BRIDGE,
     BRIDGE_ADDRESS,
+    MARKER,
     NETNS,
     ZONE_INTERFACE,
     Topology,
@@ -99,6 +104,27 @@ def create(topology: Topology) -> None:
     existing = set(namespaces())
     for zone in topology.zones:
         _create_zone(zone, zone.netns in existing)
+    _offloads_off(topology)
+
+
+def _offloads_off(topology: Topology) -> bool:
+    """Turn segmentation and checksum offload off on every interface of the network, so
+    that every frame crossing it is a real, finished frame of at most the MTU: what the delay
+    line needs (see delayline.py). False when ethtool is missing (then no delay line)."""
+    if shutil.which("ethtool") is None:
+        return False
+    features = ["tx", "off", "tso", "off", "gso", "off", "gro", "off"]
+    commands = [["ethtool", "-K", BRIDGE, *features]]
+    for zone in topology.zones:
+        assert zone.netns is not None
+        commands.append(["ethtool", "-K", zone.veth, *features])
+        commands.append(
+            ["ip", "netns", "exec", zone.netns, "ethtool", "-K", ZONE_INTERFACE, *features]
+        )
+    for argv in commands:
+        # Some features cannot be changed on some kernels; what can be is enough.
+        subprocess.run(argv, capture_output=True, timeout=30)
+    return True
 
 
 def _create_zone(zone: Zone, namespace_exists: bool) -> None:
@@ -145,8 +171,9 @@ def destroy(topology: Topology) -> None:
     # The kernel removes a veth pair with its namespace, but not always before `ip netns del`
     # returns: delete what is still there, and accept that it may vanish meanwhile.
     for zone in topology.zones:
-        if _link_exists(zone.veth):
-            subprocess.run(["ip", "link", "del", zone.veth], capture_output=True, timeout=30)
+        for name in (zone.veth, *_delay_links(zone)):
+            if _link_exists(name):
+                subprocess.run(["ip", "link", "del", name], capture_output=True, timeout=30)
     if _link_exists(BRIDGE) and _owner(BRIDGE) in ("", str(topology.root)):
         _run(["ip", "link", "del", BRIDGE], f"remove the bridge {BRIDGE}")
     deadline = time.monotonic() + 5
@@ -162,7 +189,12 @@ def leftovers(topology: Topology) -> list[str]:
     if topology.network != NETNS:
         return []
     found = [f"namespace {z.netns}" for z in topology.zones if z.netns in set(namespaces())]
-    found += [f"link {z.veth}" for z in topology.zones if _link_exists(z.veth)]
+    found += [
+        f"link {name}"
+        for z in topology.zones
+        for name in (z.veth, *_delay_links(z))
+        if _link_exists(name)
+    ]
     if _link_exists(BRIDGE) and _owner(BRIDGE) == str(topology.root):
         found.append(f"bridge {BRIDGE}")
     return found
@@ -220,42 +252,93 @@ def block(
     )
 
 
-def slow(topology: Topology, zone: Zone, delay_ms: int, loss_percent: float) -> list[str]:
-    """Loss and delay on the zone's link, both ways. Loss is an nftables rule (random drop of
-    `loss_percent` of packets in and out); delay is tc netem on both ends of the veth pair.
-    Returns what could not be applied, in words: a kernel built without netem (seen here:
-    CONFIG_NET_SCH_NETEM unset) gets the loss but no delay, and the caller says so."""
+def slow(topology: Topology, zone: Zone, delay_ms: float, loss_percent: float) -> list[str]:
+    """Delay and loss on the zone's link: every frame, either way, is held `delay_ms` and
+    `loss_percent` of them are dropped. Done by a delay line (delayline.py) spliced into the
+    zone's link, because this machine's kernel has no tc netem. Returns notes about what
+    could not be done; `heal` takes the delay line out again."""
     _require_netns(topology, "a network fault")
     assert zone.netns is not None
-    notes: list[str] = []
-    if loss_percent > 0:
-        # numgen draws 0..9999 per packet: drop the first loss_percent·100 of them.
-        threshold = round(loss_percent * 100)
-        expr = f"numgen random mod 10000 < {threshold}"
+    if not _offloads_off(topology):
+        # Without ethtool the delay line would see oversized frames: fall back to loss only,
+        # which an nftables rule can do.
+        expr = f"numgen random mod 10000 < {round(loss_percent * 100)}"
         inbound, outbound = everything_off_link()
         block(topology, zone, [f"{inbound[0]} {expr}"], [f"{outbound[0]} {expr}"])
-    if delay_ms > 0:
-        netem = ["netem", "delay", f"{delay_ms}ms"]
-        for argv in (
-            ["tc", "-n", zone.netns, "qdisc", "replace", "dev", ZONE_INTERFACE, "root", *netem],
-            ["tc", "qdisc", "replace", "dev", zone.veth, "root", *netem],
-        ):
-            try:
-                _run(argv, f"delay zone {zone.name}'s link")
-            except ClusterError as exc:
-                notes.append(f"no delay added ({exc}); this kernel may lack tc netem")
-                break
-    return notes
+        return ["no delay added: ethtool is missing (apt-get install ethtool); loss only"]
+    heal(topology, zone)
+    inner, outer = _delay_links(zone)
+    _run(["ip", "link", "add", inner, "type", "veth", "peer", "name", outer], "make a delay link")
+    for name in (inner, outer):
+        subprocess.run(
+            ["ethtool", "-K", name, "tx", "off", "tso", "off", "gso", "off", "gro", "off"],
+            capture_output=True,
+            timeout=30,
+        )
+    _run(["ip", "link", "set", inner, "up"], "bring the delay link up")
+    # From here the zone is off the bridge until the delay line forwards its frames.
+    _run(["ip", "link", "set", zone.veth, "nomaster"], f"take zone {zone.name} off the bridge")
+    _run(["ip", "link", "set", outer, "master", BRIDGE, "up"], "attach the delay link")
+    env = {**os.environ, MARKER: str(topology.root)}
+    log = (topology.log_dir / f"delayline-{zone.name}.log").open("ab")
+    process = subprocess.Popen(
+        [
+            str(topology.python),
+            "-m",
+            "aloft.cluster.delayline",
+            zone.veth,
+            inner,
+            str(delay_ms),
+            str(loss_percent),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    log.close()
+    _delay_pidfile(topology, zone).write_text(f"{process.pid}\n")
+    time.sleep(0.3)
+    if process.poll() is not None:
+        heal(topology, zone)
+        raise ClusterError(
+            f"the delay line for zone {zone.name} exited at once; see "
+            f"{topology.log_dir / f'delayline-{zone.name}.log'}"
+        )
+    return []
 
 
-def _clear_delay(zone: Zone) -> None:
-    assert zone.netns is not None
-    for argv in (
-        ["tc", "-n", zone.netns, "qdisc", "del", "dev", ZONE_INTERFACE, "root"],
-        ["tc", "qdisc", "del", "dev", zone.veth, "root"],
-    ):
-        # Fails harmlessly when there is no such qdisc (the default one cannot be deleted).
-        subprocess.run(argv, capture_output=True, timeout=30)
+def _delay_links(zone: Zone) -> tuple[str, str]:
+    """The delay line's veth pair: the end it writes to, and the end on the bridge."""
+    return f"aloft-{zone.name}-dl", f"aloft-{zone.name}-dr"
+
+
+def _delay_pidfile(topology: Topology, zone: Zone) -> Path:
+    return topology.run_dir / f"delayline-{zone.name}.pid"
+
+
+def _clear_delay(topology: Topology, zone: Zone) -> None:
+    """Stop the zone's delay line, if any, and put the zone back on the bridge."""
+    pidfile = _delay_pidfile(topology, zone)
+    try:
+        pid = int(pidfile.read_text())
+    except (OSError, ValueError):
+        pid = None
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.05)
+        pidfile.unlink(missing_ok=True)
+    inner, _outer = _delay_links(zone)
+    if _link_exists(inner):
+        subprocess.run(["ip", "link", "del", inner], capture_output=True, timeout=30)
+    if _link_exists(zone.veth) and not (_SYS_NET / zone.veth / "master").exists():
+        _run(["ip", "link", "set", zone.veth, "master", BRIDGE], f"put zone {zone.name} back")
 
 
 def heal(topology: Topology, zone: Zone) -> None:
@@ -263,7 +346,7 @@ def heal(topology: Topology, zone: Zone) -> None:
     none)."""
     if topology.network != NETNS or zone.netns not in set(namespaces()):
         return
-    _clear_delay(zone)
+    _clear_delay(topology, zone)
     listing = _run(
         ["ip", "netns", "exec", zone.netns, "nft", "list", "tables"],
         f"list zone {zone.name}'s rules",

@@ -32,8 +32,9 @@ for the etcd faults, which pick by etcd's raft leader. Faults:
 * `etcd-quorum-loss` — two of the three etcd members die (the ones outside the leader zone);
   with failsafe_mode the primary must keep serving. Started again at the end.
 * `switchover` — a planned switchover through Patroni. Nothing to mend.
-* `slow-primary-network` — 200 ms of delay and 5 % loss on the leader zone's link, both
-  ways (delay only where the kernel has netem: the fault notes when it has not).
+* `slow-primary-network` — the leader zone's link gets 200 ms of delay and 5 % loss per
+  round trip: every frame is held 100 ms and 2.5 % are dropped, each way (a delay line,
+  since this kernel has no tc netem; see aloft.cluster.delayline).
 
 Faults act through `aloft.cluster.control.Cluster`, which is imported only when a cluster is
 loaded, so the rest of the drill works without it.
@@ -75,7 +76,7 @@ class ClusterHandle(Protocol):
     ) -> None: ...
     def isolate_from_consensus(self, zone: str) -> None: ...
     def cut_clients_from(self, zone: str) -> None: ...
-    def slow_network(self, zone: str, delay_ms: int, loss_percent: float) -> list[str]: ...
+    def slow_network(self, zone: str, delay_ms: float, loss_percent: float) -> list[str]: ...
     def heal(self, zone: str | None = None) -> None: ...
     def switchover(self, timeout: float = 60.0) -> str: ...
     def wait_healthy(self, timeout: float) -> None: ...
@@ -238,8 +239,8 @@ class CutClientsFromPrimary(PartitionPrimary):
 
 class SlowPrimaryNetwork(PartitionPrimary):
     name = "slow-primary-network"
-    delay_ms = 200
-    loss_percent = 5.0
+    delay_ms = 100  # each way: 200 ms per round trip
+    loss_percent = 2.5  # each way: ~5 % of round trips
 
     def blow(self, zone: str) -> None:
         self.notes += self.cluster.slow_network(zone, self.delay_ms, self.loss_percent)
