@@ -38,6 +38,9 @@ class ScriptedCluster:
         """Where each zone's PostgreSQL listens (the traffic itself goes to `url`)."""
         return {f"127.0.0.{n}:5432": zone for n, zone in enumerate(self.zones, 2)}
 
+    def primary(self) -> str | None:
+        return self.leader()
+
     def leader(self) -> str | None:
         with self._lock:
             if self._crashed_at is None:

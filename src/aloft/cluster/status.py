@@ -223,6 +223,35 @@ def _leader(view: dict[str, Any] | None, nodes: dict[str, dict[str, Any] | None]
     return None
 
 
+def _primary(view: dict[str, Any] | None, nodes: dict[str, dict[str, Any] | None]) -> str | None:
+    """The leader (see `_leader`); when no zone holds the key, the zone whose PostgreSQL
+    runs as primary anyway — as under failsafe_mode, where a primary cut off from etcd keeps
+    serving while it reaches every member — the one on the highest timeline if several say
+    so (a lower one is a stale old primary)."""
+    leader = _leader(view, nodes)
+    if leader is not None:
+        return leader
+    running = {
+        zone: _int(node.get("timeline")) or 0
+        for zone, node in nodes.items()
+        if node and node.get("role") == "primary" and node.get("state") == "running"
+    }
+    if not running:
+        return None
+    return max(running, key=lambda zone: running[zone])
+
+
+def find_primary(topology: Topology) -> str | None:
+    """Only what `_primary` needs (Patroni's REST API), for callers that poll it often."""
+    with ThreadPoolExecutor(max_workers=len(topology.zones) + 1) as pool:
+        view = pool.submit(_cluster_view, topology.zones)
+        nodes = {
+            z.name: pool.submit(probe.get_json, f"{z.patroni_url}/patroni", PROBE_TIMEOUT)
+            for z in topology.zones
+        }
+        return _primary(view.result(), {k: f.result() for k, f in nodes.items()})
+
+
 def find_leader(topology: Topology) -> str | None:
     """Only what `leader` needs (Patroni's REST API), for callers that poll it often."""
     with ThreadPoolExecutor(max_workers=len(topology.zones) + 1) as pool:

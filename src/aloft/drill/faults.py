@@ -61,6 +61,7 @@ class ClusterHandle(Protocol):
     zones: list[str]
 
     def leader(self) -> str | None: ...
+    def primary(self) -> str | None: ...
     def etcd_leader(self) -> str | None: ...
     def database_servers(self) -> dict[str, str]: ...
     def crash_node(self, zone: str) -> None: ...
@@ -337,9 +338,11 @@ def make_fault(name: str, cluster: ClusterHandle | None) -> Fault:
 
 
 class LeaderWatch(threading.Thread):
-    """Polls `cluster.leader()` about every `interval` seconds and records a `leader` event
+    """Polls `cluster.primary()` about every `interval` seconds and records a `leader` event
     each time the answer changes (the first answer too). A failed poll counts as "no
-    leader", with the reason."""
+    leader", with the reason. The primary, not the leader-key holder: under failsafe_mode a
+    primary cut off from etcd keeps serving without the key, and the checker judges each
+    acknowledged write against whoever really took writes."""
 
     def __init__(self, cluster: ClusterHandle, recorder: Recorder, interval: float = 0.5) -> None:
         super().__init__(name="drill-leader-watch", daemon=True)
@@ -355,7 +358,7 @@ class LeaderWatch(threading.Thread):
             started = time.monotonic()
             error = None
             try:
-                zone = self.cluster.leader()
+                zone = self.cluster.primary()
             except Exception as exc:
                 zone, error = None, str(exc)[:160]
             if seen is None or seen[0] != zone:
