@@ -1,4 +1,4 @@
-"""`aloft cluster …`: up, status, down, switchover. Every failure is one red line on stderr
+"""`aloft cluster …`: up, status, down, switchover, heal. Every failure is one red line on stderr
 and exit code 1, like the rest of the `aloft` command."""
 
 from __future__ import annotations
@@ -184,3 +184,21 @@ def switchover_command(directory: Path) -> None:
         f"healthy again {time.monotonic() - started:.1f} s after the request "
         f"(zone {old} follows zone {new})"
     )
+
+
+@cluster.command("heal")
+@DIR_OPTION
+def heal_command(directory: Path) -> None:
+    """Remove every network fault (drop rules, delay lines) from every zone: what a drill
+    leaves behind if it is killed before it can mend its fault."""
+    from aloft.cluster import network
+    from aloft.cluster.control import Cluster
+
+    try:
+        handle = Cluster.load(directory)
+        before = {z.name: network.faults(handle.topology, z) for z in handle.topology.zones}
+        handle.heal()
+    except ClusterError as exc:
+        _fail(str(exc))
+    healed = [f"zone {zone}: {', '.join(found)}" for zone, found in before.items() if found]
+    click.echo("removed " + "; ".join(healed) if healed else "no network fault was in place")

@@ -374,6 +374,18 @@ def rules(topology: Topology, zone: Zone) -> str:
     )
 
 
+def faults(topology: Topology, zone: Zone) -> list[str]:
+    """The network faults in place in the zone, in words (empty: none)."""
+    if topology.network != NETNS:
+        return []
+    found = []
+    if rules(topology, zone):
+        found.append("packets dropped by fault rules")
+    if _delay_pidfile(topology, zone).exists() or _link_exists(_delay_links(zone)[0]):
+        found.append("link slowed by a delay line")
+    return found
+
+
 # Match expressions for the shapes of partition the drills use.
 
 

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from aloft.cluster import probe
+from aloft.cluster import network, probe
 from aloft.cluster.errors import ClusterError
 from aloft.cluster.supervision import RUNNING, Supervisor
 from aloft.cluster.topology import PROGRAMS, Topology, Zone
@@ -50,6 +50,7 @@ class Member:
     etcd_healthy: bool
     etcd_leader: bool
     processes: dict[str, str] = field(default_factory=dict)
+    network_faults: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +82,8 @@ class Snapshot:
                 out.append(f"zone {m.zone}: app not ready")
             if not m.etcd_healthy:
                 out.append(f"zone {m.zone}: etcd not healthy")
+            for fault in m.network_faults:
+                out.append(f"zone {m.zone}: {fault} (`aloft cluster heal` removes it)")
         if not self.proxy_ready:
             out.append(f"HAProxy: {self.url}{READY_PATH} does not answer 200")
         return out
@@ -205,6 +208,7 @@ def _member(
         etcd_healthy=probes.etcd_health[zone.name],
         etcd_leader=probes.etcd_leader[zone.name],
         processes=processes,
+        network_faults=network.faults(topology, zone),
     )
 
 
@@ -322,7 +326,9 @@ def table(snapshot: Snapshot) -> Any:
         title=f"Aloft cluster at {snapshot.url} (HAProxy {proxy})",
         title_justify="left",
     )
-    for column in ("zone", "address", "role", "state", "TL", "lag", "app", "etcd", "programs"):
+    columns = ["zone", "address", "role", "state", "TL", "lag", "app", "etcd", "programs"]
+    faulty = any(m.network_faults for m in snapshot.members)
+    for column in [*columns, "network"] if faulty else columns:
         out.add_column(column, no_wrap=True)
     for m in snapshot.members:
         out.add_row(
@@ -335,5 +341,10 @@ def table(snapshot: Snapshot) -> Any:
             "[green]ready[/]" if m.app_ready else "[red]not ready[/]",
             _etcd_text(m),
             _programs_text(m),
+            *(
+                [f"[red]{'; '.join(m.network_faults)}[/]" if m.network_faults else "ok"]
+                if faulty
+                else []
+            ),
         )
     return out
