@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 
 from aloft.app import create_app
 from aloft.config import Settings
+from aloft.errors import Unavailable
 from aloft.storage.database import create_engine
 from aloft.storage.migrate import upgrade
 from tests import pg
@@ -188,3 +189,43 @@ def test_reads_stop_asking_a_failing_primary_first(pair: Pair, tmp_path: Path) -
         failed = sum(n for kind, n in db.stats.retries.items() if kind.startswith("read"))
         # Without the detour every one of the ten reads would fail on the primary first.
         assert failed - before <= 2, db.stats.retries
+
+
+def test_a_deposed_primary_on_an_older_timeline_is_refused(pair: Pair) -> None:
+    """Split brain on purpose: the standby is promoted (timeline 2) while the old primary
+    still runs as a primary on timeline 1. Once a Database has seen timeline 2, a new
+    connection to the old primary is refused and retried, never read from: its data stops
+    at the failover."""
+    from aloft.storage.database import Database, Policy, TimelineFence
+    from aloft.storage.failures import StalePrimary
+
+    # The old primary must not wait for a standby that is gone when the test reads from it.
+    pair.primary.psql("ALTER SYSTEM SET synchronous_standby_names = ''")
+    pair.primary.psql("SELECT pg_reload_conf()")
+    pair.standby.promote()
+    deadline = time.monotonic() + 30
+    while pair.standby.psql("SELECT pg_is_in_recovery()") != "f":
+        assert time.monotonic() < deadline, "standby never promoted"
+        time.sleep(0.1)
+
+    fence = TimelineFence()
+    new = create_engine(pair.standby.url("aloft"), fence)
+    old = create_engine(pair.primary.url("aloft"), fence)
+    with new.connect() as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    assert fence.newest == 2
+    with pytest.raises(StalePrimary, match="timeline 1"):
+        old.connect()
+
+    # Through the data layer: the refusal is a retry, and with only the old primary to ask,
+    # the read gives up as unavailable rather than answering from stale data.
+    db = Database(old, Policy(read_deadline=1.0))
+    with pytest.raises(Unavailable):
+        db.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
+    assert any("deposed primary" in kind for kind in db.stats.retries), db.stats.retries
+    # A Database that has not seen the newer timeline still connects (nothing to compare).
+    fresh = create_engine(pair.primary.url("aloft"), TimelineFence())
+    with fresh.connect() as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    for engine in (new, old, fresh):
+        engine.dispose()

@@ -55,6 +55,7 @@ from aloft.storage.failures import (
     SYNC_REP_CANCELLED,
     AttemptTimeout,
     CommitUnconfirmed,
+    StalePrimary,
     retry_reason,
 )
 from aloft.storage.watchdog import WATCHDOG
@@ -168,7 +169,38 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     return engine
 
 
-def _postgres_engine(url: sa.URL) -> Engine:
+# The timeline a primary writes on: the first 8 hex digits of its current WAL file's name
+# (pg_walfile_name uses the insert timeline, which a promotion raises at once). 0 on a
+# standby, whose timeline this check leaves alone.
+_TIMELINE_QUERY = (
+    "SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE "
+    "('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END"
+)
+
+
+class TimelineFence:
+    """The newest PostgreSQL timeline this process has seen a primary on, shared by all of a
+    Database's engines. A new connection to a primary on an older timeline is refused
+    (`StalePrimary`): after a failover, libpq's `target_session_attrs=read-write` takes
+    any server that says it is writable, and an old primary says so for a moment after it
+    wakes up (a thawed node, a healed partition) — long enough to answer reads with data
+    from before the failover (seen in a hang-primary-node drill: two timelines that lost
+    posts they had shown)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.newest = 0
+
+    def check(self, timeline: int) -> None:
+        with self._lock:
+            if timeline and timeline < self.newest:
+                raise StalePrimary(
+                    f"server is a primary on timeline {timeline}, older than {self.newest}"
+                )
+            self.newest = max(self.newest, timeline)
+
+
+def _postgres_engine(url: sa.URL, fence: TimelineFence | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT
@@ -183,12 +215,23 @@ def _postgres_engine(url: sa.URL) -> Engine:
     def _on_connect(dbapi_conn: Any, record: Any) -> None:
         notices: list[str] = record.info.setdefault("notices", [])
         dbapi_conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
+        if fence is not None:
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute(_TIMELINE_QUERY)
+                (timeline,) = cursor.fetchone()
+            dbapi_conn.rollback()
+            try:
+                fence.check(int(timeline))
+            except StalePrimary:
+                dbapi_conn.close()
+                raise
 
     return engine
 
 
-def create_engine(database_url: str) -> Engine:
-    """An engine for the URL, configured for our use of that engine."""
+def create_engine(database_url: str, fence: TimelineFence | None = None) -> Engine:
+    """An engine for the URL, configured for our use of that engine. PostgreSQL engines
+    sharing a `fence` refuse connections to a primary on an older timeline."""
     try:
         url = sa.make_url(database_url)
     except sa.exc.ArgumentError as exc:
@@ -196,7 +239,7 @@ def create_engine(database_url: str) -> Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     if url.get_backend_name() == "postgresql":
-        return _postgres_engine(url)
+        return _postgres_engine(url, fence)
     raise DatabaseError(f"unsupported database URL {database_url!r}: use sqlite or postgresql")
 
 
@@ -237,11 +280,12 @@ class Database:
         if policy.reads == "prefer-standby":
             standby_url = _with_session_attrs(database_url, "prefer-standby")
         anywhere_url = _with_session_attrs(database_url, "any")
+        fence = TimelineFence()
         return cls(
-            create_engine(database_url),
+            create_engine(database_url, fence),
             policy,
-            create_engine(standby_url) if standby_url else None,
-            create_engine(anywhere_url) if anywhere_url else None,
+            create_engine(standby_url, fence) if standby_url else None,
+            create_engine(anywhere_url, fence) if anywhere_url else None,
         )
 
     @classmethod

@@ -12,7 +12,9 @@ that a failover or restart explains, where a fresh connection may well succeed:
 * PostgreSQL cancelled a COMMIT's wait for the synchronous standby and said so only in a
   WARNING: the commit is local to a server that may be about to lose it, so the outcome is
   unknown;
-* serialization failures and deadlocks (40001, 40P01), and a locked SQLite file.
+* serialization failures and deadlocks (40001, 40P01), and a locked SQLite file;
+* the server says it is a primary but is on an older timeline than one this process has
+  already written to: a deposed primary that has not noticed yet (`StalePrimary`).
 
 Any of these may have hit during COMMIT, in which case the write may or may not have
 happened (an ambiguous commit). That is safe only because every unit of work is idempotent:
@@ -48,8 +50,17 @@ class CommitUnconfirmed(Exception):
     not have it: treat as an unknown outcome."""
 
 
+class StalePrimary(Exception):
+    """A new connection reached a server that runs as primary on an older timeline than the
+    newest this process has seen: an old primary that has not yet learned it was replaced
+    (a frozen node just thawed, a partition just healed). Its data is stale, and Patroni
+    will demote it within moments; the connection is refused and the attempt retried."""
+
+
 def retry_reason(exc: BaseException) -> str | None:
     """Why `exc` is worth a retry on a fresh connection, or None if it is not."""
+    if isinstance(exc, StalePrimary):
+        return "deposed primary"
     if isinstance(exc, AttemptTimeout):
         return "attempt deadline passed"
     if isinstance(exc, CommitUnconfirmed):
