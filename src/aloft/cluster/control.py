@@ -195,13 +195,20 @@ class Cluster:
         unknown = set(programs) - set(FREEZABLE)
         if unknown:
             raise ClusterError(f"cannot freeze {', '.join(sorted(unknown))}: not a program")
-        pids = self._pids(zone, programs)
-        if not pids:
+        frozen = self._frozen.setdefault(zone, [])
+        # A process can fork between the listing and its parent's SIGSTOP (the postmaster
+        # starting a backend for a new connection); that child would go on serving. So list
+        # again after each round of signals until a round finds nothing new: every parent
+        # is stopped by then, and stopped processes do not fork.
+        for _round in range(10):
+            fresh = [pid for pid in self._pids(zone, programs) if pid not in frozen]
+            if not fresh:
+                break
+            for pid in fresh:
+                if host.send(pid, signal.SIGSTOP):
+                    frozen.append(pid)
+        if not frozen:
             raise ClusterError(f"zone {zone} has none of {', '.join(programs)} running")
-        self._frozen.setdefault(zone, [])
-        for pid in pids:
-            if host.send(pid, signal.SIGSTOP):
-                self._frozen[zone].append(pid)
 
     def thaw(self, zone: str) -> None:
         """SIGCONT every process `freeze` stopped in the zone (those still alive)."""
