@@ -211,11 +211,18 @@ def test_a_deposed_primary_on_an_older_timeline_is_refused(pair: Pair) -> None:
     fence = TimelineFence()
     new = create_engine(pair.standby.url("aloft"), fence)
     old = create_engine(pair.primary.url("aloft"), fence)
+    # A connection to the old primary made before the newer timeline was seen, idle in the
+    # pool meanwhile (a partition that just healed), must not be handed out again either.
+    pooled = old.connect()
+    raw = pooled.connection.dbapi_connection
+    pooled.close()
+    assert raw is not None and not raw.closed
     with new.connect() as conn:
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
     assert fence.newest == 2
     with pytest.raises(StalePrimary, match="timeline 1"):
-        old.connect()
+        old.connect()  # the pooled one is dropped, and a fresh one is refused
+    assert raw.closed
 
     # Through the data layer: the refusal is a retry, and with only the old primary to ask,
     # the read gives up as unavailable rather than answering from stale data.

@@ -225,6 +225,15 @@ def _postgres_engine(url: sa.URL, fence: TimelineFence | None = None) -> Engine:
             except StalePrimary:
                 dbapi_conn.close()
                 raise
+            record.info["timeline"] = int(timeline)
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        # A pooled connection to a primary that has since been replaced (it sat idle through
+        # the failover, e.g. across a partition that just healed) would read from the old
+        # primary: the pool drops it and checks out another (fresh, fenced) one.
+        if fence is not None and 0 < record.info.get("timeline", 0) < fence.newest:
+            raise sa.exc.DisconnectionError("pooled connection to a deposed primary")
 
     return engine
 
