@@ -58,7 +58,12 @@ class _Server(http.server.ThreadingHTTPServer):
 @pytest.fixture
 def proxy(tmp_path: Path) -> Iterator[str]:
     topology = Topology.create(tmp_path / "cluster", 3, None, Path("/p"), Path("/py"))
+    # Strict round robin here, so that three requests reach the three stand-ins; the real
+    # configuration hashes the Authorization header (test_render pins that), which for
+    # requests without one falls back to a round robin that need not alternate strictly.
     cfg = render.haproxy_config(topology)
+    assert "balance hdr(authorization)" in cfg
+    cfg = cfg.replace("balance hdr(authorization)", "balance roundrobin")
     servers = []
     for zone in topology.zones:
         server = _Server(("127.0.0.1", 0), _App)

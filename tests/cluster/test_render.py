@@ -411,3 +411,11 @@ def test_netns_zones_have_bridge_addresses_and_run_inside_their_namespace(
     assert "setpriv" not in " ".join(app)
     # HAProxy stays in the machine's own namespace and reaches the zones over the bridge.
     assert "nsenter" not in parser["program:haproxy"]["command"]
+
+
+def test_haproxy_keeps_one_account_on_one_app(topology: Topology) -> None:
+    """Read-your-writes is remembered per app process: an account's requests must reach the
+    same app while it is up, and only its share moves when an app goes down."""
+    cfg = render.haproxy_config(topology)
+    backend = cfg[cfg.index("\nbackend apps\n") + 1 :].split("\nbackend ")[0]
+    assert "    balance hdr(authorization)\n    hash-type consistent\n" in backend

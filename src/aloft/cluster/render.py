@@ -391,7 +391,13 @@ def haproxy_config(topology: Topology) -> str:
     def backend(name: str, checked: bool) -> str:
         lines = [
             f"backend {name}",
-            "    balance roundrobin",
+            # Each account's requests go to one app while it is up (a consistent hash of
+            # the Authorization header; requests without one go round robin). The app's
+            # read-your-writes memory is per process: a client that posts and then reads
+            # its timeline through another app could be answered from a standby that has
+            # not replayed the post yet (seen in a partition drill: one such read).
+            "    balance hdr(authorization)",
+            "    hash-type consistent",
             # The address the apps trust X-Forwarded-For from (ALOFT_TRUSTED_PROXIES).
             f"    source {topology.proxy_source}",
             # L7 retries replay the request from HAProxy's buffer, so the whole request
