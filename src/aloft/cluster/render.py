@@ -593,28 +593,11 @@ serverurl=unix://{topology.supervisor_socket}
 """
     ]
     user = topology.user
-    for zone in topology.zones:
-        sections.append(
-            _program(
-                topology,
-                topology.program(zone, "etcd"),
-                "etcd",
-                etcd_command(topology, zone),
-                user,
-                zone=zone,
-            )
-        )
-    for zone in topology.zones:
-        sections.append(
-            _program(
-                topology,
-                topology.program(zone, "patroni"),
-                "patroni",
-                patroni_command(topology, zone),
-                user,
-                zone=zone,
-            )
-        )
+    for kind, command in (("etcd", etcd_command), ("patroni", patroni_command)):
+        for zone in topology.zones:
+            argv = command(topology, zone)
+            name = topology.program(zone, kind)
+            sections.append(_program(topology, name, kind, argv, user, zone=zone))
     for zone in topology.zones:
         sections.append(
             _program(

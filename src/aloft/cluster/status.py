@@ -245,26 +245,27 @@ def _primary(view: dict[str, Any] | None, nodes: dict[str, dict[str, Any] | None
     return max(running, key=lambda zone: running[zone])
 
 
-def find_primary(topology: Topology) -> str | None:
-    """Only what `_primary` needs (Patroni's REST API), for callers that poll it often."""
+def _patroni_answers(
+    topology: Topology,
+) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any] | None]]:
+    """Patroni's view of etcd, and each zone's own `/patroni`, asked in parallel."""
     with ThreadPoolExecutor(max_workers=len(topology.zones) + 1) as pool:
         view = pool.submit(_cluster_view, topology.zones)
         nodes = {
             z.name: pool.submit(probe.get_json, f"{z.patroni_url}/patroni", PROBE_TIMEOUT)
             for z in topology.zones
         }
-        return _primary(view.result(), {k: f.result() for k, f in nodes.items()})
+        return view.result(), {k: f.result() for k, f in nodes.items()}
+
+
+def find_primary(topology: Topology) -> str | None:
+    """Only what `_primary` needs (Patroni's REST API), for callers that poll it often."""
+    return _primary(*_patroni_answers(topology))
 
 
 def find_leader(topology: Topology) -> str | None:
     """Only what `leader` needs (Patroni's REST API), for callers that poll it often."""
-    with ThreadPoolExecutor(max_workers=len(topology.zones) + 1) as pool:
-        view = pool.submit(_cluster_view, topology.zones)
-        nodes = {
-            z.name: pool.submit(probe.get_json, f"{z.patroni_url}/patroni", PROBE_TIMEOUT)
-            for z in topology.zones
-        }
-        return _leader(view.result(), {k: f.result() for k, f in nodes.items()})
+    return _leader(*_patroni_answers(topology))
 
 
 def collect(topology: Topology, supervisor: Supervisor) -> Snapshot:
