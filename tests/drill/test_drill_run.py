@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from aloft.drill.faults import DrillError
 from aloft.drill.history import History
 from tests.commands import aloft
 from tests.conftest import Server
@@ -100,3 +103,17 @@ def test_refusals_are_one_line_and_exit_2(tmp_path: Path) -> None:
     unreadable = aloft("drill", "check", str(bad))
     assert unreadable.returncode == 2
     assert unreadable.stderr.startswith("aloft: cannot read the history:")
+
+
+def test_hangs_and_partitions_outlast_patronis_lease_by_default() -> None:
+    """A hang or partition shorter than Patroni's 20 s lease ends before anyone may take
+    over; by default they last 30 s, so the default drill exercises a failover."""
+    from aloft.drill.run import DrillPlan
+
+    for fault in ("hang-primary-node", "hang-primary-postgres", "partition-primary"):
+        assert DrillPlan(fault=fault).window == 30
+    for fault in ("crash-primary-node", "kill-app", "cut-clients-from-primary", "switchover"):
+        assert DrillPlan(fault=fault).window == 20
+    assert DrillPlan(fault="hang-primary-node", fault_window=12).window == 12
+    with pytest.raises(DrillError, match="after the 45 s run"):
+        DrillPlan(fault="partition-primary", duration=45).validate()

@@ -81,9 +81,9 @@ def drill() -> None:
 @click.option(
     "--fault-window",
     type=click.FloatRange(min=0),
-    default=20,
-    show_default=True,
-    help="Seconds from the fault until it is repaired.",
+    default=None,
+    help="Seconds from the fault until it is repaired [20; 30 for hang-* and partition-primary"
+    " and isolate-primary-from-consensus, which must outlast Patroni's 20 s lease].",
 )
 @click.option(
     "--clients",
@@ -139,7 +139,7 @@ def run_command(
     url: str | None,
     duration: float,
     fault_at: float,
-    fault_window: float,
+    fault_window: float | None,
     out: Path,
     stall_budget: float | None,
     **workload: Any,

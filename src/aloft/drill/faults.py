@@ -95,11 +95,20 @@ def load_cluster(directory: Path) -> ClusterHandle:
         raise DrillError(f"cannot load the cluster in {directory}: {exc}") from None
 
 
+# How long a fault lasts unless the drill is told otherwise. Hangs and partitions last longer
+# than Patroni's 20 s leader lease: shorter ones end before anyone may take over, so the old
+# primary simply resumes (worth a run of its own with --fault-window, but not the default).
+WINDOW = 20.0
+OUTLAST_LEASE_WINDOW = 30.0
+
+
 class Fault:
-    """Breaks nothing. Subclasses override `inject` and `repair`."""
+    """Breaks nothing. Subclasses override `inject` and `repair`; `window` is the default
+    time from inject to repair."""
 
     name = "none"
     needs_cluster = False
+    window = WINDOW
 
     def inject(self, recorder: Recorder) -> None:
         """Break the system now."""
@@ -196,6 +205,7 @@ class CrashZone(CrashPrimaryNode):
 class HangPrimaryNode(_ClusterFault):
     name = "hang-primary-node"
     mends = "thawed"
+    window = OUTLAST_LEASE_WINDOW
     programs: tuple[str, ...] = ("etcd", "patroni", "postgres", "app")
 
     def blow(self, zone: str) -> None:
@@ -213,6 +223,7 @@ class HangPrimaryPostgres(HangPrimaryNode):
 class PartitionPrimary(_ClusterFault):
     name = "partition-primary"
     mends = "healed"
+    window = OUTLAST_LEASE_WINDOW
 
     def blow(self, zone: str) -> None:
         self.cluster.partition(zone)
@@ -230,6 +241,7 @@ class IsolatePrimaryFromConsensus(PartitionPrimary):
 
 class CutClientsFromPrimary(PartitionPrimary):
     name = "cut-clients-from-primary"
+    window = WINDOW  # no failover follows (Patroni sees a healthy primary): writes wait it out
 
     def blow(self, zone: str) -> None:
         self.cluster.cut_clients_from(zone)
@@ -240,6 +252,7 @@ class CutClientsFromPrimary(PartitionPrimary):
 
 class SlowPrimaryNetwork(PartitionPrimary):
     name = "slow-primary-network"
+    window = WINDOW
     delay_ms = 100  # each way: 200 ms per round trip
     loss_percent = 2.5  # each way: ~5 % of round trips
 

@@ -31,6 +31,8 @@ from rich.text import Text
 from aloft import __version__
 from aloft.drill.checker import Verdict, check
 from aloft.drill.faults import (
+    FAULTS,
+    WINDOW,
     ClusterHandle,
     DrillError,
     Fault,
@@ -52,21 +54,29 @@ class DrillPlan:
     url: str | None = None
     duration: float = 60.0
     fault_at: float = 20.0
-    fault_window: float = 20.0
+    fault_window: float | None = None  # None: the fault's own default (`Fault.window`)
     out: Path = Path("runs")
     stall_budget: float | None = None
     healthy_timeout: float = 120.0
     workload: WorkloadSettings = field(default_factory=WorkloadSettings)
 
+    @property
+    def window(self) -> float:
+        """The fault window to use: as given, else the fault's default."""
+        if self.fault_window is not None:
+            return self.fault_window
+        kind = FAULTS.get(self.fault)
+        return kind.window if kind is not None else WINDOW
+
     def validate(self) -> None:
         if self.duration <= 0:
             raise DrillError("duration must be more than 0 s")
         if self.fault != "none":
-            if self.fault_at < 0 or self.fault_window < 0:
+            if self.fault_at < 0 or self.window < 0:
                 raise DrillError("fault-at and fault-window must not be negative")
-            if self.fault_at + self.fault_window > self.duration:
+            if self.fault_at + self.window > self.duration:
                 raise DrillError(
-                    f"the fault ends at {self.fault_at + self.fault_window:g} s, after the "
+                    f"the fault ends at {self.fault_at + self.window:g} s, after the "
                     f"{self.duration:g} s run; lengthen --duration or shorten the fault"
                 )
             if self.directory is None:
@@ -152,7 +162,7 @@ def run_drill(
         _meta(plan, workload, run_id, cluster, servers, time.monotonic() - setup_started)
     )
     watch = LeaderWatch(cluster, recorder) if cluster is not None else None
-    schedule = FaultSchedule(fault, recorder, plan.fault_at, plan.fault_window)
+    schedule = FaultSchedule(fault, recorder, plan.fault_at, plan.window)
     if watch:
         watch.start()
     workload.start(recorder)
@@ -208,7 +218,7 @@ def _meta(
         "database_servers": servers or None,
         "duration": plan.duration,
         "fault_at": plan.fault_at if plan.fault != "none" else None,
-        "fault_window": plan.fault_window if plan.fault != "none" else None,
+        "fault_window": plan.window if plan.fault != "none" else None,
         "stall_budget": plan.stall_budget,
         "setup_seconds": round(setup_seconds, 3),
         "accounts": [
