@@ -34,25 +34,17 @@ from aloft.app import create_app
 from aloft.config import Settings
 from tests.conftest import Api, User
 
-# The description lives beside the checkout (../shared); a clone made elsewhere on the same
-# machine (CI clones to a temporary directory) finds it through ALOFT_MASTODON_OPENAPI or the
-# team's shared folder at /work/shared.
-SCHEMA_CANDIDATES = [
-    Path(p)
-    for p in (
-        os.environ.get("ALOFT_MASTODON_OPENAPI", ""),
-        Path(__file__).resolve().parents[3] / "shared/mastodon-openapi/schema.json",
-        "/work/shared/mastodon-openapi/schema.json",
-    )
-    if p
-]
-SCHEMA_PATH = next((p for p in SCHEMA_CANDIDATES if p.exists()), SCHEMA_CANDIDATES[0])
+# The description is kept with the tests (tests/data/mastodon-openapi, with its provenance and
+# license); ALOFT_MASTODON_OPENAPI points at another copy, e.g. a newer one being tried.
+SCHEMA_PATH = Path(
+    os.environ.get("ALOFT_MASTODON_OPENAPI")
+    or Path(__file__).resolve().parents[1] / "data/mastodon-openapi/schema.json"
+)
 SCHEMA_URI = "urn:mastodon-openapi:schema.json"
 
 if not SCHEMA_PATH.exists():
     pytest.skip(
-        "Mastodon OpenAPI description not found (looked at "
-        f"{', '.join(map(str, SCHEMA_CANDIDATES))}); set ALOFT_MASTODON_OPENAPI to its path",
+        f"Mastodon OpenAPI description not found at {SCHEMA_PATH} (ALOFT_MASTODON_OPENAPI)",
         allow_module_level=True,
     )
 
