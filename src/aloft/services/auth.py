@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,15 @@ ANONYMOUS = Viewer(account_id=None, scopes=frozenset(), app_id=None)
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _same(a: str, b: str) -> bool:
+    """Constant-time comparison that takes any text: compare_digest refuses non-ASCII str."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+# RFC 7636 §4.1-4.2: 43 to 128 characters of the unreserved set.
+PKCE_VALUE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 def now() -> datetime:
@@ -105,7 +115,7 @@ def _client(conn: Connection, client_id: str | None, client_secret: str | None) 
     app = None
     if client_id:
         app = conn.execute(sa.select(apps).where(apps.c.client_id == client_id)).first()
-    if app is None or not hmac.compare_digest(app.client_secret, client_secret or ""):
+    if app is None or not _same(app.client_secret, client_secret or ""):
         raise OAuthError(
             "invalid_client",
             "Client authentication failed due to unknown client, no client authentication "
@@ -227,6 +237,12 @@ def check_authorize_request(
         raise OAuthError("unsupported_response_type", "Only response_type=code is supported.")
     if code_challenge and (code_challenge_method or "plain") != "S256":
         raise OAuthError("invalid_request", "Only code_challenge_method=S256 is supported.")
+    if code_challenge and not PKCE_VALUE.fullmatch(code_challenge):
+        raise OAuthError(
+            "invalid_request",
+            "The code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_'"
+            " or '~'.",
+        )
     app = db.read(
         lambda conn: conn.execute(
             sa.select(apps).where(apps.c.client_id == (client_id or ""))
@@ -298,11 +314,13 @@ def code_grant(
         if redirect_uri and redirect_uri != row.redirect_uri:
             raise bad_grant
         if row.code_challenge:
-            if not code_verifier or not hmac.compare_digest(
-                _s256(code_verifier), row.code_challenge
+            if (
+                not code_verifier
+                or not PKCE_VALUE.fullmatch(code_verifier)
+                or not _same(_s256(code_verifier), row.code_challenge)
             ):
                 raise OAuthError("invalid_grant", "The code_verifier does not match.")
-        elif not hmac.compare_digest(app.client_secret, client_secret or ""):
+        elif not _same(app.client_secret, client_secret or ""):
             raise OAuthError("invalid_client", "Client authentication failed.", status=401)
         return _issue(conn, app.id, row.account_id, tuple(row.scopes.split()))
 
