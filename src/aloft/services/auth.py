@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -26,6 +27,15 @@ from aloft.storage.schema import accounts, apps, auth_codes, tokens
 
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME = timedelta(minutes=10)
+
+# Mastodon's caps on app metadata (OAuth::Application): a name of 60 characters, a website
+# and each redirect URI of 2,000; and, ours, at most 10 redirect URIs.
+APP_NAME_LIMIT = 60
+APP_URI_LIMIT = 2000
+APP_REDIRECT_URIS_LIMIT = 10
+# Schemes a redirect could use to run code in, or read from, the user's browser.
+FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob"})
+SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
 
 
 @dataclass(frozen=True)
@@ -71,17 +81,36 @@ def create_app(
     name = name.strip()
     if not name:
         raise Invalid("Validation failed: Application name can't be blank")
-    if len(name) > 200:
-        raise Invalid("Validation failed: Application name is too long (maximum is 200)")
+    if len(name) > APP_NAME_LIMIT:
+        raise Invalid(
+            f"Validation failed: Application name is too long (maximum is {APP_NAME_LIMIT} "
+            "characters)"
+        )
+    website = (website or "").strip() or None
+    if website is not None:
+        if len(website) > APP_URI_LIMIT:
+            raise Invalid(
+                f"Validation failed: Website is too long (maximum is {APP_URI_LIMIT} characters)"
+            )
+        if not _web_url(website):
+            raise Invalid("Validation failed: Website is not a valid http(s) URL")
     uris = [u.strip() for u in redirect_uris if u.strip()] or [OOB_REDIRECT]
+    if len(uris) > APP_REDIRECT_URIS_LIMIT:
+        raise Invalid(
+            f"Validation failed: Too many redirect URIs (maximum is {APP_REDIRECT_URIS_LIMIT})"
+        )
     for uri in uris:
-        if uri != OOB_REDIRECT and ":" not in uri:
-            raise Invalid("Validation failed: Redirect URI must be an absolute URI.")
+        if len(uri) > APP_URI_LIMIT:
+            raise Invalid(
+                f"Validation failed: Redirect URI is too long (maximum is {APP_URI_LIMIT} "
+                "characters)"
+            )
+        _check_redirect_uri(uri)
     granted = scope_rules.parse(scopes)
     row = {
         "id": ids.new_id(),
         "name": name,
-        "website": website or None,
+        "website": website,
         "redirect_uris": "\n".join(uris),
         "scopes": " ".join(granted),
         "client_id": secrets.token_urlsafe(32),
@@ -94,6 +123,36 @@ def create_app(
         return conn.execute(sa.select(apps).where(apps.c.id == row["id"])).one()
 
     return db.write(unit)
+
+
+def _web_url(url: str) -> bool:
+    """An absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host) and url.isprintable()
+
+
+def _check_redirect_uri(uri: str) -> None:
+    """http(s), the out-of-band URN, or an app's own scheme (com.example.app:/cb); never a
+    scheme that runs code or reads files in the browser, nor a fragment (RFC 6749 §3.1.2)."""
+    if uri == OOB_REDIRECT:
+        return
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        parts = None
+    scheme = parts.scheme.lower() if parts else ""
+    if parts is None or not SCHEME.fullmatch(scheme) or not uri.isprintable() or " " in uri:
+        raise Invalid("Validation failed: Redirect URI must be an absolute URI.")
+    if scheme in FORBIDDEN_SCHEMES:
+        raise Invalid(f"Validation failed: Redirect URI scheme {scheme}: is not allowed.")
+    if scheme in ("http", "https") and not _web_url(uri):
+        raise Invalid("Validation failed: Redirect URI must be an absolute URI.")
+    if parts.fragment:
+        raise Invalid("Validation failed: Redirect URI cannot contain a fragment.")
 
 
 def authenticate(db: Database, bearer: str) -> Viewer:
