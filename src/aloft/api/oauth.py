@@ -9,10 +9,24 @@ import base64
 import binascii
 from typing import Any
 
-from aloft.api import entities
+from anyio import from_thread
+
+from aloft.api import entities, ratelimit
 from aloft.api.endpoint import Ctx, endpoint
-from aloft.errors import OAuthError
+from aloft.errors import OAuthError, RateLimited
 from aloft.services import auth
+
+SIGN_IN_LIMITED = "Too many sign-in attempts"
+
+
+def count_sign_in(limiter: ratelimit.RateLimiter, client_ip: str, key: str) -> None:
+    """Count one sign-in attempt against the per-IP and per-account limits (Mastodon's
+    throttle_login_attempts); RateLimited when either is spent. Event loop only."""
+    try:
+        limiter.hit(ratelimit.SIGN_IN_IP, client_ip)
+        limiter.hit(ratelimit.SIGN_IN_ACCOUNT, key)
+    except RateLimited as exc:
+        raise RateLimited(SIGN_IN_LIMITED, exc.retry_after, exc.headers) from None
 
 
 @endpoint()
@@ -55,6 +69,11 @@ def token(ctx: Ctx) -> Any:
     client_id, client_secret = _client_credentials(ctx)
     grant = p.string("grant_type")
     if grant == "password":
+        if ctx.settings.rate_limits:
+            client_ip = ctx.request.client.host if ctx.request.client else "unknown"
+            key = auth.sign_in_key(ctx.db, p.string("username") or "")
+            # The limiter belongs to the event loop; handlers run in a worker thread.
+            from_thread.run_sync(count_sign_in, ctx.request.app.state.limiter, client_ip, key)
         issued = auth.password_grant(
             ctx.db,
             client_id,

@@ -2,7 +2,9 @@
 
 * every API request: 300 per 5 minutes per account, or per IP address without a token;
 * POST /api/v1/accounts (registration): 5 per 30 minutes per IP address;
-* DELETE /api/v1/statuses/:id and POST …/unreblog: 30 per 30 minutes per account.
+* DELETE /api/v1/statuses/:id and POST …/unreblog: 30 per 30 minutes per account;
+* sign-in attempts (POST /oauth/authorize, the password grant): 25 per 5 minutes per IP
+  address and 25 per hour per account.
 
 Counts live in memory, per worker process: with N workers (or N app replicas) a client
 can make up to N times as many requests. That is a deliberate trade: a shared counter
@@ -29,6 +31,10 @@ class Rule:
 GENERAL = Rule("general", 300, 300)
 REGISTRATION = Rule("registration", 5, 1800)
 DELETION = Rule("deletion", 30, 1800)
+# Sign-ins (the page and the password grant), as Mastodon's throttle_login_attempts:
+# 25 per 5 minutes per IP address, 25 per hour per account (or login text).
+SIGN_IN_IP = Rule("sign_in_ip", 25, 300)
+SIGN_IN_ACCOUNT = Rule("sign_in_account", 25, 3600)
 
 
 @dataclass(frozen=True)
@@ -76,5 +82,8 @@ class RateLimiter:
         if now < self._next_sweep:
             return
         self._next_sweep = now + 60
-        longest = max(GENERAL.window_seconds, REGISTRATION.window_seconds, DELETION.window_seconds)
+        longest = max(
+            rule.window_seconds
+            for rule in (GENERAL, REGISTRATION, DELETION, SIGN_IN_IP, SIGN_IN_ACCOUNT)
+        )
         self._windows = {k: v for k, v in self._windows.items() if v[0] > now - longest}

@@ -229,17 +229,28 @@ def find_account_by_login(conn: Connection, login: str) -> Row | None:
     return conn.execute(sa.select(accounts).where(column == login)).first()
 
 
-def check_login(conn: Connection, login: str, password: str) -> Row:
-    """The account for these credentials, or OAuthError invalid_grant."""
-    account = find_account_by_login(conn, login)
+BAD_LOGIN = (
+    "The provided authorization grant is invalid, expired, revoked, does not match "
+    "the redirection URI used in the authorization request, or was issued to another "
+    "client."
+)
+
+
+def sign_in_key(db: Database, login: str) -> str:
+    """What sign-in attempts for `login` are counted by: the account it names (by email or
+    username alike), or the login text itself when no account has it."""
+    account = db.read(lambda conn: find_account_by_login(conn, login))
+    return f"account:{account.id}" if account else f"login:{login.strip().lower()}"
+
+
+def check_login(db: Database, login: str, password: str) -> int:
+    """The account id for these credentials, or OAuthError invalid_grant. The hash is read
+    in a read unit and checked (argon2, ~64 MiB, tens of ms) outside any transaction, so a
+    guess never holds SQLite's write lock or a PostgreSQL connection."""
+    account = db.read(lambda conn: find_account_by_login(conn, login))
     if not verify_password(account.password_hash if account else None, password) or not account:
-        raise OAuthError(
-            "invalid_grant",
-            "The provided authorization grant is invalid, expired, revoked, does not match "
-            "the redirection URI used in the authorization request, or was issued to another "
-            "client.",
-        )
-    return account
+        raise OAuthError("invalid_grant", BAD_LOGIN)
+    return int(account.id)
 
 
 def password_grant(
@@ -250,13 +261,13 @@ def password_grant(
     password: str,
     scope: str | None,
 ) -> IssuedToken:
-    def unit(conn: Connection) -> IssuedToken:
+    def client(conn: Connection) -> tuple[int, tuple[str, ...]]:
         app = _client(conn, client_id, client_secret)
-        requested = _requested_scopes(app, scope)
-        account = check_login(conn, username, password)
-        return _issue(conn, app.id, account.id, requested)
+        return app.id, _requested_scopes(app, scope)
 
-    return db.write(unit)
+    app_id, requested = db.read(client)
+    account_id = check_login(db, username, password)
+    return db.write(lambda conn: _issue(conn, app_id, account_id, requested))
 
 
 def client_credentials_grant(
@@ -322,14 +333,15 @@ def grant_code(db: Database, request: AuthorizeRequest, login: str, password: st
     """Sign the user in and return a one-time authorization code for the app."""
     code = secrets.token_urlsafe(32)
 
+    account_id = check_login(db, login, password)
+
     def unit(conn: Connection) -> None:
-        account = check_login(conn, login, password)
         app = conn.execute(sa.select(apps).where(apps.c.client_id == request.client_id)).one()
         conn.execute(
             sa.insert(auth_codes).values(
                 code_hash=_digest(code),
                 app_id=app.id,
-                account_id=account.id,
+                account_id=account_id,
                 scopes=" ".join(request.scopes),
                 redirect_uri=request.redirect_uri,
                 code_challenge=request.code_challenge,

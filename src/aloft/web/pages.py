@@ -12,8 +12,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from aloft.api import entities
+from aloft.api.oauth import count_sign_in
 from aloft.api.params import Params, read_body
-from aloft.errors import AloftError, OAuthError
+from aloft.errors import AloftError, OAuthError, RateLimited
 from aloft.services import auth, timelines
 from aloft.services.auth import ANONYMOUS
 from aloft.services.pages import PageRequest
@@ -75,6 +76,23 @@ async def authorize(request: Request) -> Response:
     if request.method == "GET":
         return templates.TemplateResponse(request, "authorize.html", context)
     login = params.string("login") or ""
+    if settings.rate_limits:
+        client_ip = request.client.host if request.client else "unknown"
+        key = await run_in_threadpool(auth.sign_in_key, request.app.state.db, login)
+        try:
+            count_sign_in(request.app.state.limiter, client_ip, key)
+        except RateLimited as exc:
+            minutes = max(1, round(exc.retry_after / 60))
+            context.update(
+                error=f"Too many sign-in attempts. Try again in {minutes} minutes.", login=login
+            )
+            return templates.TemplateResponse(
+                request,
+                "authorize.html",
+                context,
+                status_code=429,
+                headers={**exc.headers, "Retry-After": str(exc.retry_after)},
+            )
     try:
         code = await run_in_threadpool(
             auth.grant_code,
