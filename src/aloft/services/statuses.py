@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -28,6 +27,7 @@ from aloft.services.notifications import notify
 from aloft.services.pages import Page, PageRequest
 from aloft.services.visibility import BY_NAME, PUBLIC, UNLISTED, visible_to
 from aloft.storage.database import Database, insert_ignore
+from aloft.storage.failures import RunAgain, is_unique_violation
 from aloft.storage.schema import (
     accounts,
     bookmarks,
@@ -43,6 +43,9 @@ IDEMPOTENCY_WINDOW = timedelta(hours=1)
 LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}([-_][A-Za-z0-9]{1,8})?$")
 MAX_ANCESTORS = 40
 MAX_DESCENDANTS = 4000
+# A twin is found by the rerun after the unique violation it caused (at most one more if it
+# was still in flight); more violations than this are not a twin but a bug.
+MAX_TWIN_RERUNS = 3
 
 Action = Callable[[Database, Viewer, int], tuple[Row, Bundle]]
 
@@ -190,19 +193,27 @@ def create(db: Database, viewer: Viewer, site: Site, new: NewStatus) -> tuple[Ro
         row = conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).one()
         return row, load_statuses(conn, [row], me)
 
-    # An IntegrityError means a twin of this write committed first: an earlier attempt
-    # whose commit outcome we never learnt, or a concurrent request with the same
-    # Idempotency-Key. Running the unit again with the same ID finds it and returns it.
-    # Only a real snowflake collision with another account's status draws a new ID.
-    status_id = ids.new_id()
-    for _attempt in range(5):
+    # A unique violation means a twin of this write committed first: an earlier attempt
+    # whose commit outcome we never learnt (still in flight when this attempt began), or a
+    # concurrent request with the same Idempotency-Key. Rerunning with the same ID finds it
+    # and returns it. Only a real snowflake collision with another account's status draws a
+    # new ID. Reruns are Database.write's own attempts: one deadline, each one fenced.
+    status_id = [ids.new_id()]
+    twins = [0]
+
+    def attempt(conn: Connection) -> tuple[Row, Bundle]:
         try:
-            return db.write(partial(unit, status_id=status_id))
+            return unit(conn, status_id[0])
         except IdCollision:
-            status_id = ids.new_id()
-        except IntegrityError:
-            continue
-    raise Invalid("Could not store the status; please try again")
+            status_id[0] = ids.new_id()
+            raise RunAgain("the snowflake ID is another account's status") from None
+        except IntegrityError as exc:
+            twins[0] += 1
+            if not is_unique_violation(exc) or twins[0] > MAX_TWIN_RERUNS:
+                raise  # no twin will be found: a bug, not the client's conflict
+            raise RunAgain("a twin of this status committed first") from exc
+
+    return db.write(attempt)
 
 
 def _by_idempotency_key(conn: Connection, me: int, key: str) -> Row | None:

@@ -16,7 +16,9 @@ deadline (`Policy.attempt_timeout`) enforced by dropping the connection, never b
 a query: a cancelled COMMIT that waits for the synchronous standby comes back as a success
 with a WARNING, and that write can be lost at failover. Failures that a failover explains
 (see `failures.retry_reason`) are retried on a fresh connection with backoff until
-`Policy.write_deadline`, then `Unavailable` is raised (503 with Retry-After). Every retry
+`Policy.write_deadline`, then `Unavailable` is raised (503 with Retry-After). A unit that
+meets a twin of its own write (see `failures.RunAgain`) asks for a rerun the same way, so
+it too runs under that one deadline and as a later attempt. Every retry
 after the first attempt starts by writing a small WAL record, so its COMMIT waits for the
 synchronous standby to hold everything before it — including an earlier attempt's commit
 that the retry merely finds and returns.
@@ -55,6 +57,7 @@ from aloft.storage.failures import (
     SYNC_REP_CANCELLED,
     AttemptTimeout,
     CommitUnconfirmed,
+    RunAgain,
     StalePrimary,
     retry_reason,
 )
@@ -408,6 +411,12 @@ class Database:
         )
 
     def _note_retry(self, engine: Engine, kind: str, reason: str, exc: BaseException) -> None:
+        if isinstance(exc, RunAgain):
+            # The unit's own request (a twin found, an ID taken): the server is fine.
+            with self.stats.lock:
+                self.stats.retries[f"{kind}: {reason}"] += 1
+            log.info("database %s unit runs again: %s", kind, exc)
+            return
         if engine is self.engine:
             self._primary_trouble_until = time.monotonic() + PRIMARY_TROUBLE_SECONDS
         with self.stats.lock:

@@ -14,14 +14,17 @@ that a failover or restart explains, where a fresh connection may well succeed:
   unknown;
 * serialization failures and deadlocks (40001, 40P01), and a locked SQLite file;
 * the server says it is a primary but is on an older timeline than one this process has
-  already written to: a deposed primary that has not noticed yet (`StalePrimary`).
+  already written to: a deposed primary that has not noticed yet (`StalePrimary`);
+* the unit of work itself asks to be run again (`RunAgain`): its write met a twin that
+  committed first (a unique violation where the rerun will find that twin and return it),
+  or it drew an ID another row holds. This is the only way a service retries anything.
 
 Any of these may have hit during COMMIT, in which case the write may or may not have
 happened (an ambiguous commit). That is safe only because every unit of work is idempotent:
 the retry finds the first attempt's rows and returns the same answer.
 
-Everything else (constraint violations, bad SQL, data errors) is a bug or a real conflict
-and is raised at once.
+Everything else (constraint violations the unit did not turn into `RunAgain`, bad SQL, data
+errors) is a bug or a real conflict and is raised at once.
 """
 
 from __future__ import annotations
@@ -57,8 +60,32 @@ class StalePrimary(Exception):
     will demote it within moments; the connection is refused and the attempt retried."""
 
 
+class RunAgain(Exception):
+    """Raised by a unit of work that wants to be run again from the start: it met a twin of
+    its own write that committed first (an earlier attempt whose outcome it never learnt,
+    still in flight when this attempt began, or a concurrent request with the same key), or
+    it drew an ID that another row already holds. The rerun is one more attempt of the same
+    `Database.write`: same deadline, and fenced like every later attempt."""
+
+
+RUN_AGAIN = "the unit of work asked to run again"
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether `exc` is a unique-constraint violation (PostgreSQL 23505, or SQLite's
+    "UNIQUE constraint failed"), as opposed to any other integrity error (foreign key,
+    not-null, check), which no rerun can mend."""
+    if not isinstance(exc, sa_exc.IntegrityError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) == "23505":
+        return True
+    return "unique constraint failed" in str(exc.orig).lower()
+
+
 def retry_reason(exc: BaseException) -> str | None:
     """Why `exc` is worth a retry on a fresh connection, or None if it is not."""
+    if isinstance(exc, RunAgain):
+        return RUN_AGAIN
     if isinstance(exc, StalePrimary):
         return "deposed primary"
     if isinstance(exc, AttemptTimeout):
