@@ -55,18 +55,18 @@ def update_credentials(ctx: Ctx) -> Any:
     return entities.credential_account(row, _base(ctx))
 
 
-@endpoint()
+@endpoint(if_token="read:accounts")
 def lookup(ctx: Ctx) -> Any:
     acct = ctx.params.string("acct", required=True) or ""
     return entities.account(accounts.lookup(ctx.db, acct, ctx.settings.domain), _base(ctx))
 
 
-@endpoint()
+@endpoint(if_token="read:accounts")
 def show(ctx: Ctx) -> Any:
     return entities.account(accounts.get(ctx.db, path_id(ctx.path("id"))), _base(ctx))
 
 
-@endpoint()
+@endpoint(if_token="read:statuses")
 def statuses(ctx: Ctx) -> Any:
     p = ctx.params
     page, bundle = timelines.account(
@@ -103,12 +103,12 @@ def _follow_list(ctx: Ctx, direction: str) -> Any:
     return paged(ctx.request, _base(ctx), page, body)
 
 
-@endpoint()
+@endpoint(if_token="read:accounts")
 def followers(ctx: Ctx) -> Any:
     return _follow_list(ctx, "followers")
 
 
-@endpoint()
+@endpoint(if_token="read:accounts")
 def following(ctx: Ctx) -> Any:
     return _follow_list(ctx, "following")
 

@@ -5,7 +5,9 @@ decorator turns it into a Starlette endpoint that, in order:
 
 1. authenticates the bearer token, if any (a bad token is 401 even where none is needed);
 2. checks the scope the endpoint requires (no token: 401; wrong scope: 403) and whether it
-   needs a user rather than an app token (422, as Mastodon answers);
+   needs a user rather than an app token (422, as Mastodon answers); an endpoint open to
+   anyone names in `if_token` the scope a token must hold if one is sent (Mastodon's
+   `authorize_if_got_token!`): a write-only token is refused (403), never used to read;
 3. counts the request against the rate limits and adds X-RateLimit-* headers;
 4. reads and parses the body (size-limited) into `Params`;
 5. runs the handler in a worker thread (services block on the database);
@@ -78,9 +80,11 @@ def endpoint(
     user: bool = False,
     limit: ratelimit.Rule | None = None,
     limit_by_ip: bool = False,
+    if_token: str | None = None,
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Wrap a handler. `scope` is required of the token when given; `user=True` also
-    requires the token to belong to an account. `limit` adds a rate limit on top of the
+    """Wrap a handler. `scope` is required of the token when given; `if_token` is required
+    of a token only when one is sent; `user=True` also requires the token to belong to an
+    account. `limit` adds a rate limit on top of the
     general one, counted per account (or per IP with `limit_by_ip`)."""
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -98,13 +102,13 @@ def endpoint(
                 token = _bearer(request)
                 if token is not None:
                     viewer = await run_in_threadpool(authenticate, state.db, token)
-                if scope is not None:
-                    if token is None:
-                        raise Unauthorized("The access token is invalid")
-                    if not scopes.allows(viewer.scopes, scope):
-                        return json_response(
-                            {"error": "This action is outside the authorized scopes"}, 403
-                        )
+                if scope is not None and token is None:
+                    raise Unauthorized("The access token is invalid")
+                needed = scope if scope is not None else if_token if token is not None else None
+                if needed is not None and not scopes.allows(viewer.scopes, needed):
+                    return json_response(
+                        {"error": "This action is outside the authorized scopes"}, 403
+                    )
                 if user and viewer.account_id is None:
                     raise Invalid("This method requires an authenticated user")
                 if settings.rate_limits:

@@ -13,7 +13,7 @@ from aloft.services import search as search_service
 KINDS = {"accounts", "hashtags", "statuses"}
 
 
-@endpoint()
+@endpoint(if_token="read:search")
 def search(ctx: Ctx) -> Any:
     p = ctx.params
     query = p.string("q", required=True) or ""

@@ -39,7 +39,7 @@ def create(ctx: Ctx) -> Any:
     return entities.status(row, bundle, _base(ctx))
 
 
-@endpoint()
+@endpoint(if_token="read:statuses")
 def show(ctx: Ctx) -> Any:
     row, bundle = statuses.get(ctx.db, ctx.viewer, path_id(ctx.path("id")))
     return entities.status(row, bundle, _base(ctx))
@@ -51,7 +51,7 @@ def delete(ctx: Ctx) -> Any:
     return entities.status(row, bundle, _base(ctx), with_source=True)
 
 
-@endpoint()
+@endpoint(if_token="read:statuses")
 def context(ctx: Ctx) -> Any:
     ancestors, descendants, bundle = statuses.context(ctx.db, ctx.viewer, path_id(ctx.path("id")))
     return {
@@ -86,12 +86,12 @@ def _actors(ctx: Ctx, which: Callable[..., Any]) -> Any:
     return paged(ctx.request, _base(ctx), page, body)
 
 
-@endpoint()
+@endpoint(if_token="read:accounts")
 def favourited_by(ctx: Ctx) -> Any:
     return _actors(ctx, statuses.favourited_by)
 
 
-@endpoint()
+@endpoint(if_token="read:accounts")
 def reblogged_by(ctx: Ctx) -> Any:
     return _actors(ctx, statuses.reblogged_by)
 

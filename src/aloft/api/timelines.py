@@ -23,7 +23,7 @@ def home(ctx: Ctx) -> Any:
     return _render(ctx, timelines.home(ctx.db, ctx.viewer, page_request(ctx)))
 
 
-@endpoint()
+@endpoint(if_token="read:statuses")
 def public(ctx: Ctx) -> Any:
     # Every account is local, so ?local=true and ?remote=false change nothing;
     # ?remote=true asks for statuses from other servers, of which there are none.
@@ -32,7 +32,7 @@ def public(ctx: Ctx) -> Any:
     return _render(ctx, timelines.public(ctx.db, ctx.viewer, page_request(ctx)))
 
 
-@endpoint()
+@endpoint(if_token="read:statuses")
 def tag(ctx: Ctx) -> Any:
     if ctx.params.flag("remote"):
         return []
