@@ -100,6 +100,9 @@ def _validate(new: NewStatus) -> int:
         raise Invalid("Validation failed: Text can't be blank")
     if text.weighted_length(new.text) + len(new.spoiler_text) > text.MAX_CHARACTERS:
         raise Invalid(f"Validation failed: Text character limit of {text.MAX_CHARACTERS} exceeded")
+    too_large = text.size_error(new.text, new.spoiler_text)
+    if too_large is not None:
+        raise Invalid(f"Validation failed: {too_large}")
     visibility = BY_NAME.get(new.visibility or "public")
     if visibility is None:
         raise Invalid(

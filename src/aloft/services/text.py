@@ -17,6 +17,12 @@ import nh3
 
 MAX_CHARACTERS = 500
 URL_WEIGHT = 23  # Mastodon counts every link as 23 characters, whatever its length.
+# Our own caps, since the weighting above lets links grow without bound: one link may be
+# 2,048 characters (what browsers and most servers handle), and the text and content
+# warning together 5,000 characters as stored. With the HTML writing a link twice, the
+# largest status renders to about 10 KB.
+MAX_URL_CHARACTERS = 2048
+MAX_STORED_CHARACTERS = 5000
 
 _URL = r"(?P<url>https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]])"
 _MENTION = r"(?<![\w/@])@(?P<user>[A-Za-z0-9_]{1,30})(?:@(?P<domain>[A-Za-z0-9.-]+\.[A-Za-z]{2,}))?"
@@ -36,6 +42,15 @@ class Parsed:
 def weighted_length(text: str) -> int:
     """Length as Mastodon counts it against max_characters."""
     return len(re.sub(_URL, "x" * URL_WEIGHT, text))
+
+
+def size_error(text: str, spoiler_text: str = "") -> str | None:
+    """Why `text` is too large to store, beyond the weighted character limit, or None."""
+    if any(len(m.group(0)) > MAX_URL_CHARACTERS for m in re.finditer(_URL, text)):
+        return f"Links may be at most {MAX_URL_CHARACTERS} characters"
+    if len(text) + len(spoiler_text) > MAX_STORED_CHARACTERS:
+        return f"Text may be at most {MAX_STORED_CHARACTERS} characters long, links included"
+    return None
 
 
 def parse(text: str, local_domain: str) -> Parsed:
