@@ -47,3 +47,63 @@ def test_search_index_exists_after_migration(tmp_path: Path) -> None:
     upgrade(engine)
     assert "statuses_fts" in sa.inspect(engine).get_table_names()
     engine.dispose()
+
+
+def _recount(engine: sa.Engine) -> None:
+    """Rows counted the old way (direct posts, hidden replies) are recounted by 0003."""
+    from datetime import UTC, datetime
+
+    from aloft.storage.schema import accounts, statuses
+
+    upgrade(engine, "0002")
+    at = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(accounts).values(
+                id=1,
+                username="alice",
+                username_lower="alice",
+                email="alice@example.org",
+                password_hash="x",
+                created_at=at,
+                statuses_count=6,  # the old count: every post, the direct one too
+            )
+        )
+        conn.execute(sa.insert(statuses).values(id=10, account_id=1, visibility=0, created_at=at))
+        conn.execute(sa.update(statuses).where(statuses.c.id == 10).values(replies_count=4))
+        for status_id, visibility in ((11, 0), (12, 1), (13, 2), (14, 3)):
+            conn.execute(
+                sa.insert(statuses).values(
+                    id=status_id,
+                    account_id=1,
+                    in_reply_to_id=10,
+                    visibility=visibility,
+                    created_at=at,
+                )
+            )
+        conn.execute(sa.insert(statuses).values(id=15, account_id=1, visibility=3, created_at=at))
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(accounts.c.statuses_count)).scalar_one() == 4
+        replies = sa.select(statuses.c.replies_count).where(statuses.c.id == 10)
+        assert conn.execute(replies).scalar_one() == 2
+    command.downgrade(alembic_config(engine), "0002")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(accounts.c.statuses_count)).scalar_one() == 6
+        assert conn.execute(replies).scalar_one() == 4
+
+
+def test_counts_are_recomputed_on_sqlite(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    _recount(engine)
+    engine.dispose()
+
+
+def test_counts_are_recomputed_on_postgresql(postgres: pg.PostgresServer) -> None:
+    postgres.psql("CREATE DATABASE migrations_recount")
+    engine = create_engine(postgres.url("migrations_recount"))
+    try:
+        _recount(engine)
+    finally:
+        engine.dispose()
+        postgres.psql("DROP DATABASE migrations_recount WITH (FORCE)")

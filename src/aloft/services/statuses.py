@@ -25,7 +25,7 @@ from aloft.services.auth import Viewer, now
 from aloft.services.loader import Bundle, load_statuses
 from aloft.services.notifications import notify
 from aloft.services.pages import Page, PageRequest
-from aloft.services.visibility import BY_NAME, PUBLIC, UNLISTED, visible_to
+from aloft.services.visibility import BY_NAME, DIRECT, PUBLIC, UNLISTED, visible_to
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.failures import RunAgain, is_unique_violation
 from aloft.storage.schema import (
@@ -184,12 +184,15 @@ def create(db: Database, viewer: Viewer, site: Site, new: NewStatus) -> tuple[Ro
                     account_id=me, key=new.idempotency_key, status_id=status_id, created_at=created
                 )
             )
-        conn.execute(
-            sa.update(accounts)
-            .where(accounts.c.id == me)
-            .values(statuses_count=accounts.c.statuses_count + 1, last_status_at=created)
-        )
-        if reply_to is not None:
+        # As Mastodon counts: a direct post is in no counter, and only a reply that may
+        # be shown to anyone (public, unlisted) is in its parent's replies_count.
+        if visibility != DIRECT:
+            conn.execute(
+                sa.update(accounts)
+                .where(accounts.c.id == me)
+                .values(statuses_count=accounts.c.statuses_count + 1, last_status_at=created)
+            )
+        if reply_to is not None and visibility in (PUBLIC, UNLISTED):
             _bump(conn, statuses, reply_to.id, "replies_count", 1)
         for m in mentioned:
             notify(conn, m.id, me, "mention", status_id)
@@ -279,8 +282,9 @@ def delete(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
             return row, bundle
         for account_id in reblogs:
             _bump(conn, accounts, account_id, "statuses_count", -1)
-        _bump(conn, accounts, row.account_id, "statuses_count", -1)
-        if row.in_reply_to_id is not None:
+        if row.visibility != DIRECT:
+            _bump(conn, accounts, row.account_id, "statuses_count", -1)
+        if row.in_reply_to_id is not None and row.visibility in (PUBLIC, UNLISTED):
             _bump(conn, statuses, row.in_reply_to_id, "replies_count", -1)
         if row.reblog_of_id is not None:
             _bump(conn, statuses, row.reblog_of_id, "reblogs_count", -1)
