@@ -25,6 +25,16 @@ def _app(api: Api, redirect: str = REDIRECT, scopes: str = "read write follow") 
     return r.json()
 
 
+def _csrf(api: Api, app: dict) -> str:
+    """The CSRF token of the consent page (and its cookie, kept by the client)."""
+    page = api.client.get(
+        "/oauth/authorize",
+        params={"client_id": app["client_id"], "redirect_uri": app["redirect_uri"]},
+    )
+    assert page.status_code == 200, page.text
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
 def _sign_in(api: Api, app: dict, **extra: str) -> str:
     """Drive the consent page like a browser: GET it, POST the form, return the code."""
     query = {
@@ -59,6 +69,7 @@ def test_authorization_code_flow_with_pkce(api: Api) -> None:
     exchange = {
         "grant_type": "authorization_code",
         "client_id": app["client_id"],
+        "client_secret": app["client_secret"],
         "code": code,
         "redirect_uri": REDIRECT,
     }
@@ -104,6 +115,7 @@ def test_out_of_band_shows_the_code(api: Api) -> None:
         "scope": "read",
         "login": "alice",
         "password": "correct horse battery",
+        "csrf_token": _csrf(api, app),
     }
     r = api.client.post("/oauth/authorize", data=form)
     assert r.status_code == 200
@@ -130,6 +142,7 @@ def test_consent_page_rejects_wrong_password_and_unknown_redirect(api: Api) -> N
         "scope": "read",
         "login": "alice",
         "password": "wrong password",
+        "csrf_token": _csrf(api, app),
     }
     r = api.client.post("/oauth/authorize", data=form, follow_redirects=False)
     assert r.status_code == 401 and "Wrong email" in r.text

@@ -10,10 +10,13 @@ import binascii
 from typing import Any
 
 from anyio import from_thread
+from starlette.responses import Response
 
 from aloft.api import entities, ratelimit
 from aloft.api.endpoint import Ctx, endpoint
-from aloft.errors import OAuthError, RateLimited
+from aloft.api.errors import error_response
+from aloft.api.responses import json_response
+from aloft.errors import AloftError, OAuthError, RateLimited
 from aloft.services import auth
 
 SIGN_IN_LIMITED = "Too many sign-in attempts"
@@ -63,8 +66,22 @@ def _client_credentials(ctx: Ctx) -> tuple[str | None, str | None]:
     return ctx.params.string("client_id"), ctx.params.string("client_secret")
 
 
+# RFC 6749 §5.1: token answers, errors too, are never cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 @endpoint()
 def token(ctx: Ctx) -> Any:
+    response: Response
+    try:
+        response = json_response(_token(ctx))
+    except AloftError as exc:
+        response = error_response(exc)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _token(ctx: Ctx) -> Any:
     p = ctx.params
     client_id, client_secret = _client_credentials(ctx)
     grant = p.string("grant_type")

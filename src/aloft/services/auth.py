@@ -200,13 +200,18 @@ def _requested_scopes(app: Row, scope: str | None) -> tuple[str, ...]:
 
 
 def _issue(
-    conn: Connection, app_id: int, account_id: int | None, scopes: tuple[str, ...]
+    conn: Connection,
+    app_id: int,
+    account_id: int | None,
+    scopes: tuple[str, ...],
+    token_id: int | None = None,
+    token: str | None = None,
 ) -> IssuedToken:
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     created = now()
     conn.execute(
         sa.insert(tokens).values(
-            id=ids.new_id(),
+            id=token_id if token_id is not None else ids.new_id(),
             token_hash=_digest(token),
             app_id=app_id,
             account_id=account_id,
@@ -358,6 +363,12 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+# An exchanged code's row stays, its code_challenge replaced by this marker and the id of
+# the token it issued (a real challenge is only [A-Za-z0-9-._~], never ':'), so a second
+# exchange can revoke that token (RFC 6749 §4.1.2).
+USED_CODE = "used:"
+
+
 def code_grant(
     db: Database,
     client_id: str | None,
@@ -366,10 +377,16 @@ def code_grant(
     redirect_uri: str | None,
     code_verifier: str | None,
 ) -> IssuedToken:
-    """Exchange an authorization code (once) for a token; PKCE S256 checked when used."""
+    """Exchange an authorization code (once) for a token. The client authenticates with its
+    secret (every app is confidential, PKCE or not); redirect_uri must be the one the code
+    was issued for; PKCE S256 is checked when the code has a challenge; a code presented
+    again revokes the token it issued (RFC 6749 §4.1.2, §4.1.3; RFC 7636 §4.6)."""
     bad_grant = OAuthError("invalid_grant", "The authorization code is invalid or expired.")
+    # Made before the first attempt, so a rerun of the unit after an ambiguous commit
+    # recognises its own exchange instead of taking it for a replay.
+    token_id, token = ids.new_id(), secrets.token_urlsafe(32)
 
-    def unit(conn: Connection) -> IssuedToken:
+    def unit(conn: Connection) -> IssuedToken | None:
         app = conn.execute(sa.select(apps).where(apps.c.client_id == (client_id or ""))).first()
         row = conn.execute(
             sa.select(auth_codes).where(auth_codes.c.code_hash == _digest(code or ""))
@@ -378,25 +395,43 @@ def code_grant(
             raise OAuthError("invalid_client", "Unknown client_id.", status=401)
         if row is None or row.app_id != app.id:
             raise bad_grant
-        conn.execute(sa.delete(auth_codes).where(auth_codes.c.code_hash == row.code_hash))
+        challenge = row.code_challenge or ""
+        if challenge == f"{USED_CODE}{token_id}":
+            mine = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).one()
+            return IssuedToken(token, tuple(mine.scopes.split()), mine.created_at)
+        if challenge.startswith(USED_CODE):
+            issued_id = int(challenge.removeprefix(USED_CODE))
+            conn.execute(sa.delete(tokens).where(tokens.c.id == issued_id))
+            return None  # committed: the revocation stands; the caller refuses the grant
         created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
         if now() - created > CODE_LIFETIME:
             raise bad_grant
-        if redirect_uri and redirect_uri != row.redirect_uri:
-            raise bad_grant
-        if row.code_challenge:
-            if (
-                not code_verifier
-                or not PKCE_VALUE.fullmatch(code_verifier)
-                or not _same(_s256(code_verifier), row.code_challenge)
-            ):
-                raise OAuthError("invalid_grant", "The code_verifier does not match.")
-        elif not _same(app.client_secret, client_secret or ""):
+        if not redirect_uri or not _same(redirect_uri, row.redirect_uri):
+            raise OAuthError(
+                "invalid_grant",
+                "The redirect_uri must be the one the authorization code was issued for.",
+            )
+        if not _same(app.client_secret, client_secret or ""):
             raise OAuthError("invalid_client", "Client authentication failed.", status=401)
-        return _issue(conn, app.id, row.account_id, tuple(row.scopes.split()))
+        if challenge and (
+            not code_verifier
+            or not PKCE_VALUE.fullmatch(code_verifier)
+            or not _same(_s256(code_verifier), challenge)
+        ):
+            raise OAuthError("invalid_grant", "The code_verifier does not match.")
+        issued = _issue(conn, app.id, row.account_id, tuple(row.scopes.split()), token_id, token)
+        conn.execute(
+            sa.update(auth_codes)
+            .where(auth_codes.c.code_hash == row.code_hash)
+            .values(code_challenge=f"{USED_CODE}{token_id}")
+        )
+        return issued
 
-    # A failed exchange must still consume nothing: errors roll the transaction back.
-    return db.write(unit)
+    # A refused exchange consumes nothing: errors roll the transaction back.
+    issued = db.write(unit)
+    if issued is None:
+        raise bad_grant
+    return issued
 
 
 def revoke(db: Database, client_id: str | None, client_secret: str | None, token: str) -> None:

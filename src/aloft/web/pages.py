@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -63,18 +65,68 @@ async def _authorize_request(request: Request, params: Params) -> auth.Authorize
     )
 
 
+# The sign-in page is never framed (clickjacking) nor cached.
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+}
+# CSRF: a double-submit cookie. GET sets a random token in a cookie only this site can read
+# and in the form; a POST must bring both, equal.
+CSRF_COOKIE = "aloft_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_REFUSED = (
+    "The sign-in form has expired or was not sent from this site. Go back, reload the page "
+    "and sign in again."
+)
+
+
+def _csrf_ok(request: Request, params: Params) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = params.string(CSRF_FIELD) or ""
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), sent.encode())
+
+
 async def authorize(request: Request) -> Response:
     """GET shows the sign-in form; POST checks it and hands the app a code."""
+    response = await _authorize(request)
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
+async def _authorize(request: Request) -> Response:
     settings = request.app.state.settings
     try:
         body = await read_body(request, settings.max_body_bytes)
         params = await Params.from_request(request, body)
+        if request.method == "POST" and not _csrf_ok(request, params):
+            return templates.TemplateResponse(
+                request, "error.html", {"message": CSRF_REFUSED}, status_code=403
+            )
         oauth_request = await _authorize_request(request, params)
     except AloftError as exc:
         return _error_page(request, exc)
-    context: dict[str, Any] = {"oauth": oauth_request, "error": None, "login": None}
+    csrf = request.cookies.get(CSRF_COOKIE, "")
+    if len(csrf) != 43 or not csrf.isascii():
+        csrf = secrets.token_urlsafe(32)
+    context: dict[str, Any] = {
+        "oauth": oauth_request,
+        "error": None,
+        "login": None,
+        "csrf_token": csrf,
+    }
     if request.method == "GET":
-        return templates.TemplateResponse(request, "authorize.html", context)
+        page = templates.TemplateResponse(request, "authorize.html", context)
+        page.set_cookie(
+            CSRF_COOKIE,
+            csrf,
+            path="/oauth/authorize",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return page
     login = params.string("login") or ""
     if settings.rate_limits:
         client_ip = request.client.host if request.client else "unknown"

@@ -1,0 +1,195 @@
+"""OAuth hygiene as RFC 6749 / 7636 and Mastodon behave (issue 9, finding 7)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.conftest import Api
+
+REDIRECT = "https://app.example/callback"
+PASSWORD = "correct horse battery"
+
+
+def _challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _app(api: Api, redirect: str = REDIRECT) -> dict:
+    r = api.client.post(
+        "/api/v1/apps",
+        json={"client_name": "web app", "redirect_uris": [redirect], "scopes": "read write"},
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _form(api: Api, app: dict, **extra: str) -> dict[str, str]:
+    """GET the consent page like a browser and return its form's hidden fields."""
+    query = {
+        "response_type": "code",
+        "client_id": app["client_id"],
+        "redirect_uri": app["redirect_uri"],
+        "scope": "read write",
+        **extra,
+    }
+    page = api.client.get("/oauth/authorize", params=query)
+    assert page.status_code == 200, page.text
+    return dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+
+
+def _code(api: Api, app: dict, **extra: str) -> str:
+    form = _form(api, app, **extra)
+    form.update(login="alice", password=PASSWORD)
+    r = api.client.post("/oauth/authorize", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return parse_qs(urlparse(r.headers["location"]).query)["code"][0]
+
+
+def _exchange(app: dict, code: str, **fields: str) -> dict[str, str]:
+    return {
+        "grant_type": "authorization_code",
+        "client_id": app["client_id"],
+        "client_secret": app["client_secret"],
+        "code": code,
+        "redirect_uri": REDIRECT,
+        **fields,
+    }
+
+
+def test_code_needs_the_redirect_uri_it_was_issued_for(api: Api) -> None:
+    api.register("alice")
+    app = _app(api)
+    code = _code(api, app)
+    missing = _exchange(app, code)
+    del missing["redirect_uri"]
+    r = api.client.post("/oauth/token", data=missing)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    other = api.client.post(
+        "/oauth/token", data=_exchange(app, code, redirect_uri="https://app.example/other")
+    )
+    assert other.status_code == 400
+    good = api.client.post("/oauth/token", data=_exchange(app, code))
+    assert good.status_code == 200, "a refused exchange does not use the code up"
+
+
+def test_pkce_code_still_needs_the_client_secret(api: Api) -> None:
+    api.register("alice")
+    app = _app(api)
+    verifier = "v" * 50
+    code = _code(api, app, code_challenge=_challenge(verifier), code_challenge_method="S256")
+    wrong = api.client.post(
+        "/oauth/token", data=_exchange(app, code, code_verifier=verifier, client_secret="nope")
+    )
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    none = _exchange(app, code, code_verifier=verifier)
+    del none["client_secret"]
+    assert api.client.post("/oauth/token", data=none).status_code == 401
+    good = api.client.post("/oauth/token", data=_exchange(app, code, code_verifier=verifier))
+    assert good.status_code == 200, good.text
+
+
+def test_reused_code_revokes_its_token(api: Api) -> None:
+    api.register("alice")
+    app = _app(api)
+    code = _code(api, app)
+    first = api.client.post("/oauth/token", data=_exchange(app, code))
+    assert first.status_code == 200
+    headers = {"Authorization": f"Bearer {first.json()['access_token']}"}
+    assert api.client.get("/api/v1/accounts/verify_credentials", headers=headers).status_code == 200
+    again = api.client.post("/oauth/token", data=_exchange(app, code))
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    after = api.client.get("/api/v1/accounts/verify_credentials", headers=headers)
+    assert after.status_code == 401, "the token the stolen code issued is revoked"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "javascript:alert(1)",
+        "JavaScript://x%0aalert(1)",
+        "data:text/html,<script>x</script>",
+        "file:///etc/passwd",
+        "vbscript:msgbox",
+        "https://",
+        "not a uri",
+    ],
+)
+def test_dangerous_redirect_uris_are_422(api: Api, uri: str) -> None:
+    r = api.client.post("/api/v1/apps", data={"client_name": "x", "redirect_uris": uri})
+    assert r.status_code == 422 and "redirect" in r.json()["error"].lower(), r.text
+
+
+@pytest.mark.parametrize(
+    "uri", ["https://app.example/cb", "http://localhost:4000/cb", "com.example.app:/oauth"]
+)
+def test_ordinary_redirect_uris_are_fine(api: Api, uri: str) -> None:
+    r = api.client.post("/api/v1/apps", data={"client_name": "x", "redirect_uris": uri})
+    assert r.status_code == 200 and r.json()["redirect_uri"] == uri, r.text
+
+
+@pytest.mark.parametrize("website", ["javascript:alert(1)", "ftp://example.org", "example.org"])
+def test_website_must_be_http(api: Api, website: str) -> None:
+    r = api.client.post(
+        "/api/v1/apps", data={"client_name": "x", "redirect_uris": REDIRECT, "website": website}
+    )
+    assert r.status_code == 422 and "website" in r.json()["error"].lower(), r.text
+
+
+def test_token_answers_are_not_cached(api: Api) -> None:
+    app = api.default_app()
+    for data in (
+        {"grant_type": "client_credentials", "client_secret": app["client_secret"]},
+        {"grant_type": "client_credentials", "client_secret": "wrong"},
+    ):
+        r = api.client.post("/oauth/token", data={"client_id": app["client_id"], **data})
+        assert r.headers["cache-control"] == "no-store", r.status_code
+        assert r.headers["pragma"] == "no-cache"
+
+
+def test_authorize_page_cannot_be_framed(api: Api) -> None:
+    app = _app(api)
+    page = api.client.get(
+        "/oauth/authorize", params={"client_id": app["client_id"], "redirect_uri": REDIRECT}
+    )
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_authorize_post_needs_the_csrf_token(api: Api) -> None:
+    api.register("alice")
+    app = _app(api)
+    form = _form(api, app)
+    assert form.get("csrf_token"), "the form carries a CSRF token"
+    without = {k: v for k, v in form.items() if k != "csrf_token"}
+    r = api.client.post(
+        "/oauth/authorize",
+        data={**without, "login": "alice", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403 and "expired" in r.text.lower()
+    forged = api.client.post(
+        "/oauth/authorize",
+        data={
+            **form,
+            "csrf_token": "x" + form["csrf_token"][1:],
+            "login": "alice",
+            "password": PASSWORD,
+        },
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403
+    # Another browser (no cookie from this page) cannot replay the form's token.
+    api.client.cookies.clear()
+    replayed = api.client.post(
+        "/oauth/authorize",
+        data={**form, "login": "alice", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert replayed.status_code == 403
