@@ -6,6 +6,8 @@ import base64
 import dataclasses
 import hashlib
 import re
+import sqlite3
+import threading
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
@@ -171,3 +173,45 @@ def test_sign_in_is_limited_per_ip(limited: Api) -> None:
         },
     )
     assert grant.status_code == 429 and grant.headers["x-ratelimit-limit"] == "25"
+
+
+def test_a_wrong_password_never_takes_the_write_lock(api: Api, settings: Settings) -> None:
+    """The argon2 check runs outside any write transaction: with SQLite's write lock held
+    by someone else, wrong guesses on the page and the password grant still answer at once
+    (they used to queue behind the lock, stalling every post while they hashed)."""
+    if settings.database_url:
+        pytest.skip("SQLite's single write lock")
+    api.register("alice")
+    app = _app(api)
+    form = _form(api, app)
+    answers: list[int] = []
+
+    def guesses() -> None:
+        page = api.client.post(
+            "/oauth/authorize", data={**form, "login": "alice", "password": "wrong"}
+        )
+        grant = api.client.post(
+            "/oauth/token",
+            data={
+                "grant_type": "password",
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+                "username": "alice",
+                "password": "wrong",
+            },
+        )
+        answers.extend([page.status_code, grant.status_code])
+
+    holder = sqlite3.connect(settings.data_dir / "aloft.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        worker = threading.Thread(target=guesses)
+        worker.start()
+        worker.join(timeout=4)
+        finished = not worker.is_alive()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    worker.join()
+    assert finished, "a sign-in attempt waited for the write lock"
+    assert answers == [401, 400]
