@@ -9,7 +9,7 @@ from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.links import page_request, paged
 from aloft.api.params import path_id
 from aloft.errors import Forbidden, Invalid
-from aloft.services import accounts, auth, timelines
+from aloft.services import accounts, timelines
 
 
 def _base(ctx: Ctx) -> str:
@@ -28,9 +28,9 @@ def register(ctx: Ctx) -> Any:
         email=p.string("email", required=True) or "",
         password=p.string("password", required=True) or "",
     )
-    row = accounts.create(ctx.db, new)
     app_scopes = tuple(sorted(ctx.viewer.scopes)) or ("read",)
-    issued = auth.issue_token(ctx.db, ctx.viewer.app_id or 0, row.id, app_scopes)
+    # One unit of work: the account and its token commit together or not at all.
+    _account, issued = accounts.register(ctx.db, new, ctx.viewer.app_id or 0, app_scopes)
     return entities.token(issued)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -13,17 +15,23 @@ from sqlalchemy.exc import IntegrityError
 from aloft import ids
 from aloft.errors import Conflict, Forbidden, Invalid, NotFound
 from aloft.services import text
-from aloft.services.auth import Viewer, now
+from aloft.services.auth import IssuedToken, Viewer, _digest, now
 from aloft.services.notifications import notify
 from aloft.services.pages import Page, PageRequest
 from aloft.services.passwords import hash_password
 from aloft.storage.database import Database, insert_ignore
-from aloft.storage.schema import accounts, follows
+from aloft.storage.failures import RunAgain, is_unique_violation
+from aloft.storage.schema import accounts, follows, tokens
 
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
+# A twin is found by the rerun after the unique violation it caused (at most one more if it
+# was still in flight); more violations than this are not a twin but a bug.
+MAX_TWIN_RERUNS = 3
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,15 +54,15 @@ def validate_new(new: NewAccount) -> None:
         raise Invalid("Validation failed: " + ", ".join(problems))
 
 
-def create(db: Database, new: NewAccount) -> Row:
-    """Create a local account. Conflict if the username or email is taken (any case)."""
-    validate_new(new)
-    account_id = ids.new_id()
-    password_hash = hash_password(new.password)  # slow on purpose: outside the transaction
+def _account_unit(
+    new: NewAccount, account_id: int, password_hash: str
+) -> Callable[[Connection], Row]:
+    """The part of a unit of work that creates the account `account_id` (ID and password
+    hash drawn before the first attempt), or returns it if an earlier attempt did."""
 
     def unit(conn: Connection) -> Row:
         existing = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()
-        if existing is not None:  # a retry of this very write
+        if existing is not None:  # a rerun of this very write
             return existing
         taken = conn.execute(
             sa.select(accounts.c.username_lower, accounts.c.email).where(
@@ -80,12 +88,70 @@ def create(db: Database, new: NewAccount) -> Row:
         )
         return conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).one()
 
-    try:
-        return db.write(unit)
-    except IntegrityError:
-        # A twin committed first (an earlier attempt whose outcome we never learnt, or a
-        # concurrent sign-up): run again to return it, or to say the name is taken.
-        return db.write(unit)
+    return unit
+
+
+def _rerun_after_twin(unit: Callable[[Connection], T]) -> Callable[[Connection], T]:
+    """`unit`, asking `Database.write` to run it again (same deadline, fenced) when it meets
+    a unique violation: a twin committed first (an earlier attempt whose outcome we never
+    learnt and that was still in flight, or a concurrent sign-up with the same name), and
+    the rerun returns it or says the name is taken. More violations than a twin explains
+    are a bug and are raised as they are."""
+    twins = [0]
+
+    def attempt(conn: Connection) -> T:
+        try:
+            return unit(conn)
+        except IntegrityError as exc:
+            twins[0] += 1
+            if not is_unique_violation(exc) or twins[0] > MAX_TWIN_RERUNS:
+                raise
+            raise RunAgain("a twin of this account committed first") from exc
+
+    return attempt
+
+
+def create(db: Database, new: NewAccount) -> Row:
+    """Create a local account. Conflict if the username or email is taken (any case)."""
+    validate_new(new)
+    account_id = ids.new_id()
+    password_hash = hash_password(new.password)  # slow on purpose: outside the transaction
+    return db.write(_rerun_after_twin(_account_unit(new, account_id, password_hash)))
+
+
+def register(
+    db: Database, new: NewAccount, app_id: int, scopes: tuple[str, ...]
+) -> tuple[Row, IssuedToken]:
+    """Sign up: create a local account and its first access token in one unit of work, so a
+    failover can never leave an account without a token (the app's retry would then be told
+    the name is taken). Everything a rerun must find again is drawn before the first
+    attempt (account ID, token and its ID), so a rerun after an ambiguous commit finds the
+    account and token that attempt wrote and returns the same token."""
+    validate_new(new)
+    account_id = ids.new_id()
+    password_hash = hash_password(new.password)  # slow on purpose: outside the transaction
+    token_id = ids.new_id()
+    token = secrets.token_urlsafe(32)
+    issued = IssuedToken(token, scopes, now())
+    create_account = _account_unit(new, account_id, password_hash)
+
+    def unit(conn: Connection) -> tuple[Row, IssuedToken]:
+        row = create_account(conn)
+        found = conn.execute(sa.select(tokens.c.id).where(tokens.c.id == token_id)).first()
+        if found is None:
+            conn.execute(
+                sa.insert(tokens).values(
+                    id=token_id,
+                    token_hash=_digest(token),
+                    app_id=app_id,
+                    account_id=account_id,
+                    scopes=" ".join(scopes),
+                    created_at=issued.created_at,
+                )
+            )
+        return row, issued
+
+    return db.write(_rerun_after_twin(unit))
 
 
 def get_row(conn: Connection, account_id: int) -> Row:
