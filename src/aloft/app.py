@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from aloft import logredact
 from aloft.api import health
 from aloft.api import routes as api_routes
 from aloft.api.errors import internal_error, plain_error
@@ -59,6 +60,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        logredact.install()  # after uvicorn has configured its loggers
         db = Database.from_settings(settings)
         if migrate:
             upgrade(db.engine)

@@ -95,6 +95,9 @@ class Settings:
     # Peers whose X-Forwarded-For/-Proto we believe (a load balancer in front of us). Empty:
     # none, so nobody can choose the address their rate limits are counted under.
     trusted_proxies: tuple[str, ...] = field(default=(), metadata={"env": "ALOFT_TRUSTED_PROXIES"})
+    # The bearer token /metrics asks for. Empty: /metrics is served only to a direct
+    # connection from a loopback address (see aloft.api.health).
+    metrics_token: str = field(default="", metadata={"env": "ALOFT_METRICS_TOKEN"})
 
     @property
     def effective_database_url(self) -> str:

@@ -39,6 +39,10 @@ from aloft.services.auth import ANONYMOUS, Viewer, authenticate
 from aloft.services.statuses import Site
 from aloft.storage.database import ACTOR, COMMITS, CommitNote, Database
 
+QUERY_TOKEN_REFUSED = (
+    "access_token in the query string is not accepted: send it in the Authorization header (Bearer)"
+)
+
 # Where the request's writes committed ("host:port"), when drill headers are on.
 DATABASE_SERVER_HEADER = "Aloft-Database-Server"
 
@@ -98,6 +102,12 @@ def endpoint(
             limit_headers: dict[str, str] = {}
             commits = CommitNote() if settings.drill_headers else None
             try:
+                if "access_token" in request.query_params:
+                    # Mastodon (Doorkeeper) would take it; a token in a URL ends up in
+                    # logs, proxies and browser history, so it is refused by name rather
+                    # than served, and never served as anonymous (aloft.logredact keeps
+                    # it out of our own log).
+                    return json_response({"error": QUERY_TOKEN_REFUSED}, 400)
                 viewer = ANONYMOUS
                 token = _bearer(request)
                 if token is not None:

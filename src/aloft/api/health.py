@@ -11,11 +11,17 @@
 * `/healthz/database` — a fresh probe: can this app reach a server that serves its role
   right now? For operators and `aloft cluster status`/`up`, never for a load balancer's
   check: during a failover it takes as long as the connect timeouts of every host.
-* `/metrics` — Prometheus text.
+* `/metrics` — Prometheus text, for the operator only. With ALOFT_METRICS_TOKEN set, a
+  request must bear that token (`Authorization: Bearer …`, else 401). Without it, only a
+  direct connection from a loopback address gets it; a remote peer, or a request relayed by a
+  proxy (it carries X-Forwarded-For or Forwarded, and a proxy on this host connects from
+  loopback too), is refused with 403.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 from typing import Any
 
@@ -89,6 +95,36 @@ async def database(request: Request) -> Response:
     return json_response({"ok": ok, **state}, status=200 if ok else 503)
 
 
+METRICS_TOKEN_NEEDED = "/metrics needs the token set in ALOFT_METRICS_TOKEN"
+METRICS_LOOPBACK_ONLY = (
+    "/metrics is served only to a direct connection from a loopback address; "
+    "set ALOFT_METRICS_TOKEN to scrape it from elsewhere"
+)
+
+
+def _metrics_refusal(request: Request) -> Response | None:
+    """Why this request may not read /metrics (as a response), or None if it may."""
+    expected: str = request.app.state.settings.metrics_token
+    if expected:
+        kind, _, given = request.headers.get("authorization", "").partition(" ")
+        given_ok = kind.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), expected.encode()
+        )
+        return None if given_ok else json_response({"error": METRICS_TOKEN_NEEDED}, status=401)
+    peer = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        loopback = False
+    relayed = "x-forwarded-for" in request.headers or "forwarded" in request.headers
+    if loopback and not relayed:
+        return None
+    return json_response({"error": METRICS_LOOPBACK_ONLY}, status=403)
+
+
 async def metrics(request: Request) -> Response:
+    refusal = _metrics_refusal(request)
+    if refusal is not None:
+        return refusal
     body = request.app.state.metrics.render()
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
