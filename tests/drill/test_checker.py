@@ -481,11 +481,8 @@ def test_a_read_that_misses_the_clients_newest_post_breaks_read_your_writes() ->
     assert examples["read_your_writes"] == [
         "process 0: read at 3.00 s did not show its post 120 acknowledged at 2.00 s"
     ]
-    assert not passed
-    verdict = check(History(operations=ops, final_read=present(ops)))
-    assert "stale reads: 1 missed the client's own post, 0 lost a post an earlier read showed" in (
-        verdict.reasons
-    )
+    # Reported, not failed (DESIGN.md's fail list; see the checker's docstring).
+    assert passed
 
 
 def test_an_empty_page_after_an_acknowledged_post_is_stale() -> None:
@@ -521,7 +518,9 @@ def test_a_read_that_loses_a_post_an_earlier_read_showed_breaks_monotonic_reads(
     counts, examples, passed = stale(ops)
     assert counts == {"read_your_writes": 0, "monotonic": 1}
     assert examples["monotonic"] == ["process 5: read at 2.00 s lost 20 shown before"]
-    assert not passed
+    # Reported, not a reason to fail (this history fails only for having no write).
+    reasons = check(History(operations=ops, final_read=present(ops))).reasons
+    assert reasons == ["no write was acknowledged: the run proves nothing"], reasons
     # Another process never showed 20: each process is judged on its own reads.
     ops = [home(1, [30, 20, 10], process=5), home(2, [30, 10], process=6)]
     assert stale(ops)[0] == {"read_your_writes": 0, "monotonic": 0}
