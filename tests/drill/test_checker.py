@@ -515,7 +515,7 @@ def test_a_post_pushed_out_of_a_full_page_cannot_be_judged() -> None:
 
 def test_a_read_that_loses_a_post_an_earlier_read_showed_breaks_monotonic_reads() -> None:
     ops = [home(1, [30, 20, 10], process=5), home(2, [30, 10], process=5)]
-    counts, examples, passed = stale(ops)
+    counts, examples, _ = stale(ops)
     assert counts == {"read_your_writes": 0, "monotonic": 1}
     assert examples["monotonic"] == ["process 5: read at 2.00 s lost 20 shown before"]
     # Reported, not a reason to fail (this history fails only for having no write).
