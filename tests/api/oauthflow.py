@@ -39,6 +39,9 @@ def consent_form(api: Api, app: dict, **extra: str) -> dict[str, str]:
     }
     page = api.client.get("/oauth/authorize", params=query)
     assert page.status_code == 200, page.text
+    # The page names the app asking and asks for the password (both app helpers call the
+    # app "web app").
+    assert "web app" in page.text and 'name="password"' in page.text
     return dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
 
 

@@ -5,6 +5,7 @@ import hashlib
 import re
 from urllib.parse import parse_qs, urlparse
 
+from tests.api.oauthflow import consent_form
 from tests.conftest import Api
 
 REDIRECT = "https://app.example/callback"
@@ -37,17 +38,7 @@ def _csrf(api: Api, app: dict) -> str:
 
 def _sign_in(api: Api, app: dict, **extra: str) -> str:
     """Drive the consent page like a browser: GET it, POST the form, return the code."""
-    query = {
-        "response_type": "code",
-        "client_id": app["client_id"],
-        "redirect_uri": app["redirect_uri"],
-        "scope": "read write",
-        **extra,
-    }
-    page = api.client.get("/oauth/authorize", params=query)
-    assert page.status_code == 200
-    assert "web app" in page.text and 'name="password"' in page.text
-    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+    form = consent_form(api, app, **extra)
     form.update(login="alice@example.org", password="correct horse battery")
     r = api.client.post("/oauth/authorize", data=form, follow_redirects=False)
     assert r.status_code == 303, r.text
