@@ -18,6 +18,9 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (idempotent: a current database is left alone)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema up to `revision` (idempotent: a current database is left alone).
+
+    The default is every head: work done side by side may add migrations that branch from
+    the same parent, and a database must still reach all of them."""
     command.upgrade(alembic_config(engine), revision)
