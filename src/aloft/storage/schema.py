@@ -154,6 +154,35 @@ follows = sa.Table(
     sa.Index(None, "account_id", "id"),
 )
 
+# A follow of a locked account waits here until the target authorizes or rejects it; `id`
+# pages the target's list of requests, as `follows.id` pages follower lists.
+follow_requests = sa.Table(
+    "follow_requests",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "target_account_id",
+        ID,
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("id", ID, nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index(None, "target_account_id", "id"),
+)
+
+# Where an account last read its home timeline and its notifications (GET/POST
+# /api/v1/markers). `version` goes up by one each time `last_read_id` really changes.
+markers = sa.Table(
+    "markers",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("timeline", sa.String(20), primary_key=True),
+    sa.Column("last_read_id", ID, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
 
 def _account_status_table(name: str) -> sa.Table:
     """Favourites and bookmarks: one row per (account, status), paged by their own id."""
@@ -193,8 +222,12 @@ notifications = sa.Table(
     # "type:from:status": a repeated action (retry, re-like) never notifies twice.
     sa.Column("dedupe_key", sa.String(80), nullable=False),
     sa.Column("created_at", TS, nullable=False),
+    # Favourites and reblogs of one status, and follows, share a group (grouped
+    # notifications, aloft.services.notifications); NULL: a group of its own.
+    sa.Column("group_key", sa.String(80), nullable=True),
     sa.UniqueConstraint("account_id", "dedupe_key"),
     sa.Index(None, "account_id", "id"),
+    sa.Index(None, "account_id", "group_key", "id"),
 )
 
 # Idempotency-Key of POST /api/v1/statuses, written in the same transaction as the status.
