@@ -16,6 +16,7 @@ from aloft.errors import Invalid, NotFound
 from aloft.services.auth import Viewer, now
 from aloft.services.loader import Bundle, load_accounts, load_statuses
 from aloft.services.pages import Page, PageRequest
+from aloft.services.streaming import notified
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.schema import notifications, statuses
 
@@ -28,11 +29,12 @@ def notify(
     """Record a notification unless it is about oneself or already recorded."""
     if recipient_id == from_id:
         return
-    insert_ignore(
+    notification_id = ids.new_id()
+    added = insert_ignore(
         conn,
         notifications,
         {
-            "id": ids.new_id(),
+            "id": notification_id,
             "account_id": recipient_id,
             "from_account_id": from_id,
             "type": kind,
@@ -41,6 +43,8 @@ def notify(
             "created_at": now(),
         },
     )
+    if added:
+        notified(conn, notification_id)  # streamed after commit
 
 
 def _check_types(names: Sequence[str]) -> None:

@@ -25,6 +25,7 @@ from aloft.services.auth import Viewer, now
 from aloft.services.loader import Bundle, load_statuses
 from aloft.services.notifications import notify
 from aloft.services.pages import Page, PageRequest
+from aloft.services.streaming import status_deleted, status_posted
 from aloft.services.visibility import BY_NAME, DIRECT, PUBLIC, UNLISTED, visible_to
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.failures import RunAgain, is_unique_violation
@@ -194,6 +195,7 @@ def create(db: Database, viewer: Viewer, site: Site, new: NewStatus) -> tuple[Ro
             )
         if reply_to is not None and visibility in (PUBLIC, UNLISTED):
             _bump(conn, statuses, reply_to.id, "replies_count", 1)
+        status_posted(conn, status_id)  # streamed after commit, by this attempt only
         for m in mentioned:
             notify(conn, m.id, me, "mention", status_id)
         row = conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).one()
@@ -280,6 +282,9 @@ def delete(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
         removed = conn.execute(sa.delete(statuses).where(statuses.c.id == row.id)).rowcount
         if not removed:
             return row, bundle
+        status_deleted(
+            conn, row, (m.id for m in bundle.mentions.get(row.id, ())), bundle.tags.get(row.id, ())
+        )
         for account_id in reblogs:
             _bump(conn, accounts, account_id, "statuses_count", -1)
         if row.visibility != DIRECT:
@@ -419,6 +424,7 @@ def reblog(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
                 .values(statuses_count=accounts.c.statuses_count + 1, last_status_at=created)
             )
             notify(conn, original.account_id, me, "reblog", original.id)
+            status_posted(conn, reblog_id)
         row = conn.execute(
             sa.select(statuses).where(
                 statuses.c.account_id == me, statuses.c.reblog_of_id == original.id

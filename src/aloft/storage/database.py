@@ -53,6 +53,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from aloft.config import Settings
 from aloft.errors import Unavailable
+from aloft.storage.events import EventBus, take_pending
 from aloft.storage.failures import (
     SYNC_REP_CANCELLED,
     AttemptTimeout,
@@ -281,6 +282,9 @@ class Database:
         self.standby = standby
         self.anywhere = anywhere
         self.stats = Stats()
+        # Committed events (aloft.storage.events): SQLite's are published here after
+        # COMMIT; PostgreSQL's come back through a Listener that the app starts.
+        self.events = EventBus()
         self._recent_writers: dict[int, float] = {}
         # Until when reads avoid asking the primary first (see _read_order); monotonic.
         self._primary_trouble_until = 0.0
@@ -439,8 +443,11 @@ class Database:
             if write:
                 conn = conn.execution_options(aloft_write=True)
             if engine.dialect.name != "postgresql":
+                take_pending(conn)  # a failed earlier attempt's events never happened
                 with conn.begin():
-                    return fn(conn)
+                    result = fn(conn)
+                self.events.publish(take_pending(conn))
+                return result
             guard = _Guard(conn)
             handle = WATCHDOG.arm(self.policy.attempt_timeout, guard.fire)
             notices: list[str] = conn.connection.info.setdefault("notices", [])
