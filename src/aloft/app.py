@@ -18,11 +18,13 @@ from starlette.staticfiles import StaticFiles
 
 from aloft import logredact
 from aloft.api import health
+from aloft.api import media as media_api
 from aloft.api import routes as api_routes
 from aloft.api.errors import internal_error, plain_error
 from aloft.api.metrics import Metrics
 from aloft.api.ratelimit import RateLimiter
 from aloft.config import Settings
+from aloft.services.jobs import Jobs
 from aloft.services.statuses import Site
 from aloft.storage.database import Database
 from aloft.storage.migrate import upgrade
@@ -66,6 +68,8 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             upgrade(db.engine)
         app.state.db = db
         app.state.metrics.watch(db)
+        app.state.jobs = Jobs(db)  # finishes videos, removes old unattached uploads
+        app.state.jobs.start()
         app.state.serving = True
         try:
             yield
@@ -74,6 +78,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             # load balancer mostly sees refused connections first; this covers servers that
             # shut down in another order.
             app.state.serving = False
+            app.state.jobs.stop()
             db.dispose()
 
     app = Starlette(
@@ -83,6 +88,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/healthz/database", health.database, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),
+            Route("/media/{id}/{token}/{file}", media_api.serve_file, methods=["GET"]),
             Route("/oauth/authorize", pages.authorize, methods=["GET", "POST"]),
             Route("/oauth/authorize/", pages.authorize, methods=["GET", "POST"]),
             *api_routes.routes(),

@@ -85,6 +85,7 @@ def endpoint(
     limit: ratelimit.Rule | None = None,
     limit_by_ip: bool = False,
     if_token: str | None = None,
+    upload: int | None = None,
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Wrap a handler. `scope` is required of the token when given; `if_token` is required
     of a token only when one is sent; `user=True` also requires the token to belong to an
@@ -129,8 +130,9 @@ def endpoint(
                     if limit is not None:
                         key = client_ip if limit_by_ip else who
                         limit_headers = state.limiter.hit(limit, key).headers()
-                body = await read_body(request, settings.max_body_bytes)
-                params = await Params.from_request(request, body)
+                # An upload endpoint takes a larger body, and files (see api/media.py).
+                body = await read_body(request, upload or settings.max_body_bytes)
+                params = await Params.from_request(request, body, files=upload is not None)
                 ctx = Ctx(request, params, viewer, settings, state.db, state.site)
                 # The actor travels into the worker thread with the context, for
                 # read-your-writes routing in the data layer.

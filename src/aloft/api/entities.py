@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.engine import Row
 
 from aloft import VERSION_STRING, __version__
@@ -18,6 +19,7 @@ from aloft.config import Settings
 from aloft.services.accounts import Relationship
 from aloft.services.auth import IssuedToken
 from aloft.services.loader import Bundle
+from aloft.services.transcoder import IMAGE_TYPES, LIMITS, VIDEO_TYPES, ffmpeg_missing
 from aloft.services.visibility import NAMES
 
 AVATAR_PATH = "/static/avatar.png"
@@ -120,7 +122,7 @@ def status(row: Row, bundle: Bundle, base: str, with_source: bool = False) -> di
         "reblog": status(original, bundle, base) if original is not None else None,
         "application": {"name": app.name, "website": app.website} if app else None,
         "account": account(author, base),
-        "media_attachments": [],
+        "media_attachments": [media_attachment(m, base) for m in bundle.media.get(row.id, ())],
         "mentions": [
             {
                 "id": str(m.id),
@@ -143,6 +145,35 @@ def status(row: Row, bundle: Bundle, base: str, with_source: bool = False) -> di
         data["pinned"] = False
     if with_source:
         data["text"] = row.text
+    return data
+
+
+def media_attachment(row: Row, base: str) -> dict[str, Any]:
+    """A MediaAttachment. `url` and `preview_url` are null while a video is processing; file
+    URLs carry the attachment's random token (aloft.services.media.file)."""
+    ready = row.state == "ready"
+    folder = f"{base}/media/{row.id}/{row.token}"
+    original = row.ext or "bin"
+    small = "jpg" if row.type in ("video", "gifv") else original
+    return {
+        "id": str(row.id),
+        "type": row.type,
+        "url": f"{folder}/original.{original}" if ready else None,
+        "preview_url": f"{folder}/small.{small}" if ready else None,
+        "remote_url": None,
+        "preview_remote_url": None,
+        "text_url": None,
+        "meta": _media_meta(row),
+        "description": row.description,
+        "blurhash": row.blurhash,
+    }
+
+
+def _media_meta(row: Row) -> dict[str, Any]:
+    """Sizes from processing (stored as JSON), plus the focal point if one is set."""
+    data: dict[str, Any] = orjson.loads(row.meta or "{}")
+    if row.focus_x is not None:
+        data["focus"] = {"x": row.focus_x, "y": row.focus_y}
     return data
 
 
@@ -213,16 +244,19 @@ def _limits() -> dict[str, Any]:
     return {
         "statuses": {
             "max_characters": 500,
-            "max_media_attachments": 0,
+            "max_media_attachments": LIMITS.attachments,
             "characters_reserved_per_url": 23,
         },
         "media_attachments": {
-            "supported_mime_types": [],
-            "image_size_limit": 0,
-            "image_matrix_limit": 0,
-            "video_size_limit": 0,
-            "video_frame_rate_limit": 0,
-            "video_matrix_limit": 0,
+            # Video and animated GIFs need ffmpeg; without it only still images are taken.
+            "supported_mime_types": list(IMAGE_TYPES)
+            + ([] if ffmpeg_missing() else list(VIDEO_TYPES)),
+            "image_size_limit": LIMITS.image_size,
+            "image_matrix_limit": LIMITS.image_matrix,
+            "video_size_limit": LIMITS.video_size,
+            "video_frame_rate_limit": LIMITS.video_frame_rate,
+            "video_matrix_limit": LIMITS.video_matrix,
+            "description_limit": LIMITS.description,
         },
         "polls": {
             "max_options": 0,

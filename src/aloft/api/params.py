@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -46,7 +46,7 @@ class Params:
         self._values = values
 
     @classmethod
-    async def from_request(cls, request: Request, body: bytes) -> Params:
+    async def from_request(cls, request: Request, body: bytes, files: bool = False) -> Params:
         values: dict[str, list[Any]] = {}
         for key, value in request.query_params.multi_items():
             values.setdefault(key, []).append(value)
@@ -60,7 +60,9 @@ class Params:
                 # The body is already read (and size-checked); Starlette parses its copy.
                 request._body = body
                 try:
-                    form: FormData = await request.form(max_files=0, max_fields=1000)
+                    form: FormData = await request.form(
+                        max_files=1 if files else 0, max_fields=1000
+                    )
                 except HTTPException as exc:  # Starlette's answer to a malformed form
                     message = f"The request body could not be parsed: {exc.detail}"
                     raise BadRequest(message) from None
@@ -151,6 +153,15 @@ class Params:
                 raise Invalid(f"{name} must not contain NUL characters")
             out.append(str(item))
         return out
+
+    def file(self, name: str) -> UploadFile | None:
+        """An uploaded file (multipart, on endpoints that take uploads), or None."""
+        raw = self._values.get(name)
+        if raw is None:
+            return None
+        if not isinstance(raw[-1], UploadFile):
+            raise Invalid(f"{name} must be a file sent as multipart/form-data")
+        return raw[-1]
 
     def ids(self, name: str) -> list[int]:
         out = []

@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.routing import Route
 
+import aloft.api.media as media_api
 from aloft.api import accounts, instance, notifications, oauth, search, statuses, timelines
 
 GET, POST, DELETE, PATCH = ["GET"], ["POST"], ["DELETE"], ["PATCH"]
@@ -60,6 +61,11 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/statuses/{id}/reblogged_by", GET, statuses.reblogged_by),
     ("/api/v1/favourites", GET, statuses.favourites_list),
     ("/api/v1/bookmarks", GET, statuses.bookmarks_list),
+    # media (the files themselves: /media/..., in aloft.app)
+    ("/api/v2/media", POST, media_api.create_v2),
+    ("/api/v1/media", POST, media_api.create_v1),
+    ("/api/v1/media/{id}", GET, media_api.show),
+    ("/api/v1/media/{id}", ["PUT"], media_api.update),
     # timelines
     ("/api/v1/timelines/home", GET, timelines.home),
     ("/api/v1/timelines/public", GET, timelines.public),

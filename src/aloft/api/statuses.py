@@ -34,6 +34,7 @@ def create(ctx: Ctx) -> Any:
         sensitive=p.flag("sensitive"),
         language=p.string("language") or None,
         idempotency_key=key,
+        media_ids=tuple(p.ids("media_ids")),
     )
     row, bundle = statuses.create(ctx.db, ctx.viewer, ctx.site, new)
     return entities.status(row, bundle, _base(ctx))

@@ -1,8 +1,9 @@
 """Batch loading: everything a page of statuses or accounts needs, in a fixed number of
 queries whatever the page size (no N+1).
 
-For a page of statuses: the reblogged originals, every author, mentions, hashtags, apps
-and the viewer's favourited / reblogged / bookmarked flags: at most eight queries.
+For a page of statuses: the reblogged originals, every author, mentions, hashtags, media
+attachments, apps and the viewer's favourited / reblogged / bookmarked flags: at most nine
+queries.
 Counts come from counter columns on the rows themselves.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from aloft.services import media
 from aloft.storage.schema import (
     accounts,
     apps,
@@ -35,6 +37,7 @@ class Bundle:
     accounts: dict[int, Row] = field(default_factory=dict)
     mentions: dict[int, list[Row]] = field(default_factory=lambda: defaultdict(list))
     tags: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    media: dict[int, list[Row]] = field(default_factory=dict)
     apps: dict[int, Row] = field(default_factory=dict)
     favourited: set[int] = field(default_factory=set)
     reblogged: set[int] = field(default_factory=set)
@@ -82,6 +85,7 @@ def load_statuses(
         )
         for t in conn.execute(query):
             bundle.tags[t.status_id].append(t.name)
+        bundle.media.update(media.for_statuses(conn, content_ids))
     app_ids = {r.app_id for r in all_rows if r.app_id} - bundle.apps.keys()
     if app_ids:
         for a in conn.execute(

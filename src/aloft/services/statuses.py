@@ -23,6 +23,7 @@ from aloft.errors import Forbidden, Invalid, NotFound
 from aloft.services import text
 from aloft.services.auth import Viewer, now
 from aloft.services.loader import Bundle, load_statuses
+from aloft.services.media import attach_to_status, check_media_ids
 from aloft.services.notifications import notify
 from aloft.services.pages import Page, PageRequest
 from aloft.services.streaming import status_deleted, status_posted
@@ -64,6 +65,7 @@ class NewStatus:
     sensitive: bool = False
     language: str | None = None
     idempotency_key: str | None = None
+    media_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def _bump(conn: Connection, table: sa.Table, row_id: int, column: str, delta: in
 
 
 def _validate(new: NewStatus) -> int:
-    if not new.text.strip():
+    if not new.text.strip() and not new.media_ids:
         raise Invalid("Validation failed: Text can't be blank")
     if text.weighted_length(new.text) + len(new.spoiler_text) > text.MAX_CHARACTERS:
         raise Invalid(f"Validation failed: Text character limit of {text.MAX_CHARACTERS} exceeded")
@@ -121,6 +123,7 @@ def create(db: Database, viewer: Viewer, site: Site, new: NewStatus) -> tuple[Ro
     me = viewer.account_id
     assert me is not None
     visibility = _validate(new)
+    media_ids = check_media_ids(new.media_ids)
     parsed = text.parse(new.text, site.domain)
 
     def unit(conn: Connection, status_id: int) -> tuple[Row, Bundle]:
@@ -165,6 +168,7 @@ def create(db: Database, viewer: Viewer, site: Site, new: NewStatus) -> tuple[Ro
                 created_at=created,
             )
         )
+        attach_to_status(conn, me, status_id, media_ids)
         if mentioned:
             conn.execute(
                 sa.insert(mentions),

@@ -239,3 +239,49 @@ idempotency_keys = sa.Table(
     sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), nullable=False),
     sa.Column("created_at", TS, nullable=False),
 )
+
+# Media attachments (aloft.services.media). The bytes live in the database, in media_files,
+# so the synchronous standby protects them like posts (docs/ARCHITECTURE.md, "Media").
+# state: "processing" (a video or GIF waiting for its job), "ready", "failed". A job claims
+# a processing row by setting claimed_until (a lease), so any app replica can finish it.
+# status_id is set when a status takes the attachment; deleting the status detaches it
+# (SET NULL), as Mastodon keeps media for delete-and-redraft until the cleanup removes it.
+media_attachments = sa.Table(
+    "media_attachments",
+    metadata,
+    _id_pk(),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("position", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("type", sa.String(10), nullable=False),  # image, gifv, video
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("token", sa.String(32), nullable=False),  # random, part of every file URL
+    sa.Column("ext", sa.String(5), nullable=True),  # the original file's, once processed
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("focus_x", sa.Float, nullable=True),
+    sa.Column("focus_y", sa.Float, nullable=True),
+    sa.Column("blurhash", sa.String(100), nullable=True),
+    sa.Column("meta", sa.Text, nullable=False, server_default="{}"),  # JSON
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("claimed_until", TS, nullable=True),
+    sa.Column("claimed_by", sa.String(32), nullable=True),  # the claim's own random token
+    sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Index(None, "status_id"),
+    sa.Index(None, "state", "id"),
+    sa.Index(None, "account_id", "created_at"),
+)
+
+# variant: "original" and "small" (served), "upload" (a video's bytes until its job ran).
+media_files = sa.Table(
+    "media_files",
+    metadata,
+    sa.Column(
+        "media_id",
+        ID,
+        sa.ForeignKey("media_attachments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("variant", sa.String(10), primary_key=True),
+    sa.Column("content_type", sa.String(50), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)

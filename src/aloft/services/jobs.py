@@ -1,0 +1,62 @@
+"""Background work of one app process: finishing videos and GIFs, removing old uploads.
+
+One thread per process (`Jobs`), started and stopped by the app's lifespan. It finishes
+pending media (`media.process_next`) until none is left, runs the unattached-upload
+cleanup (`media.remove_unattached`) every `cleanup_every` seconds, and otherwise sleeps
+until woken (an upload in this process) or `poll` seconds pass, so that work left by
+another replica, or by a replica that died mid-job, is picked up too. Every replica runs
+the same loop; the claims in `aloft.services.media` keep them from doing one job twice.
+An error is logged and the loop goes on: during a failover the database calls raise
+`Unavailable` after their deadline, and the next round tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from aloft.services import media
+from aloft.storage.database import Database
+
+log = logging.getLogger("aloft.jobs")
+
+
+class Jobs:
+    def __init__(self, db: Database, poll: float = 5.0, cleanup_every: float = 3600.0) -> None:
+        self.db = db
+        self.poll = poll
+        self.cleanup_every = cleanup_every
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="aloft-jobs", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Look for work now (called after an upload that left a job)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        next_cleanup = time.monotonic()
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                while not self._stop.is_set() and media.process_next(self.db):
+                    pass
+                if time.monotonic() >= next_cleanup:
+                    removed = media.remove_unattached(self.db)
+                    if removed:
+                        log.info("removed %d unattached uploads older than a day", removed)
+                    next_cleanup = time.monotonic() + self.cleanup_every
+            except Exception:
+                log.exception("background job failed; trying again in %.0f s", self.poll)
+            self._wake.wait(self.poll)
