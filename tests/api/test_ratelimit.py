@@ -1,15 +1,25 @@
 """Rate limits: Mastodon's documented defaults, headers on every response, a switch."""
 
+import dataclasses
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from starlette.testclient import TestClient
 
-from aloft.api.ratelimit import GENERAL, RateLimiter, Rule
+from aloft import ids
 from aloft.app import create_app
 from aloft.config import Settings
 from aloft.errors import RateLimited
+from aloft.services.limits import GENERAL, POSTS, Limiter, Rule
+from aloft.storage.database import Database
+from aloft.storage.schema import statuses
 from tests.conftest import Api, start_server, stop_server
 
 
@@ -57,15 +67,17 @@ def test_switched_off_means_no_limit_and_no_headers(api: Api) -> None:
 
 
 def test_limiter_windows() -> None:
-    limiter = RateLimiter()
+    limiter = Limiter()
     rule = Rule("test", 2, 60)
     assert limiter.hit(rule, "k", now=120.0).remaining == 1
     assert limiter.hit(rule, "k", now=121.0).remaining == 0
     with pytest.raises(RateLimited) as caught:
         limiter.hit(rule, "k", now=122.0)
-    assert caught.value.retry_after == 58
+    # Sliding: both requests still count until half of the next window has passed.
+    assert caught.value.retry_after == 88
     assert limiter.hit(rule, "other", now=122.0).remaining == 1, "keys are counted apart"
-    assert limiter.hit(rule, "k", now=180.0).remaining == 1, "a new window starts afresh"
+    assert limiter.hit(rule, "k", now=210.0).remaining == 0, "half of the two still count"
+    assert limiter.hit(rule, "k", now=300.0).remaining == 1, "a window later, all is free"
     assert GENERAL.limit == 300 and GENERAL.window_seconds == 300
 
 
@@ -97,3 +109,130 @@ def test_a_client_cannot_choose_its_rate_limit_bucket(tmp_path: Path) -> None:
     finally:
         stop_server(proxied)
     assert counts == [299, 299, 298]
+
+
+@pytest.fixture
+def limited_both(settings: Settings) -> Iterator[Api]:
+    """A rate-limited app on each engine."""
+    with TestClient(
+        create_app(dataclasses.replace(settings, rate_limits=True)),
+        base_url="http://127.0.0.1:8080",
+    ) as client:
+        yield Api(client)
+
+
+def test_refused_requests_count_too(limited_both: Api) -> None:
+    """A guesser's 401s (bad tokens) and 403s (wrong scope) spend the budget like any
+    request: the 301st request in five minutes is refused whatever it would have been."""
+    bad = {"Authorization": "Bearer not-a-token"}
+    codes = Counter(
+        limited_both.client.get("/api/v1/timelines/home", headers=bad).status_code
+        for _ in range(GENERAL.limit)
+    )
+    assert codes == {401: GENERAL.limit}
+    r = limited_both.client.get("/api/v1/timelines/home", headers=bad)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert r.json() == {"error": "Too many requests"}
+
+
+def _old_posts(settings: Settings, account_id: int, count: int, hours: float) -> None:
+    """`count` statuses of the account spread over the last `hours`, written directly."""
+    db = Database.from_settings(settings)
+    start = time.time() - hours * 3600
+
+    def unit(conn: Connection) -> None:
+        for i in range(count):
+            at = start + i * hours * 3600 / count
+            conn.execute(
+                sa.insert(statuses).values(
+                    id=ids.id_for_time(int(at * 1000)) + i,
+                    account_id=account_id,
+                    text=f"old {i}",
+                    content=f"<p>old {i}</p>",
+                    visibility=0,
+                    created_at=datetime.fromtimestamp(at, UTC),
+                )
+            )
+
+    db.write(unit)
+    db.dispose()
+
+
+def test_posts_are_limited_per_account(limited_both: Api, settings: Settings) -> None:
+    """300 posts (or reblogs) per 3 hours per account, counted from the posts themselves,
+    so every app process sees the same count. A retried post is answered, not refused."""
+    alice = limited_both.register("alice")
+    bob = limited_both.register("bob")
+    _old_posts(settings, int(alice.id), POSTS.limit - 1, hours=2.5)
+    key = {"Idempotency-Key": "the-300th"}
+    last = limited_both.client.post(
+        "/api/v1/statuses", headers={**alice.headers, **key}, data={"status": "the 300th"}
+    )
+    assert last.status_code == 200, last.text
+    refused = limited_both.client.post(
+        "/api/v1/statuses", headers=alice.headers, data={"status": "one too many"}
+    )
+    assert refused.status_code == 429 and refused.json() == {"error": "Too many posts"}
+    # The oldest of the 300 leaves the 3-hour window about 30 minutes from now.
+    assert 25 * 60 < int(refused.headers["retry-after"]) <= 31 * 60
+    again = limited_both.client.post(
+        "/api/v1/statuses", headers={**alice.headers, **key}, data={"status": "the 300th"}
+    )
+    assert again.status_code == 200 and again.json()["id"] == last.json()["id"]
+    bobs = limited_both.post(bob, "a post to reblog")
+    reblog = limited_both.client.post(
+        f"/api/v1/statuses/{bobs['id']}/reblog", headers=alice.headers
+    )
+    assert reblog.status_code == 429, reblog.text
+    statuses_count = limited_both.get(f"/api/v1/accounts/{alice.id}").json()["statuses_count"]
+    assert limited_both.post(bob, "bob is not limited")["content"]
+    assert statuses_count <= POSTS.limit
+
+
+def test_limits_are_shared_by_two_server_processes(tmp_path: Path) -> None:
+    """Two `aloft serve` processes on one database count one registration budget, and
+    learn each other's general counts within a sync or two."""
+    data = tmp_path / "shared"
+    first = start_server(data, {"ALOFT_RATE_LIMITS": "on"})
+    second = start_server(data, {"ALOFT_RATE_LIMITS": "on"})
+    try:
+        codes = []
+        for i, server in enumerate([first, second] * 3):
+            app = httpx.post(
+                f"{server.url}/api/v1/apps",
+                data={
+                    "client_name": "t",
+                    "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+                    "scopes": "read write",
+                },
+            ).json()
+            token = httpx.post(
+                f"{server.url}/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": app["client_id"],
+                    "client_secret": app["client_secret"],
+                    "scope": "read write",
+                },
+            ).json()["access_token"]
+            r = httpx.post(
+                f"{server.url}/api/v1/accounts",
+                headers={"Authorization": f"Bearer {token}"},
+                data={
+                    "username": f"user{i}",
+                    "email": f"user{i}@example.org",
+                    "password": "long enough",
+                    "agreement": "true",
+                },
+            )
+            codes.append(r.status_code)
+        assert codes == [200] * 5 + [429], codes
+
+        for _ in range(100):
+            _remaining(first.url, "192.0.2.1")
+        _remaining(second.url, "192.0.2.1")
+        time.sleep(2.5)  # a sync of each process (every second) has run since
+        assert _remaining(second.url, "192.0.2.1") < 300 - 100
+    finally:
+        stop_server(first)
+        stop_server(second)

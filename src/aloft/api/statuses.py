@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy.engine import Row
 
-from aloft.api import entities, ratelimit
+from aloft.api import entities
 from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.links import page_request, paged
 from aloft.api.params import path_id
-from aloft.services import statuses
+from aloft.services import limits, statuses
 from aloft.services.auth import Viewer
 from aloft.services.loader import Bundle
 from aloft.storage.database import Database
@@ -36,7 +36,7 @@ def create(ctx: Ctx) -> Any:
         idempotency_key=key,
         media_ids=tuple(p.ids("media_ids")),
     )
-    row, bundle = statuses.create(ctx.db, ctx.viewer, ctx.site, new)
+    row, bundle = statuses.create(ctx.db, ctx.viewer, ctx.site, new, ctx.settings.rate_limits)
     return entities.status(row, bundle, _base(ctx))
 
 
@@ -46,7 +46,7 @@ def show(ctx: Ctx) -> Any:
     return entities.status(row, bundle, _base(ctx))
 
 
-@endpoint(scope="write:statuses", user=True, limit=ratelimit.DELETION)
+@endpoint(scope="write:statuses", user=True, limit=limits.DELETION)
 def delete(ctx: Ctx) -> Any:
     row, bundle = statuses.delete(ctx.db, ctx.viewer, path_id(ctx.path("id")))
     return entities.status(row, bundle, _base(ctx), with_source=True)
@@ -64,7 +64,7 @@ def context(ctx: Ctx) -> Any:
 Action = Callable[[Database, Viewer, int], tuple[Row, Bundle]]
 
 
-def _action(scope: str, action: Action, limit: ratelimit.Rule | None = None) -> Any:
+def _action(scope: str, action: Action, limit: limits.Rule | None = None) -> Any:
     @endpoint(scope=scope, user=True, limit=limit)
     def run(ctx: Ctx) -> Any:
         row, bundle = action(ctx.db, ctx.viewer, path_id(ctx.path("id")))
@@ -75,10 +75,17 @@ def _action(scope: str, action: Action, limit: ratelimit.Rule | None = None) -> 
 
 favourite = _action("write:favourites", statuses.favourite)
 unfavourite = _action("write:favourites", statuses.unfavourite)
-reblog = _action("write:statuses", statuses.reblog)
-unreblog = _action("write:statuses", statuses.unreblog, ratelimit.DELETION)
+unreblog = _action("write:statuses", statuses.unreblog, limits.DELETION)
 bookmark = _action("write:bookmarks", statuses.bookmark)
 unbookmark = _action("write:bookmarks", statuses.unbookmark)
+
+
+@endpoint(scope="write:statuses", user=True)
+def reblog(ctx: Ctx) -> Any:
+    row, bundle = statuses.reblog(
+        ctx.db, ctx.viewer, path_id(ctx.path("id")), ctx.settings.rate_limits
+    )
+    return entities.status(row, bundle, _base(ctx))
 
 
 def _actors(ctx: Ctx, which: Callable[..., Any]) -> Any:

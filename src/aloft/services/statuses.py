@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
 from aloft.errors import Forbidden, Invalid, NotFound
-from aloft.services import text
+from aloft.services import limits, text
 from aloft.services.auth import Viewer, now
 from aloft.services.loader import Bundle, load_statuses
 from aloft.services.media import attach_to_status, check_media_ids
@@ -118,8 +118,12 @@ def _validate(new: NewStatus) -> int:
     return visibility
 
 
-def create(db: Database, viewer: Viewer, site: Site, new: NewStatus) -> tuple[Row, Bundle]:
-    """Post a status and return it, or the one already posted with the same Idempotency-Key."""
+def create(
+    db: Database, viewer: Viewer, site: Site, new: NewStatus, limited: bool = True
+) -> tuple[Row, Bundle]:
+    """Post a status and return it, or the one already posted with the same Idempotency-Key.
+    With `limited`, RateLimited when the author is over the posting limit (a retry of a post
+    already made is answered, not limited)."""
     me = viewer.account_id
     assert me is not None
     visibility = _validate(new)
@@ -136,6 +140,8 @@ def create(db: Database, viewer: Viewer, site: Site, new: NewStatus) -> tuple[Ro
             if again.account_id != me:
                 raise IdCollision(status_id)
             return again, load_statuses(conn, [again], me)  # an earlier attempt committed
+        if limited:
+            limits.posts_allowed(conn, me)
         reply_to = None
         if new.in_reply_to_id is not None:
             reply_to = _content_row(conn, me, new.in_reply_to_id)
@@ -397,8 +403,11 @@ bookmark = _mark(bookmarks, None, None)
 unbookmark = _unmark(bookmarks, None)
 
 
-def reblog(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
-    """Reblog a public or unlisted status; return the reblog (the existing one if any)."""
+def reblog(
+    db: Database, viewer: Viewer, status_id: int, limited: bool = True
+) -> tuple[Row, Bundle]:
+    """Reblog a public or unlisted status; return the reblog (the existing one if any).
+    A new reblog counts against the posting limit when `limited`."""
     me = viewer.account_id
     assert me is not None
     reblog_id = ids.new_id()
@@ -420,6 +429,9 @@ def reblog(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
                 "created_at": created,
             },
         )
+        if added and limited:
+            # Counted with the new row in place: over when it makes one too many.
+            limits.posts_allowed(conn, me, extra=1)
         if added:
             _bump(conn, statuses, original.id, "reblogs_count", 1)
             conn.execute(

@@ -240,6 +240,19 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", TS, nullable=False),
 )
 
+# Rate-limit counts shared by every app process of a deployment (aloft.services.limits):
+# requests per rule, key (an account id or an IP address) and fixed window, where `window`
+# is the window's start in seconds since the epoch. Rows older than two windows are swept.
+rate_counts = sa.Table(
+    "rate_counts",
+    metadata,
+    sa.Column("rule", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("window", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Index(None, "window"),
+)
+
 # Media attachments (aloft.services.media). The bytes live in the database, in media_files,
 # so the synchronous standby protects them like posts (docs/ARCHITECTURE.md, "Media").
 # state: "processing" (a video or GIF waiting for its job), "ready", "failed". A job claims
