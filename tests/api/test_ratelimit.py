@@ -1,6 +1,7 @@
 """Rate limits: Mastodon's documented defaults, headers on every response, a switch."""
 
 import dataclasses
+import io
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 from sqlalchemy.engine import Connection
 from starlette.testclient import TestClient
 
@@ -17,7 +19,7 @@ from aloft import ids
 from aloft.app import create_app
 from aloft.config import Settings
 from aloft.errors import RateLimited
-from aloft.services.limits import GENERAL, POSTS, Limiter, Rule
+from aloft.services.limits import GENERAL, MEDIA, POSTS, Limiter, Rule
 from aloft.storage.database import Database
 from aloft.storage.schema import statuses
 from tests.conftest import Api, start_server, stop_server
@@ -236,3 +238,21 @@ def test_limits_are_shared_by_two_server_processes(tmp_path: Path) -> None:
     finally:
         stop_server(first)
         stop_server(second)
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 40, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_media_uploads_are_limited_per_account(limited_both: Api) -> None:
+    alice = limited_both.register("alice")
+    png = _png()
+    codes = [
+        limited_both.client.post(
+            "/api/v2/media", headers=alice.headers, files={"file": ("a.png", png, "image/png")}
+        ).status_code
+        for _ in range(MEDIA.limit + 1)
+    ]
+    assert codes == [200] * MEDIA.limit + [429]

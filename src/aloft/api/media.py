@@ -21,7 +21,7 @@ from aloft.api.errors import error_response
 from aloft.api.params import path_id
 from aloft.api.responses import json_response
 from aloft.errors import AloftError, Invalid
-from aloft.services import media
+from aloft.services import limits, media
 from aloft.services.transcoder import LIMITS
 
 UPLOAD_BODY = LIMITS.video_size + 1024 * 1024
@@ -47,7 +47,7 @@ def _upload(ctx: Ctx) -> media.Upload:
     return media.Upload(sent.filename or "", sent.content_type or "", sent.file.read())
 
 
-@endpoint(scope="write:media", user=True, upload=UPLOAD_BODY)
+@endpoint(scope="write:media", user=True, upload=UPLOAD_BODY, limit=limits.MEDIA)
 def create_v2(ctx: Ctx) -> Any:
     """Images are processed now (200); video and GIFs by the job (202, url null)."""
     p = ctx.params
@@ -58,7 +58,7 @@ def create_v2(ctx: Ctx) -> Any:
     return _entity(ctx, row)
 
 
-@endpoint(scope="write:media", user=True, upload=UPLOAD_BODY)
+@endpoint(scope="write:media", user=True, upload=UPLOAD_BODY, limit=limits.MEDIA)
 def create_v1(ctx: Ctx) -> Any:
     """As v2, but a video is converted before the answer (the row is claimed for this
     request, so no job takes it meanwhile; if this app dies, the claim runs out and a job
