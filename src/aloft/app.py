@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from aloft import logredact
-from aloft.api import health
+from aloft.api import health, streaming
 from aloft.api import media as media_api
 from aloft.api import routes as api_routes
 from aloft.api.errors import internal_error, plain_error
@@ -68,6 +68,8 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             upgrade(db.engine)
         app.state.db = db
         app.state.metrics.watch(db)
+        app.state.streams = streaming.Hub(db, settings.effective_base_url)
+        app.state.streams.start()  # and, on PostgreSQL, this process's LISTEN
         app.state.jobs = Jobs(db)  # finishes videos, removes old unattached uploads
         app.state.jobs.start()
         app.state.serving = True
@@ -78,6 +80,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             # load balancer mostly sees refused connections first; this covers servers that
             # shut down in another order.
             app.state.serving = False
+            await app.state.streams.stop()
             app.state.jobs.stop()
             db.dispose()
 
@@ -91,6 +94,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             Route("/media/{id}/{token}/{file}", media_api.serve_file, methods=["GET"]),
             Route("/oauth/authorize", pages.authorize, methods=["GET", "POST"]),
             Route("/oauth/authorize/", pages.authorize, methods=["GET", "POST"]),
+            *streaming.routes(),
             *api_routes.routes(),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

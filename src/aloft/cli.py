@@ -82,6 +82,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the server (migrating the database first)."""
     import uvicorn
 
+    from aloft.api.streaming import HEARTBEAT_SECONDS
+
     settings = _settings().with_overrides(host=host, port=port, workers=workers)
     if not 0 < settings.port < 65536:
         fail(f"bad port {settings.port}: expected 1 to 65535")
@@ -105,6 +107,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         server_header=False,
+        # WebSocket pings keep idle streams through proxies (HAProxy cuts a server that is
+        # silent for 20 s) and find dead clients; see aloft.api.streaming.
+        ws_ping_interval=HEARTBEAT_SECONDS,
+        ws_ping_timeout=HEARTBEAT_SECONDS,
         # X-Forwarded-For is believed only from ALOFT_TRUSTED_PROXIES. uvicorn's own default
         # trusts 127.0.0.1, which let any local client pick the address its rate limits
         # count under; without a trusted proxy the socket's peer address is the client.

@@ -1,8 +1,11 @@
 """Keep access tokens out of the log.
 
-We refuse `?access_token=` (see `aloft.api.endpoint`), but the request line is still logged
-(uvicorn's access log, on at debug level) before anyone reads our answer. A filter on that
-logger rewrites the token's value to `[redacted]` in every record.
+We refuse `?access_token=` (see `aloft.api.endpoint`) except on the streaming API, which
+takes it as Mastodon does (`aloft.api.streaming`); either way the request line is logged
+(uvicorn's access log, on at debug level). At debug level the WebSocket library also logs
+every handshake header, Authorization and Sec-WebSocket-Protocol (a browser's token)
+included. A filter on those loggers rewrites the token's value to `[redacted]` in every
+record.
 """
 
 from __future__ import annotations
@@ -14,8 +17,29 @@ _TOKEN_IN_URL = re.compile(r"(?i)((?:^|[?&;\s])(?:access_token|bearer_token)=)[^
 REDACTED = r"\1[redacted]"
 
 
+# Headers that carry a token: the WebSocket library logs every handshake header at debug
+# level, and browsers' WebSocket clients send the token as the subprotocol.
+SECRET_HEADERS = frozenset({"authorization", "sec-websocket-protocol"})
+_SECRET_HEADER_LINE = re.compile(r"(?im)\b(authorization|sec-websocket-protocol)(\s*:\s*)[^\r\n]*")
+
+
 def redact(text: str) -> str:
+    text = _SECRET_HEADER_LINE.sub(r"\1\2[redacted]", text)
     return _TOKEN_IN_URL.sub(REDACTED, text)
+
+
+def _redact_args(args: tuple[object, ...]) -> tuple[object, ...]:
+    """Arguments with tokens redacted; a header value logged as ("%s: %s", name, value)
+    is redacted when the name is one of SECRET_HEADERS."""
+    out: list[object] = []
+    secret_next = False
+    for arg in args:
+        if secret_next and isinstance(arg, str):
+            out.append("[redacted]")
+        else:
+            out.append(redact(arg) if isinstance(arg, str) else arg)
+        secret_next = isinstance(arg, str) and arg.strip().lower() in SECRET_HEADERS
+    return tuple(out)
 
 
 class RedactTokens(logging.Filter):
@@ -25,7 +49,7 @@ class RedactTokens(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            record.args = _redact_args(record.args)
         return True
 
 

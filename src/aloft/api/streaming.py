@@ -1,0 +1,480 @@
+"""The streaming API as Mastodon serves it: WebSocket and Server-Sent Events.
+
+* `GET /api/v1/streaming` upgraded to a WebSocket: one connection carries many streams.
+  The client sends `{"type": "subscribe" | "unsubscribe", "stream": NAME, "tag": …,
+  "list": …}`; the server sends `{"stream": [NAME, (tag|list)], "event": EVENT, "payload":
+  TEXT}` where TEXT is the entity as a JSON string (a status id for `delete`). A refused
+  subscription is answered `{"error": …, "status": …}` on the socket, as Mastodon does.
+* `GET /api/v1/streaming/user`, `/user/notification`, `/public`, `/public/local`,
+  `/hashtag?tag=`, `/hashtag/local?tag=`, `/list?list=`, `/direct` (and
+  `/api/v1/streaming?stream=NAME`): one stream as `text/event-stream`, `event: EVENT` and
+  `data: TEXT` per event.
+* `GET /api/v1/streaming/health`: `OK`.
+
+The token comes from the Authorization header, else the `access_token` query parameter or
+(WebSocket) the `Sec-WebSocket-Protocol` header, which is echoed back as the accepted
+subprotocol, as browsers require. This is the one place a token in the URL is accepted:
+browsers cannot put headers on a WebSocket, and every Mastodon app sends it so.
+`aloft.logredact` keeps it out of the log. As in Mastodon since 4.2 every stream needs a
+user's token; the public ones need no particular scope, the others `read:statuses`
+(`read:notifications` for `user:notification`; the `user` stream carries notifications
+only to a token that may read them).
+
+Refusals: no or a bad token, or a scope missing: 401 (a WebSocket handshake is refused
+with a 401 and `X-Error-Message`, as Mastodon's); an unknown stream or a missing tag: 400;
+beyond `MAX_CONNECTIONS_PER_ACCOUNT` open streams of one account or
+`MAX_CONNECTIONS_PER_IP` of one address: 429, said by name.
+
+Heartbeats keep idle connections through proxies (HAProxy cuts a silent server after 20 s):
+an SSE comment every `HEARTBEAT_SECONDS` (Mastodon's `:thump`), and WebSocket pings that
+uvicorn sends every `HEARTBEAT_SECONDS` (`aloft serve` sets it).
+
+Events come from `aloft.storage.events` (committed writes, from every app process on
+PostgreSQL); `Hub` decides per event, through `aloft.services.streaming`, which viewer
+sees what on which stream, renders the entity once per viewer and queues it on each of
+that viewer's connections. A connection whose queue overflows (a client that does not
+read) is closed rather than allowed to hold memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict, defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from aloft.api import entities
+from aloft.api.responses import json_response
+from aloft.errors import Unauthorized
+from aloft.services import scopes
+from aloft.services import streaming as rules
+from aloft.services.auth import Viewer, authenticate
+from aloft.services.streaming import Delivery, Stream
+from aloft.storage.database import Database
+from aloft.storage.events import Event, Listener
+
+log = logging.getLogger("aloft.streaming")
+
+HEARTBEAT_SECONDS = 15.0
+MAX_CONNECTIONS_PER_ACCOUNT = 32
+MAX_CONNECTIONS_PER_IP = 128
+MAX_SUBSCRIPTIONS = 64
+QUEUE_LIMIT = 1000
+# How far back a replay after a listener gap looks, before the gap began: a write holds its
+# id from before its first attempt and may commit up to the write deadline later.
+REPLAY_MARGIN_MS = 60_000
+REMEMBERED = 20_000  # delivered event ids kept for replay dedupe
+
+
+class StreamError(Exception):
+    """A refused stream: Mastodon's status code and message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# What the SSE paths stand for (Mastodon's channelNameFromPath).
+PATHS = {
+    "user": "user",
+    "user/notification": "user:notification",
+    "public": "public",
+    "public/local": "public:local",
+    "hashtag": "hashtag",
+    "hashtag/local": "hashtag:local",
+    "list": "list",
+    "direct": "direct",
+}
+
+
+@dataclass(eq=False)
+class Client:
+    """One open streaming connection."""
+
+    viewer: Viewer
+    ip: str
+    # stream → the `stream` field our messages carry (the tag as the client wrote it)
+    subscriptions: dict[Stream, list[str]] = field(default_factory=dict)
+    queue: asyncio.Queue[tuple[list[str], str, str] | None] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
+    )
+
+    @property
+    def account_id(self) -> int:
+        assert self.viewer.account_id is not None
+        return self.viewer.account_id
+
+    def reads_notifications(self) -> bool:
+        return scopes.allows(self.viewer.scopes, "read:notifications")
+
+    def put(self, message: tuple[list[str], str, str] | None) -> bool:
+        try:
+            self.queue.put_nowait(message)
+            return True
+        except asyncio.QueueFull:
+            return False
+
+
+def resolve_stream(name: str, params: dict[str, Any], viewer: Viewer) -> tuple[Stream, list[str]]:
+    """The stream a request names, checked against the token; StreamError if refused."""
+    if name not in rules.STREAMS:
+        raise StreamError(400, "Unknown stream type")
+    if name not in rules.PUBLIC_STREAMS:
+        needed = "read:notifications" if name == "user:notification" else "read:statuses"
+        if not scopes.allows(viewer.scopes, needed):
+            raise StreamError(401, "Access token does not have the required scopes")
+    if name in ("hashtag", "hashtag:local"):
+        tag = params.get("tag")
+        if not isinstance(tag, str) or not rules.normalize_tag(tag):
+            raise StreamError(400, "Missing tag name parameter")
+        return (name, rules.normalize_tag(tag)), [name, tag]
+    if name == "list":
+        if not isinstance(params.get("list"), str) or not params["list"]:
+            raise StreamError(400, "Missing list name parameter")
+        raise StreamError(401, "Not authorized to stream this list")  # there are no lists
+    return (name, None), [name]
+
+
+class Hub:
+    """This process's open streaming connections and the events that reach them."""
+
+    def __init__(self, db: Database, base_url: str) -> None:
+        self.db = db
+        self.base = base_url
+        self.clients: set[Client] = set()
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._delivered: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: Any = None
+        self._listener: Listener | None = None
+
+    # -- life -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def sink(event: Event) -> None:
+            loop.call_soon_threadsafe(self._events.put_nowait, event)
+
+        self._unsubscribe = self.db.events.subscribe(sink)
+        self._task = asyncio.create_task(self._run())
+        if self.db.is_postgres:
+            self._listener = Listener(self.db.engine, self.db.events)
+            self._listener.start()
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            await run_in_threadpool(self._listener.stop)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for client in list(self.clients):
+            client.put(None)
+
+    # -- connections ------------------------------------------------------------------
+
+    def admit(self, client: Client) -> None:
+        """Count the connection in, or StreamError(429) beyond the limits."""
+        mine = sum(1 for c in self.clients if c.viewer.account_id == client.viewer.account_id)
+        if mine >= MAX_CONNECTIONS_PER_ACCOUNT:
+            raise StreamError(
+                429,
+                f"Too many open streams for this account (at most {MAX_CONNECTIONS_PER_ACCOUNT})",
+            )
+        if sum(1 for c in self.clients if c.ip == client.ip) >= MAX_CONNECTIONS_PER_IP:
+            raise StreamError(
+                429, f"Too many open streams from this address (at most {MAX_CONNECTIONS_PER_IP})"
+            )
+        self.clients.add(client)
+
+    def leave(self, client: Client) -> None:
+        self.clients.discard(client)
+
+    # -- events -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            event = await self._events.get()
+            try:
+                if event.get("k") == "gap":
+                    since = int(event["from"]) - REPLAY_MARGIN_MS
+                    replay = await run_in_threadpool(rules.committed_since, self.db, since)
+                    log.info("replaying %d events committed around a listener gap", len(replay))
+                    for missed in replay:
+                        await self._dispatch(missed)
+                else:
+                    await self._dispatch(event)
+            except Exception:
+                # A database that is failing over, say: this event is lost to streams,
+                # and the next ones are tried as usual.
+                log.exception("streaming: could not deliver %s", event.get("k"))
+
+    def _seen(self, event: Event) -> bool:
+        """True if this status/notification was delivered already (replays skip it)."""
+        if event.get("k") not in ("status", "notification"):
+            return False
+        key = (str(event["k"]), int(event["id"]))
+        if key in self._delivered:
+            return True
+        self._delivered[key] = None
+        if len(self._delivered) > REMEMBERED:
+            self._delivered.popitem(last=False)
+        return False
+
+    async def _dispatch(self, event: Event) -> None:
+        if self._seen(event) or not self.clients:
+            return
+        audience: dict[int, set[Stream]] = defaultdict(set)
+        for client in self.clients:
+            audience[client.account_id] |= client.subscriptions.keys()
+        audience = {viewer: streams for viewer, streams in audience.items() if streams}
+        if not audience:
+            return
+        deliveries = await run_in_threadpool(rules.route, self.db, event, audience)
+        for delivery in deliveries:
+            payload = self._payload(delivery)
+            for client in list(self.clients):
+                if client.account_id != delivery.viewer_id:
+                    continue
+                if delivery.event == "notification" and not client.reads_notifications():
+                    continue
+                for stream in delivery.streams & client.subscriptions.keys():
+                    if not client.put((client.subscriptions[stream], delivery.event, payload)):
+                        log.warning(
+                            "streaming: a client fell %d events behind; closing it", QUEUE_LIMIT
+                        )
+                        self.leave(client)
+                        client.queue = asyncio.Queue(1)
+                        client.put(None)
+                        break
+
+    def _payload(self, delivery: Delivery) -> str:
+        if delivery.event == "delete":
+            return str(delivery.deleted_id)
+        assert delivery.bundle is not None
+        if delivery.event == "notification":
+            assert delivery.notification is not None
+            entity = entities.notification(delivery.notification, delivery.bundle, self.base)
+        else:
+            assert delivery.status is not None
+            entity = entities.status(delivery.status, delivery.bundle, self.base)
+        return orjson.dumps(entity).decode()
+
+
+# -- handshake ----------------------------------------------------------------------------
+
+
+def _token(conn: HTTPConnection, websocket: bool) -> tuple[str | None, str | None]:
+    """(token, subprotocol to echo): Authorization, else ?access_token=, else (WebSocket)
+    Sec-WebSocket-Protocol, as Mastodon reads them."""
+    kind, _, value = conn.headers.get("authorization", "").partition(" ")
+    if kind.lower() == "bearer" and value.strip():
+        return value.strip(), None
+    query = conn.query_params.get("access_token")
+    if query:
+        return query, None
+    if websocket:
+        protocol = conn.headers.get("sec-websocket-protocol", "").strip()
+        if protocol and "," not in protocol:
+            return protocol, protocol
+    return None, None
+
+
+async def _viewer(conn: HTTPConnection, websocket: bool) -> tuple[Viewer, str | None]:
+    token, subprotocol = _token(conn, websocket)
+    if token is None:
+        raise StreamError(401, "Missing access token")
+    try:
+        viewer = await run_in_threadpool(authenticate, conn.app.state.db, token)
+    except Unauthorized:
+        raise StreamError(401, "Invalid access token") from None
+    if viewer.account_id is None:  # an app's own token: there is no user to stream for
+        raise StreamError(401, "Invalid access token")
+    return viewer, subprotocol
+
+
+def _ip(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"
+
+
+def _error(status: int, message: str) -> Response:
+    return json_response({"error": message}, status)
+
+
+# -- Server-Sent Events -------------------------------------------------------------------
+
+
+async def health(request: Request) -> Response:
+    return PlainTextResponse("OK")
+
+
+async def sse(request: Request) -> Response:
+    """One stream as text/event-stream: the path names it, or ?stream= on the bare path."""
+    hub: Hub = request.app.state.streams
+    rest = request.path_params.get("rest", "").strip("/")
+    if rest:
+        name = PATHS.get(rest)
+    else:
+        value = request.query_params.get("stream")
+        name = value if value in rules.STREAMS else None
+    if name is None:
+        return _error(400, "Unknown channel requested")
+    try:
+        viewer, _ = await _viewer(request, websocket=False)
+        stream, label = resolve_stream(name, dict(request.query_params), viewer)
+        client = Client(viewer, _ip(request), {stream: label})
+        hub.admit(client)
+    except StreamError as exc:
+        return _error(exc.status, exc.message)
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b":)\n"
+            while True:
+                try:
+                    message = await asyncio.wait_for(client.queue.get(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    yield b":thump\n"
+                    continue
+                if message is None:
+                    return
+                _, event, payload = message
+                yield f"event: {event}\ndata: {payload}\n\n".encode()
+        finally:
+            hub.leave(client)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+# -- WebSocket ----------------------------------------------------------------------------
+
+
+async def websocket(ws: WebSocket) -> None:
+    hub: Hub = ws.app.state.streams
+    try:
+        viewer, subprotocol = await _viewer(ws, websocket=True)
+        client = Client(viewer, _ip(ws))
+        hub.admit(client)
+    except StreamError as exc:
+        # As Mastodon: the handshake is answered with the status, the reason in a header.
+        await ws.send_denial_response(
+            Response(status_code=exc.status, headers={"X-Error-Message": exc.message})
+        )
+        return
+    try:
+        await ws.accept(subprotocol=subprotocol)
+        if ws.query_params.get("stream"):
+            await _subscribe(ws, client, "subscribe", dict(ws.query_params))
+        reader = asyncio.create_task(_read(ws, client))
+        writer = asyncio.create_task(_write(ws, client))
+        _done, pending = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.leave(client)
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+async def _read(ws: WebSocket, client: Client) -> None:
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if text is None:
+            # Mastodon closes on binary frames with 1003.
+            await ws.close(1003, "binary messages are not supported")
+            return
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            await _send_error(ws, 400, "Invalid JSON")
+            continue
+        if not isinstance(data, dict):
+            await _send_error(ws, 400, "Invalid JSON")
+            continue
+        kind = data.get("type")
+        if kind in ("subscribe", "unsubscribe"):
+            await _subscribe(ws, client, kind, data)
+        # Mastodon ignores other message types.
+
+
+async def _subscribe(ws: WebSocket, client: Client, kind: str, data: dict[str, Any]) -> None:
+    name = data.get("stream")
+    if isinstance(name, list) and name:
+        name = name[0]
+    try:
+        if not isinstance(name, str):
+            raise StreamError(400, "Unknown stream type")
+        stream, label = resolve_stream(name, data, client.viewer)
+    except StreamError as exc:
+        if kind == "unsubscribe":
+            await _send_error(ws, None, "Error unsubscribing from channel")
+        else:
+            await _send_error(ws, exc.status, exc.message)
+        return
+    if kind == "unsubscribe":
+        client.subscriptions.pop(stream, None)
+    elif stream not in client.subscriptions:
+        if len(client.subscriptions) >= MAX_SUBSCRIPTIONS:
+            await _send_error(
+                ws, 429, f"Too many subscriptions on this connection (at most {MAX_SUBSCRIPTIONS})"
+            )
+            return
+        client.subscriptions[stream] = label
+
+
+async def _send_error(ws: WebSocket, status: int | None, message: str) -> None:
+    body: dict[str, Any] = {"error": message}
+    if status is not None:
+        body["status"] = status
+    await ws.send_text(orjson.dumps(body).decode())
+
+
+async def _write(ws: WebSocket, client: Client) -> None:
+    while True:
+        message = await client.queue.get()
+        if message is None:
+            await ws.close(1001)
+            return
+        stream, event, payload = message
+        await ws.send_text(
+            orjson.dumps({"stream": stream, "event": event, "payload": payload}).decode()
+        )
+
+
+def routes() -> list[BaseRoute]:
+    """The streaming routes (not in `aloft.api.routes.TABLE`: they are not `endpoint`
+    handlers, they take the token from the URL too, and their responses never end)."""
+    out: list[BaseRoute] = [
+        WebSocketRoute("/api/v1/streaming", websocket),
+        WebSocketRoute("/api/v1/streaming/", websocket),
+        Route("/api/v1/streaming/health", health, methods=["GET", "HEAD"]),
+        Route("/api/v1/streaming", sse, methods=["GET"]),
+        Route("/api/v1/streaming/{rest:path}", sse, methods=["GET"]),
+    ]
+    return out
