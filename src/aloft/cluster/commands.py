@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import NoReturn
 
@@ -121,7 +122,8 @@ def status_command(directory: Path, as_json: bool) -> None:
     from aloft.cluster.status import table
 
     try:
-        snapshot = Cluster.load(directory).snapshot()
+        cluster_handle = Cluster.load(directory)
+        snapshot = cluster_handle.snapshot()
     except ClusterError as exc:
         _fail(str(exc))
     if as_json:
@@ -139,6 +141,48 @@ def status_command(directory: Path, as_json: bool) -> None:
         console.print(
             f"[bold green]healthy[/]: leader {snapshot.leader}, clients use {snapshot.url}"
         )
+    from aloft.cluster import doctor
+
+    line = doctor.summary(doctor.evaluate(doctor.gather(cluster_handle)))
+    colour = "green" if line == "failover ready" else "red"
+    console.print(f"[bold {colour}]{line}[/] (details: aloft cluster doctor --dir {directory})")
+
+
+@cluster.command("doctor")
+@DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a list.")
+def doctor_command(directory: Path, as_json: bool) -> None:
+    """Would a failover work right now? Each check with ✓/✗, what was measured, and what to
+    do. Exit status 0 when every check passes, 1 otherwise."""
+    from aloft.cluster import doctor
+    from aloft.cluster.control import Cluster
+
+    try:
+        facts = doctor.gather(Cluster.load(directory))
+    except ClusterError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(_os_error(exc))
+    checks = doctor.evaluate(facts)
+    if as_json:
+        body = {
+            "ready": all(c.ok for c in checks),
+            "summary": doctor.summary(checks),
+            "checks": [asdict(c) for c in checks],
+            "facts": facts.as_dict(),
+        }
+        click.echo(json.dumps(body, indent=2))
+    else:
+        from rich.console import Console
+
+        console = Console() if sys.stdout.isatty() else Console(width=120)
+        for check in checks:
+            mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+            console.print(f"{mark} {check.name}: {check.value}", highlight=False)
+            if not check.ok:
+                console.print(f"    [yellow]→ {check.advice}[/]", highlight=False)
+        console.print(doctor.summary(checks), highlight=False)
+    sys.exit(0 if all(c.ok for c in checks) else 1)
 
 
 @cluster.command("down")

@@ -428,6 +428,8 @@ global
     maxconn 4096
     # State changes of the apps (UP/DOWN) only; request logs are at info and filtered.
     log stdout format raw local0 notice
+    # Its view of the apps, read by `aloft cluster doctor` (root only: mode 600).
+    stats socket {topology.haproxy_socket} mode 600 level user
 
 defaults
     mode http

@@ -21,7 +21,7 @@ directory:
     credentials.json      generated passwords, root only
     supervisord.conf      one supervisord for the whole cluster
     haproxy.cfg
-    run/                  supervisord's socket and pid file
+    run/                  supervisord's socket and pid file, HAProxy's stats socket
     logs/                 one log per program (supervisord writes them)
     a/ b/ c/              per zone, owned by the service user:
         patroni.yml
@@ -241,6 +241,11 @@ class Topology:
     @property
     def supervisor_socket(self) -> Path:
         return self.run_dir / "supervisor.sock"
+
+    @property
+    def haproxy_socket(self) -> Path:
+        """HAProxy's stats socket (read by `aloft cluster doctor`)."""
+        return self.run_dir / "haproxy.sock"
 
     @property
     def supervisor_pidfile(self) -> Path:
