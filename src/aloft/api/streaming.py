@@ -41,6 +41,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -169,9 +171,40 @@ class Hub:
 
         self._unsubscribe = self.db.events.subscribe(sink)
         self._task = asyncio.create_task(self._run())
+        self._end_streams_on_exit(loop)
         if self.db.is_postgres:
             self._listener = Listener(self.db.engine, self.db.events)
             self._listener.start()
+
+    def _end_streams_on_exit(self, loop: asyncio.AbstractEventLoop) -> None:
+        """End every stream when the server is told to stop. uvicorn waits for open
+        responses before it shuts down, and an event stream never ends by itself, so
+        without this a stop would wait for the process manager's SIGKILL. Clients reconnect
+        (behind a load balancer, to another app). Chained to uvicorn's own handlers; only
+        where those are installed (the main thread)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.getsignal(sig)
+            if not callable(previous):
+                continue
+
+            def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+                loop.call_soon_threadsafe(self.end_all)
+                previous(signum, frame)
+
+            signal.signal(sig, handler)
+
+    def end_all(self) -> None:
+        """Close every open stream (the clients reconnect)."""
+        for client in list(self.clients):
+            self._end(client)
+
+    def _end(self, client: Client) -> None:
+        self.leave(client)
+        while not client.queue.empty():  # whatever was queued is dropped; then the end
+            client.queue.get_nowait()
+        client.put(None)
 
     async def stop(self) -> None:
         if self._listener is not None:
@@ -182,8 +215,7 @@ class Hub:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for client in list(self.clients):
-            client.put(None)
+        self.end_all()
 
     # -- connections ------------------------------------------------------------------
 
@@ -257,9 +289,7 @@ class Hub:
                         log.warning(
                             "streaming: a client fell %d events behind; closing it", QUEUE_LIMIT
                         )
-                        self.leave(client)
-                        client.queue = asyncio.Queue(1)
-                        client.put(None)
+                        self._end(client)
                         break
 
     def _payload(self, delivery: Delivery) -> str:
