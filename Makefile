@@ -32,7 +32,8 @@ lint: install
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy
 
-# System packages the tests use: PostgreSQL 15 (the tests start their own servers), and for
+# System packages the tests use: PostgreSQL 15 (the tests start their own servers), ffmpeg
+# (video and animated GIF uploads are converted with Debian's ffmpeg), and for
 # the cluster: etcd, HAProxy, nftables (Debian's services for the first two are stopped and
 # disabled: the cluster runs its own) and Patroni. Installed when we are root; otherwise the
 # PostgreSQL and cluster tests say why they skip.
@@ -49,6 +50,10 @@ system:
 			if [ -d /run/systemd/system ]; then systemctl disable --now $$service; \
 			else service $$service stop; update-rc.d $$service disable; fi >/dev/null 2>&1; \
 		done; true; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && ! command -v ffmpeg >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends ffmpeg; \
 	fi
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory patroni; fi
 
