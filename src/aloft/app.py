@@ -20,7 +20,7 @@ from aloft import logredact
 from aloft.api import health, streaming
 from aloft.api import media as media_api
 from aloft.api import routes as api_routes
-from aloft.api.errors import internal_error, plain_error
+from aloft.api.errors import internal_error, routing_error
 from aloft.api.metrics import Metrics
 from aloft.api.ratelimit import RateLimiter
 from aloft.config import Settings
@@ -46,11 +46,7 @@ EXPOSED_HEADERS = [
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        return plain_error(404, "Record not found")
-    if exc.status_code == 405:
-        return plain_error(405, "Method not allowed")
-    return plain_error(exc.status_code, str(exc.detail))
+    return routing_error(exc.status_code, str(exc.detail), exc.headers)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

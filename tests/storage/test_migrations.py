@@ -107,3 +107,70 @@ def test_counts_are_recomputed_on_postgresql(postgres: pg.PostgresServer) -> Non
     finally:
         engine.dispose()
         postgres.psql("DROP DATABASE migrations_recount WITH (FORCE)")
+
+
+def _used_codes(engine: sa.Engine) -> None:
+    """0004 moves a used code's `used:<token id>` marker out of code_challenge into
+    auth_codes.token_id, leaves real challenges alone, and puts the marker back on downgrade."""
+    from datetime import UTC, datetime
+
+    upgrade(engine, "0003")
+    at = datetime.now(UTC)
+    challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO accounts (id, username, username_lower, email, password_hash, "
+                "created_at) VALUES (1, 'alice', 'alice', 'alice@example.org', 'x', :at)"
+            ),
+            {"at": at},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO apps (id, name, redirect_uris, scopes, client_id, client_secret, "
+                "created_at) VALUES (2, 'app', 'urn:ietf:wg:oauth:2.0:oob', 'read', 'c', 's', :at)"
+            ),
+            {"at": at},
+        )
+        for code, marker in (("used", "used:7346209512345678"), ("fresh", challenge), ("no", None)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO auth_codes (code_hash, app_id, account_id, scopes, redirect_uri, "
+                    "code_challenge, created_at) "
+                    "VALUES (:code, 2, 1, 'read', 'urn:x', :marker, :at)"
+                ),
+                {"code": code, "marker": marker, "at": at},
+            )
+    query = sa.text("SELECT code_hash, code_challenge, token_id FROM auth_codes ORDER BY code_hash")
+    upgrade(engine, "0004")
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(query)] == [
+            ("fresh", challenge, None),
+            ("no", None, None),
+            ("used", None, 7346209512345678),
+        ]
+    command.downgrade(alembic_config(engine), "0003")
+    assert "token_id" not in {c["name"] for c in sa.inspect(engine).get_columns("auth_codes")}
+    before = sa.text("SELECT code_hash, code_challenge FROM auth_codes ORDER BY code_hash")
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(before)] == [
+            ("fresh", challenge),
+            ("no", None),
+            ("used", "used:7346209512345678"),
+        ]
+
+
+def test_used_codes_move_to_their_column_on_sqlite(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    _used_codes(engine)
+    engine.dispose()
+
+
+def test_used_codes_move_to_their_column_on_postgresql(postgres: pg.PostgresServer) -> None:
+    postgres.psql("CREATE DATABASE migrations_codes")
+    engine = create_engine(postgres.url("migrations_codes"))
+    try:
+        _used_codes(engine)
+    finally:
+        engine.dispose()
+        postgres.psql("DROP DATABASE migrations_codes WITH (FORCE)")

@@ -33,7 +33,7 @@ from aloft.api.errors import error_response, internal_error
 from aloft.api.params import Params, read_body
 from aloft.api.responses import json_response
 from aloft.config import Settings
-from aloft.errors import AloftError, Invalid, Unauthorized
+from aloft.errors import AloftError, BadRequest, Forbidden, Invalid, Unauthorized
 from aloft.services import scopes
 from aloft.services.auth import ANONYMOUS, Viewer, authenticate
 from aloft.services.statuses import Site
@@ -108,7 +108,7 @@ def endpoint(
                     # logs, proxies and browser history, so it is refused by name rather
                     # than served, and never served as anonymous (aloft.logredact keeps
                     # it out of our own log).
-                    return json_response({"error": QUERY_TOKEN_REFUSED}, 400)
+                    raise BadRequest(QUERY_TOKEN_REFUSED)
                 viewer = ANONYMOUS
                 token = _bearer(request)
                 if token is not None:
@@ -117,9 +117,7 @@ def endpoint(
                     raise Unauthorized("The access token is invalid")
                 needed = scope if scope is not None else if_token if token is not None else None
                 if needed is not None and not scopes.allows(viewer.scopes, needed):
-                    return json_response(
-                        {"error": "This action is outside the authorized scopes"}, 403
-                    )
+                    raise Forbidden("This action is outside the authorized scopes")
                 if user and viewer.account_id is None:
                     raise Invalid("This method requires an authenticated user")
                 if settings.rate_limits:

@@ -16,7 +16,7 @@ from aloft.api import entities, ratelimit
 from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.errors import error_response
 from aloft.api.responses import json_response
-from aloft.errors import AloftError, OAuthError, RateLimited
+from aloft.errors import AloftError, InvalidClient, RateLimited, UnsupportedGrantType
 from aloft.services import auth
 
 SIGN_IN_LIMITED = "Too many sign-in attempts"
@@ -60,7 +60,7 @@ def _client_credentials(ctx: Ctx) -> tuple[str | None, str | None]:
         try:
             decoded = base64.b64decode(header[6:].strip()).decode()
         except (binascii.Error, UnicodeDecodeError):
-            raise OAuthError("invalid_client", "Malformed Basic authorization.", 401) from None
+            raise InvalidClient("Malformed Basic authorization.") from None
         client_id, _, secret = decoded.partition(":")
         return client_id, secret
     return ctx.params.string("client_id"), ctx.params.string("client_secret")
@@ -111,9 +111,8 @@ def _token(ctx: Ctx) -> Any:
             p.string("code_verifier"),
         )
     else:
-        raise OAuthError(
-            "unsupported_grant_type",
-            "The authorization grant type is not supported by the authorization server.",
+        raise UnsupportedGrantType(
+            "The authorization grant type is not supported by the authorization server."
         )
     return entities.token(issued)
 

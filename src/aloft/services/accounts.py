@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from aloft import ids
 from aloft.errors import Conflict, Forbidden, Invalid, NotFound
 from aloft.services import text
-from aloft.services.auth import IssuedToken, Viewer, _digest, now
+from aloft.services.auth import IssuedToken, Viewer, insert_token, now
 from aloft.services.notifications import notify
 from aloft.services.pages import Page, PageRequest
 from aloft.services.passwords import hash_password
@@ -139,16 +139,7 @@ def register(
         row = create_account(conn)
         found = conn.execute(sa.select(tokens.c.id).where(tokens.c.id == token_id)).first()
         if found is None:
-            conn.execute(
-                sa.insert(tokens).values(
-                    id=token_id,
-                    token_hash=_digest(token),
-                    app_id=app_id,
-                    account_id=account_id,
-                    scopes=" ".join(scopes),
-                    created_at=issued.created_at,
-                )
-            )
+            insert_token(conn, app_id, account_id, scopes, token_id, token, issued.created_at)
         return row, issued
 
     return db.write(_rerun_after_twin(unit))

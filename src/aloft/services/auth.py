@@ -19,7 +19,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from aloft import ids
-from aloft.errors import Invalid, NotFound, OAuthError, Unauthorized
+from aloft.errors import (
+    Invalid,
+    InvalidClient,
+    InvalidGrant,
+    InvalidRedirectUri,
+    InvalidRequest,
+    InvalidScope,
+    NotFound,
+    Unauthorized,
+    UnsupportedResponseType,
+)
 from aloft.services import scopes as scope_rules
 from aloft.services.passwords import verify_password
 from aloft.storage.database import Database
@@ -50,7 +60,8 @@ class Viewer:
 ANONYMOUS = Viewer(account_id=None, scopes=frozenset(), app_id=None)
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
+    """What is stored of a token or code: its SHA-256, in hex."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -157,9 +168,8 @@ def _check_redirect_uri(uri: str) -> None:
 
 def authenticate(db: Database, bearer: str) -> Viewer:
     """The Viewer behind a bearer token; Unauthorized if it is unknown or revoked."""
-    digest = _digest(bearer)
     query = sa.select(tokens.c.account_id, tokens.c.scopes, tokens.c.app_id).where(
-        tokens.c.token_hash == digest
+        tokens.c.token_hash == digest(bearer)
     )
     found = db.read(lambda conn: conn.execute(query).first())
     if found is None:
@@ -175,11 +185,9 @@ def _client(conn: Connection, client_id: str | None, client_secret: str | None) 
     if client_id:
         app = conn.execute(sa.select(apps).where(apps.c.client_id == client_id)).first()
     if app is None or not _same(app.client_secret, client_secret or ""):
-        raise OAuthError(
-            "invalid_client",
+        raise InvalidClient(
             "Client authentication failed due to unknown client, no client authentication "
-            "included, or unsupported authentication method.",
-            status=401,
+            "included, or unsupported authentication method."
         )
     return app
 
@@ -188,31 +196,32 @@ def _requested_scopes(app: Row, scope: str | None) -> tuple[str, ...]:
     try:
         requested = scope_rules.parse(scope, default=app.scopes.split()[0])
     except Invalid as exc:
-        raise OAuthError("invalid_scope", exc.message) from None
+        raise InvalidScope(exc.message) from None
     if scope is None:
         requested = tuple(app.scopes.split())
     if not scope_rules.covers(tuple(app.scopes.split()), requested):
-        raise OAuthError(
-            "invalid_scope",
-            "The requested scope is invalid, unknown, or malformed.",
-        )
+        raise InvalidScope("The requested scope is invalid, unknown, or malformed.")
     return requested
 
 
-def _issue(
+def insert_token(
     conn: Connection,
     app_id: int,
     account_id: int | None,
     scopes: tuple[str, ...],
     token_id: int | None = None,
     token: str | None = None,
+    created_at: datetime | None = None,
 ) -> IssuedToken:
+    """Write a token row inside the caller's transaction and return the token. A unit that
+    must be safe to rerun draws `token_id`, `token` and `created_at` before its first
+    attempt and passes them in; by default they are drawn here."""
     token = token or secrets.token_urlsafe(32)
-    created = now()
+    created = created_at or now()
     conn.execute(
         sa.insert(tokens).values(
             id=token_id if token_id is not None else ids.new_id(),
-            token_hash=_digest(token),
+            token_hash=digest(token),
             app_id=app_id,
             account_id=account_id,
             scopes=" ".join(scopes),
@@ -220,11 +229,6 @@ def _issue(
         )
     )
     return IssuedToken(token, scopes, created)
-
-
-def issue_token(db: Database, app_id: int, account_id: int, scopes: tuple[str, ...]) -> IssuedToken:
-    """A new token for an account (used by registration)."""
-    return db.write(lambda conn: _issue(conn, app_id, account_id, scopes))
 
 
 def find_account_by_login(conn: Connection, login: str) -> Row | None:
@@ -249,12 +253,12 @@ def sign_in_key(db: Database, login: str) -> str:
 
 
 def check_login(db: Database, login: str, password: str) -> int:
-    """The account id for these credentials, or OAuthError invalid_grant. The hash is read
+    """The account id for these credentials, or InvalidGrant. The hash is read
     in a read unit and checked (argon2, ~64 MiB, tens of ms) outside any transaction, so a
     guess never holds SQLite's write lock or a PostgreSQL connection."""
     account = db.read(lambda conn: find_account_by_login(conn, login))
     if not verify_password(account.password_hash if account else None, password) or not account:
-        raise OAuthError("invalid_grant", BAD_LOGIN)
+        raise InvalidGrant(BAD_LOGIN)
     return int(account.id)
 
 
@@ -272,7 +276,7 @@ def password_grant(
 
     app_id, requested = db.read(client)
     account_id = check_login(db, username, password)
-    return db.write(lambda conn: _issue(conn, app_id, account_id, requested))
+    return db.write(lambda conn: insert_token(conn, app_id, account_id, requested))
 
 
 def client_credentials_grant(
@@ -280,7 +284,7 @@ def client_credentials_grant(
 ) -> IssuedToken:
     def unit(conn: Connection) -> IssuedToken:
         app = _client(conn, client_id, client_secret)
-        return _issue(conn, app.id, None, _requested_scopes(app, scope))
+        return insert_token(conn, app.id, None, _requested_scopes(app, scope))
 
     return db.write(unit)
 
@@ -309,12 +313,11 @@ def check_authorize_request(
 ) -> AuthorizeRequest:
     """Validate an authorization request before showing the sign-in page."""
     if response_type not in (None, "code"):
-        raise OAuthError("unsupported_response_type", "Only response_type=code is supported.")
+        raise UnsupportedResponseType("Only response_type=code is supported.")
     if code_challenge and (code_challenge_method or "plain") != "S256":
-        raise OAuthError("invalid_request", "Only code_challenge_method=S256 is supported.")
+        raise InvalidRequest("Only code_challenge_method=S256 is supported.")
     if code_challenge and not PKCE_VALUE.fullmatch(code_challenge):
-        raise OAuthError(
-            "invalid_request",
+        raise InvalidRequest(
             "The code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_'"
             " or '~'.",
         )
@@ -324,27 +327,35 @@ def check_authorize_request(
         ).first()
     )
     if app is None:
-        raise OAuthError("invalid_client", "Unknown client_id.", status=401)
+        raise InvalidClient("Unknown client_id.")
     allowed = app.redirect_uris.split("\n")
     uri = redirect_uri or allowed[0]
     if uri not in allowed:
-        raise OAuthError("invalid_redirect_uri", "The redirect URI is not registered for this app.")
+        raise InvalidRedirectUri("The redirect URI is not registered for this app.")
     return AuthorizeRequest(
         app.name, app.client_id, uri, _requested_scopes(app, scope), state, code_challenge
     )
 
 
+WRONG_LOGIN = "Wrong email, username or password."
+
+
 def grant_code(db: Database, request: AuthorizeRequest, login: str, password: str) -> str:
-    """Sign the user in and return a one-time authorization code for the app."""
+    """Sign the user in and return a one-time authorization code for the app; Unauthorized
+    when the login or password is wrong."""
     code = secrets.token_urlsafe(32)
 
-    account_id = check_login(db, login, password)
+    try:
+        account_id = check_login(db, login, password)
+    except InvalidGrant:
+        # On the sign-in page this is a person's wrong password, not an OAuth grant.
+        raise Unauthorized(WRONG_LOGIN) from None
 
     def unit(conn: Connection) -> None:
         app = conn.execute(sa.select(apps).where(apps.c.client_id == request.client_id)).one()
         conn.execute(
             sa.insert(auth_codes).values(
-                code_hash=_digest(code),
+                code_hash=digest(code),
                 app_id=app.id,
                 account_id=account_id,
                 scopes=" ".join(request.scopes),
@@ -359,14 +370,8 @@ def grant_code(db: Database, request: AuthorizeRequest, login: str, password: st
 
 
 def _s256(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-# An exchanged code's row stays, its code_challenge replaced by this marker and the id of
-# the token it issued (a real challenge is only [A-Za-z0-9-._~], never ':'), so a second
-# exchange can revoke that token (RFC 6749 §4.1.2).
-USED_CODE = "used:"
+    hashed = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(hashed).rstrip(b"=").decode()
 
 
 def code_grant(
@@ -381,7 +386,7 @@ def code_grant(
     secret (every app is confidential, PKCE or not); redirect_uri must be the one the code
     was issued for; PKCE S256 is checked when the code has a challenge; a code presented
     again revokes the token it issued (RFC 6749 §4.1.2, §4.1.3; RFC 7636 §4.6)."""
-    bad_grant = OAuthError("invalid_grant", "The authorization code is invalid or expired.")
+    bad_grant = InvalidGrant("The authorization code is invalid or expired.")
     # Made before the first attempt, so a rerun of the unit after an ambiguous commit
     # recognises its own exchange instead of taking it for a replay.
     token_id, token = ids.new_id(), secrets.token_urlsafe(32)
@@ -389,41 +394,43 @@ def code_grant(
     def unit(conn: Connection) -> IssuedToken | None:
         app = conn.execute(sa.select(apps).where(apps.c.client_id == (client_id or ""))).first()
         row = conn.execute(
-            sa.select(auth_codes).where(auth_codes.c.code_hash == _digest(code or ""))
+            sa.select(auth_codes).where(auth_codes.c.code_hash == digest(code or ""))
         ).first()
         if app is None:
-            raise OAuthError("invalid_client", "Unknown client_id.", status=401)
+            raise InvalidClient("Unknown client_id.")
         if row is None or row.app_id != app.id:
             raise bad_grant
-        challenge = row.code_challenge or ""
-        if challenge == f"{USED_CODE}{token_id}":
+        # An exchanged code's row stays, with the id of the token it issued, so a second
+        # exchange can revoke that token (RFC 6749 §4.1.2).
+        if row.token_id == token_id:
             mine = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).one()
             return IssuedToken(token, tuple(mine.scopes.split()), mine.created_at)
-        if challenge.startswith(USED_CODE):
-            issued_id = int(challenge.removeprefix(USED_CODE))
-            conn.execute(sa.delete(tokens).where(tokens.c.id == issued_id))
+        if row.token_id is not None:
+            conn.execute(sa.delete(tokens).where(tokens.c.id == row.token_id))
             return None  # committed: the revocation stands; the caller refuses the grant
         created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
         if now() - created > CODE_LIFETIME:
             raise bad_grant
         if not redirect_uri or not _same(redirect_uri, row.redirect_uri):
-            raise OAuthError(
-                "invalid_grant",
-                "The redirect_uri must be the one the authorization code was issued for.",
+            raise InvalidGrant(
+                "The redirect_uri must be the one the authorization code was issued for."
             )
         if not _same(app.client_secret, client_secret or ""):
-            raise OAuthError("invalid_client", "Client authentication failed.", status=401)
+            raise InvalidClient("Client authentication failed.")
+        challenge = row.code_challenge or ""
         if challenge and (
             not code_verifier
             or not PKCE_VALUE.fullmatch(code_verifier)
             or not _same(_s256(code_verifier), challenge)
         ):
-            raise OAuthError("invalid_grant", "The code_verifier does not match.")
-        issued = _issue(conn, app.id, row.account_id, tuple(row.scopes.split()), token_id, token)
+            raise InvalidGrant("The code_verifier does not match.")
+        issued = insert_token(
+            conn, app.id, row.account_id, tuple(row.scopes.split()), token_id, token
+        )
         conn.execute(
             sa.update(auth_codes)
             .where(auth_codes.c.code_hash == row.code_hash)
-            .values(code_challenge=f"{USED_CODE}{token_id}")
+            .values(token_id=token_id)
         )
         return issued
 
@@ -440,9 +447,7 @@ def revoke(db: Database, client_id: str | None, client_secret: str | None, token
     def unit(conn: Connection) -> None:
         app = _client(conn, client_id, client_secret)
         conn.execute(
-            sa.delete(tokens).where(
-                tokens.c.token_hash == _digest(token), tokens.c.app_id == app.id
-            )
+            sa.delete(tokens).where(tokens.c.token_hash == digest(token), tokens.c.app_id == app.id)
         )
 
     db.write(unit)

@@ -84,8 +84,12 @@ auth_codes = sa.Table(
     sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
     sa.Column("scopes", sa.String(1000), nullable=False),
     sa.Column("redirect_uri", sa.String(2000), nullable=False),
-    sa.Column("code_challenge", sa.String(200), nullable=True),
+    sa.Column("code_challenge", sa.String(200), nullable=True),  # PKCE S256, if any
     sa.Column("created_at", TS, nullable=False),
+    # The token an exchanged code issued (NULL until then), so a code presented again can
+    # revoke it (RFC 6749 §4.1.2). No foreign key: the row must still read as used after
+    # that token is revoked.
+    sa.Column("token_id", ID, nullable=True),
 )
 
 # visibility: 0 public, 1 unlisted, 2 private, 3 direct (see aloft.services.visibility)

@@ -14,9 +14,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from aloft.api import entities
+from aloft.api.errors import http_error
 from aloft.api.oauth import count_sign_in
 from aloft.api.params import Params, read_body
-from aloft.errors import AloftError, OAuthError, RateLimited
+from aloft.errors import AloftError, Forbidden, RateLimited, Unauthorized
 from aloft.services import auth, timelines
 from aloft.services.auth import ANONYMOUS
 from aloft.services.pages import PageRequest
@@ -25,6 +26,13 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
 async def index(request: Request) -> Response:
+    try:
+        return await _index(request)
+    except AloftError as exc:
+        return _error_page(request, exc)
+
+
+async def _index(request: Request) -> Response:
     state = request.app.state
     settings = state.settings
     base = settings.effective_base_url
@@ -45,9 +53,23 @@ async def index(request: Request) -> Response:
 
 
 def _error_page(request: Request, exc: AloftError) -> Response:
-    status = exc.status if isinstance(exc, OAuthError) else 400
+    """The HTML page for a domain error, with the status and headers the one table in
+    `aloft.api.errors` gives it (404, 503 with Retry-After…), as the JSON API would."""
+    mapped = http_error(exc)
     return templates.TemplateResponse(
-        request, "error.html", {"message": exc.message}, status_code=status
+        request,
+        "error.html",
+        {"message": exc.message},
+        status_code=mapped.status,
+        headers=mapped.headers,
+    )
+
+
+def _form_page(request: Request, context: dict[str, Any], exc: AloftError) -> Response:
+    """The sign-in form again, its error shown in it, with the error's status and headers."""
+    mapped = http_error(exc)
+    return templates.TemplateResponse(
+        request, "authorize.html", context, status_code=mapped.status, headers=mapped.headers
     )
 
 
@@ -89,24 +111,23 @@ def _csrf_ok(request: Request, params: Params) -> bool:
 
 
 async def authorize(request: Request) -> Response:
-    """GET shows the sign-in form; POST checks it and hands the app a code."""
-    response = await _authorize(request)
+    """GET shows the sign-in form; POST checks it and hands the app a code. Any domain
+    error the form does not show itself becomes an error page."""
+    try:
+        response = await _authorize(request)
+    except AloftError as exc:
+        response = _error_page(request, exc)
     response.headers.update(PAGE_HEADERS)
     return response
 
 
 async def _authorize(request: Request) -> Response:
     settings = request.app.state.settings
-    try:
-        body = await read_body(request, settings.max_body_bytes)
-        params = await Params.from_request(request, body)
-        if request.method == "POST" and not _csrf_ok(request, params):
-            return templates.TemplateResponse(
-                request, "error.html", {"message": CSRF_REFUSED}, status_code=403
-            )
-        oauth_request = await _authorize_request(request, params)
-    except AloftError as exc:
-        return _error_page(request, exc)
+    body = await read_body(request, settings.max_body_bytes)
+    params = await Params.from_request(request, body)
+    if request.method == "POST" and not _csrf_ok(request, params):
+        raise Forbidden(CSRF_REFUSED)
+    oauth_request = await _authorize_request(request, params)
     csrf = request.cookies.get(CSRF_COOKIE, "")
     if len(csrf) != 43 or not csrf.isascii():
         csrf = secrets.token_urlsafe(32)
@@ -138,13 +159,7 @@ async def _authorize(request: Request) -> Response:
             context.update(
                 error=f"Too many sign-in attempts. Try again in {minutes} minutes.", login=login
             )
-            return templates.TemplateResponse(
-                request,
-                "authorize.html",
-                context,
-                status_code=429,
-                headers={**exc.headers, "Retry-After": str(exc.retry_after)},
-            )
+            return _form_page(request, context, exc)
     try:
         code = await run_in_threadpool(
             auth.grant_code,
@@ -153,9 +168,9 @@ async def _authorize(request: Request) -> Response:
             login,
             params.string("password") or "",
         )
-    except OAuthError:
-        context.update(error="Wrong email, username or password.", login=login)
-        return templates.TemplateResponse(request, "authorize.html", context, status_code=401)
+    except Unauthorized as exc:
+        context.update(error=exc.message, login=login)
+        return _form_page(request, context, exc)
     if oauth_request.redirect_uri == auth.OOB_REDIRECT:
         return templates.TemplateResponse(request, "code.html", {"code": code})
     query = {"code": code}
