@@ -37,6 +37,15 @@ def _given(options: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in options.items() if value is not None}
 
 
+def default_duration(fault: str, fault_at: float, fault_window: float | None) -> float:
+    """60 s, or as long as the fault needs: its window and 20 s of recovery after it."""
+    kind = FAULTS.get(fault)
+    if kind is None or fault == "none":
+        return 60.0
+    window = fault_window if fault_window is not None else kind.window
+    return max(60.0, fault_at + window + 20.0)
+
+
 def _fail(message: str) -> NoReturn:
     click.secho(f"aloft: {message}", fg="red", err=True)
     sys.exit(EXIT_UNUSABLE)
@@ -67,9 +76,8 @@ def drill() -> None:
 @click.option(
     "--duration",
     type=click.FloatRange(min=1),
-    default=60,
-    show_default=True,
-    help="Seconds of workload.",
+    default=None,
+    help="Seconds of workload [60, or longer when the fault needs it: fault-at + window + 20].",
 )
 @click.option(
     "--fault-at",
@@ -137,11 +145,11 @@ def run_command(
     fault: str,
     directory: Path,
     url: str | None,
-    duration: float,
     fault_at: float,
     fault_window: float | None,
     out: Path,
     stall_budget: float | None,
+    duration: float | None = None,
     **workload: Any,
 ) -> None:
     """Run a workload against the cluster (or --url), inject the fault, check the history."""
@@ -156,7 +164,7 @@ def run_command(
             fault=fault,
             directory=directory if (fault != "none" or url is None) else None,
             url=url,
-            duration=duration,
+            duration=duration or default_duration(fault, fault_at, fault_window),
             fault_at=fault_at,
             fault_window=fault_window,
             out=out,
@@ -194,3 +202,80 @@ def check_command(history_file: Path, stall_budget: float | None) -> None:
     verdict = check(history, budget)
     Console().print(verdict_table(verdict, f"drill {history.meta.get('fault', '?')} (re-checked)"))
     sys.exit(0 if verdict.passed else EXIT_FAILED)
+
+
+@drill.command("matrix")
+@click.option("--runs", type=click.IntRange(1, 100), default=1, show_default=True)
+@click.option(
+    "--faults",
+    default=None,
+    help="Comma-separated faults to run [every fault `aloft drill run` knows].",
+)
+@click.option("--quick", is_flag=True, help="Only a short subset that takes a few minutes.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("cluster"),
+    show_default=True,
+    help="The cluster directory (from `aloft cluster up --dir`).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Where the matrix folder is written.",
+)
+@click.option(
+    "--clients",
+    cls=WorkloadOption,
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Careful clients per drill.",
+)
+@click.option(
+    "--plain-clients",
+    cls=WorkloadOption,
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Plain clients per drill.",
+)
+def matrix_command(
+    runs: int,
+    faults: str | None,
+    quick: bool,
+    directory: Path,
+    out: Path,
+    **workload: Any,
+) -> None:
+    """Every fault, N runs each, on the running cluster: one table, one HTML report. Exit
+    status 1 when any run failed or could not start on a healthy cluster."""
+    from rich.console import Console
+
+    from aloft.drill import matrix
+    from aloft.drill.faults import DrillError
+    from aloft.drill.workload import WorkloadSettings
+
+    if faults and quick:
+        _fail("give --faults or --quick, not both")
+    chosen = (
+        tuple(f.strip() for f in faults.split(",") if f.strip())
+        if faults
+        else (matrix.QUICK if quick else matrix.all_faults())
+    )
+    plan = matrix.MatrixPlan(
+        faults=chosen,
+        runs=runs,
+        out=out,
+        directory=directory,
+        workload=WorkloadSettings(**_given(workload)),
+    )
+    console = Console(stderr=True)
+    try:
+        result = matrix.run_matrix(plan, console)
+    except DrillError as exc:
+        _fail(str(exc))
+    Console().print(matrix.table(result))
+    click.echo(f"report: {result.folder / 'report.html'}")
+    sys.exit(0 if result.passed else EXIT_FAILED)

@@ -36,6 +36,17 @@ for the etcd faults, which pick by etcd's raft leader. Faults:
   round trip: every frame is held 100 ms and 2.5 % are dropped, each way (a delay line,
   since this kernel has no tc netem; see aloft.cluster.delayline).
 
+Faults in sequence (each step noted in the history as it happens):
+
+* `crash-leader-twice` — crash the leader's node; as soon as a new leader runs and the old
+  node, started again, streams as a standby, crash the new leader's node too.
+* `crash-during-rejoin` — crash the leader's node; once a new leader runs, start the old
+  node again and, while it is still rewinding or catching up, crash the new leader's node.
+* `crash-sync-standby-then-leader` — crash the synchronous standby's node, then at once the
+  leader's, before another standby can have caught up. With synchronous_mode_strict no
+  standby that may lack a commit is promoted: writes wait (and may time out) until the
+  nodes are back, and nothing acknowledged may be lost.
+
 Faults act through `aloft.cluster.control.Cluster`, which is imported only when a cluster is
 loaded, so the rest of the drill works without it.
 """
@@ -45,7 +56,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from aloft.drill.history import FAULT_END, FAULT_ERROR, FAULT_START, LEADER, NOTE, Recorder
 
@@ -62,6 +73,7 @@ class ClusterHandle(Protocol):
 
     def leader(self) -> str | None: ...
     def primary(self) -> str | None: ...
+    def members(self) -> list[dict[str, Any]]: ...
     def etcd_leader(self) -> str | None: ...
     def database_servers(self) -> dict[str, str]: ...
     def crash_node(self, zone: str) -> None: ...
@@ -129,6 +141,7 @@ class _ClusterFault(Fault):
         self.leader_wait = leader_wait
         self.zone: str | None = None
         self.notes: list[str] = []  # how the blow went, recorded in the history
+        self.recorder: Recorder | None = None
 
     def target(self) -> str:
         """The Patroni leader's zone, waiting up to `leader_wait` for there to be one."""
@@ -141,7 +154,13 @@ class _ClusterFault(Fault):
                 raise DrillError(f"no leader to break after waiting {self.leader_wait:g} s")
             time.sleep(0.5)
 
+    def note(self, text: str) -> None:
+        """Record a step of the blow now (sequences note each step as it happens)."""
+        if self.recorder is not None:
+            self.recorder.event(NOTE, text=f"{self.name}: {text}")
+
     def inject(self, recorder: Recorder) -> None:
+        self.recorder = recorder
         try:
             zone = self.target()
             recorder.event(FAULT_START, fault=self.name, zone=zone)
@@ -316,6 +335,95 @@ class Switchover(_ClusterFault):
         self.notes.append(f"new leader {self.cluster.switchover()}")
 
 
+# How long a sequence may wait for each step (a failover takes ~20 s, a rejoin ~5-30 s).
+STEP_TIMEOUT = 60.0
+
+
+def await_new_leader(cluster: ClusterHandle, old: str, timeout: float = STEP_TIMEOUT) -> str:
+    """The zone that leads after `old` lost the lead; DrillError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        zone = cluster.leader()
+        if zone is not None and zone != old:
+            return zone
+        time.sleep(0.25)
+    raise DrillError(f"no new leader {timeout:g} s after zone {old} lost the lead")
+
+
+def await_streaming(cluster: ClusterHandle, zone: str, timeout: float = STEP_TIMEOUT) -> None:
+    """Return once `zone` streams from the leader as a standby."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        member = next((m for m in cluster.members() if m["zone"] == zone), None)
+        if member and member["role"] != "leader" and member["state"] == "streaming":
+            return
+        time.sleep(0.5)
+    raise DrillError(f"zone {zone} did not stream as a standby within {timeout:g} s")
+
+
+class _Sequence(_ClusterFault):
+    """A fault in several steps; `crashed` lists every node it crashed, and mending starts
+    them all again in that order."""
+
+    mends = "restored"
+    window = 90.0
+
+    def __init__(self, cluster: ClusterHandle, leader_wait: float = 15.0) -> None:
+        super().__init__(cluster, leader_wait)
+        self.crashed: list[str] = []
+
+    def crash(self, zone: str, what: str) -> None:
+        self.cluster.crash_node(zone)
+        self.crashed.append(zone)
+        self.note(f"crashed {what}, zone {zone}")
+
+    def mend(self, zone: str) -> None:
+        for crashed in dict.fromkeys(self.crashed):
+            self.cluster.restore_node(crashed)
+
+
+class CrashLeaderTwice(_Sequence):
+    name = "crash-leader-twice"
+
+    def blow(self, zone: str) -> None:
+        self.crash(zone, "the leader's node")
+        second = await_new_leader(self.cluster, zone)
+        self.note(f"zone {second} leads")
+        self.cluster.restore_node(zone)
+        await_streaming(self.cluster, zone)
+        self.note(f"zone {zone} rejoined and streams")
+        self.crash(second, "the new leader's node")
+
+
+class CrashDuringRejoin(_Sequence):
+    name = "crash-during-rejoin"
+
+    def blow(self, zone: str) -> None:
+        self.crash(zone, "the leader's node")
+        second = await_new_leader(self.cluster, zone)
+        self.note(f"zone {second} leads")
+        self.cluster.restore_node(zone)
+        state = next((m["state"] for m in self.cluster.members() if m["zone"] == zone), "?")
+        self.note(f"zone {zone} started again, state {state}")
+        self.crash(second, "the new leader's node, while the old one rejoins")
+
+
+class CrashSyncStandbyThenLeader(_Sequence):
+    name = "crash-sync-standby-then-leader"
+    # Writes stall from the blow until a crashed node is back and leads: the window plus
+    # ~10 s, inside the apps' 45 s write deadline.
+    window = WINDOW
+
+    def blow(self, zone: str) -> None:
+        standby = next(
+            (m["zone"] for m in self.cluster.members() if m["role"] == "sync_standby"), None
+        )
+        if standby is None:
+            raise DrillError("no synchronous standby to crash")
+        self.crash(standby, "the synchronous standby's node")
+        self.crash(zone, "the leader's node")
+
+
 FAULTS: dict[str, type[Fault]] = {
     "none": Fault,
     **{
@@ -334,6 +442,9 @@ FAULTS: dict[str, type[Fault]] = {
             EtcdQuorumLoss,
             Switchover,
             SlowPrimaryNetwork,
+            CrashLeaderTwice,
+            CrashDuringRejoin,
+            CrashSyncStandbyThenLeader,
         )
     },
 }
