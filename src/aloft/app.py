@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -22,9 +24,9 @@ from aloft.api import media as media_api
 from aloft.api import routes as api_routes
 from aloft.api.errors import internal_error, routing_error
 from aloft.api.metrics import Metrics
-from aloft.api.ratelimit import RateLimiter
 from aloft.config import Settings
 from aloft.services.jobs import Jobs
+from aloft.services.limits import SYNC_SECONDS, Limiter
 from aloft.services.statuses import Site
 from aloft.storage.database import Database
 from aloft.storage.migrate import upgrade
@@ -53,6 +55,16 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return internal_error(exc)
 
 
+async def _share_limits(limiter: Limiter) -> None:
+    """Share this process's rate-limit counts with the other processes every second."""
+    while True:
+        await asyncio.sleep(SYNC_SECONDS)
+        try:
+            await run_in_threadpool(limiter.sync)
+        except Exception:  # never let the loop die: the next round tries again
+            log.exception("sharing rate-limit counts failed")
+
+
 def create_app(settings: Settings, migrate: bool = True) -> Starlette:
     """The application for `settings`. With `migrate`, start-up brings the schema up to date."""
 
@@ -68,10 +80,16 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
         app.state.streams.start()  # and, on PostgreSQL, this process's LISTEN
         app.state.jobs = Jobs(db)  # finishes videos, removes old unattached uploads
         app.state.jobs.start()
+        app.state.limiter.attach(db)
+        sharing = (
+            asyncio.create_task(_share_limits(app.state.limiter)) if settings.rate_limits else None
+        )
         app.state.serving = True
         try:
             yield
         finally:
+            if sharing is not None:
+                sharing.cancel()
             # /readyz answers 503 from here on. uvicorn has stopped listening by now, so a
             # load balancer mostly sees refused connections first; this covers servers that
             # shut down in another order.
@@ -109,7 +127,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
     )
     app.state.settings = settings
     app.state.serving = False  # until the lifespan has opened the database
-    app.state.limiter = RateLimiter()
+    app.state.limiter = Limiter()
     app.state.metrics = Metrics()
     app.state.site = Site(settings.effective_base_url, settings.domain)
     return app

@@ -9,14 +9,14 @@ from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.links import page_request, paged
 from aloft.api.params import path_id
 from aloft.errors import Forbidden, Invalid
-from aloft.services import accounts, timelines
+from aloft.services import accounts, limits, search, timelines
 
 
 def _base(ctx: Ctx) -> str:
     return ctx.settings.effective_base_url
 
 
-@endpoint(scope="write:accounts", limit=ratelimit.REGISTRATION, limit_by_ip=True)
+@endpoint(scope="write:accounts", limit=limits.REGISTRATION, limit_by_ip=True)
 def register(ctx: Ctx) -> Any:
     if not ctx.settings.registrations:
         raise Forbidden("Registrations are closed on this server")

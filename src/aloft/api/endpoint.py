@@ -8,7 +8,9 @@ decorator turns it into a Starlette endpoint that, in order:
    needs a user rather than an app token (422, as Mastodon answers); an endpoint open to
    anyone names in `if_token` the scope a token must hold if one is sent (Mastodon's
    `authorize_if_got_token!`): a write-only token is refused (403), never used to read;
-3. counts the request against the rate limits and adds X-RateLimit-* headers;
+3. counts the request against the rate limits (`aloft.services.limits`; refused requests
+   count too: a 401, 403 or 422 is counted for the IP address or account) and adds
+   X-RateLimit-* headers; an endpoint's own `limit` is counted exactly, in the database;
 4. reads and parses the body (size-limited) into `Params`;
 5. runs the handler in a worker thread (services block on the database);
 6. renders the result as JSON, or maps a domain error to its HTTP error;
@@ -28,13 +30,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from aloft.api import ratelimit
 from aloft.api.errors import error_response, internal_error
 from aloft.api.params import Params, read_body
 from aloft.api.responses import json_response
 from aloft.config import Settings
-from aloft.errors import AloftError, BadRequest, Forbidden, Invalid, Unauthorized
-from aloft.services import scopes
+from aloft.errors import AloftError, BadRequest, Forbidden, Invalid, RateLimited, Unauthorized
+from aloft.services import limits, scopes
 from aloft.services.auth import ANONYMOUS, Viewer, authenticate
 from aloft.services.statuses import Site
 from aloft.storage.database import ACTOR, COMMITS, CommitNote, Database
@@ -82,15 +83,15 @@ def _bearer(request: Request) -> str | None:
 def endpoint(
     scope: str | None = None,
     user: bool = False,
-    limit: ratelimit.Rule | None = None,
+    limit: limits.Rule | None = None,
     limit_by_ip: bool = False,
     if_token: str | None = None,
     upload: int | None = None,
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Wrap a handler. `scope` is required of the token when given; `if_token` is required
     of a token only when one is sent; `user=True` also requires the token to belong to an
-    account. `limit` adds a rate limit on top of the
-    general one, counted per account (or per IP with `limit_by_ip`)."""
+    account. `limit` adds a rate limit on top of the general one, counted per account (or
+    per IP with `limit_by_ip`) before the handler runs, whatever it then answers."""
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         route = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
@@ -101,6 +102,9 @@ def endpoint(
             state = request.app.state
             settings: Settings = state.settings
             limit_headers: dict[str, str] = {}
+            limiter: limits.Limiter = state.limiter
+            client_ip = request.client.host if request.client else "unknown"
+            counted = not settings.rate_limits
             commits = CommitNote() if settings.drill_headers else None
             try:
                 if "access_token" in request.query_params:
@@ -113,6 +117,10 @@ def endpoint(
                 token = _bearer(request)
                 if token is not None:
                     viewer = await run_in_threadpool(authenticate, state.db, token)
+                who = str(viewer.account_id) if viewer.account_id else client_ip
+                if not counted:
+                    counted = True
+                    limit_headers = limiter.hit(limits.GENERAL, who).headers()
                 if scope is not None and token is None:
                     raise Unauthorized("The access token is invalid")
                 needed = scope if scope is not None else if_token if token is not None else None
@@ -120,14 +128,10 @@ def endpoint(
                     raise Forbidden("This action is outside the authorized scopes")
                 if user and viewer.account_id is None:
                     raise Invalid("This method requires an authenticated user")
-                if settings.rate_limits:
-                    client_ip = request.client.host if request.client else "unknown"
-                    who = str(viewer.account_id) if viewer.account_id else client_ip
-                    verdict = state.limiter.hit(ratelimit.GENERAL, who)
+                if limit is not None and settings.rate_limits:
+                    key = client_ip if limit_by_ip else who
+                    verdict = await run_in_threadpool(limiter.hit_now, limit, key)
                     limit_headers = verdict.headers()
-                    if limit is not None:
-                        key = client_ip if limit_by_ip else who
-                        limit_headers = state.limiter.hit(limit, key).headers()
                 # An upload endpoint takes a larger body, and files (see api/media.py).
                 body = await read_body(request, upload or settings.max_body_bytes)
                 params = await Params.from_request(request, body, files=upload is not None)
@@ -140,7 +144,13 @@ def endpoint(
                 result = await run_in_threadpool(handler, ctx)
                 response = result if isinstance(result, Response) else json_response(result)
             except AloftError as exc:
-                response = error_response(exc)
+                error = exc
+                if not counted:  # refused before it was counted: a bad or missing token
+                    try:
+                        limit_headers = limiter.hit(limits.GENERAL, client_ip).headers()
+                    except RateLimited as limited:
+                        error = limited
+                response = error_response(error)
             except Exception as exc:  # a bug: log it, answer in Mastodon's shape
                 response = internal_error(exc)
             for name, value in limit_headers.items():

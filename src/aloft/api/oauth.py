@@ -9,27 +9,14 @@ import base64
 import binascii
 from typing import Any
 
-from anyio import from_thread
 from starlette.responses import Response
 
-from aloft.api import entities, ratelimit
+from aloft.api import entities
 from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.errors import error_response
 from aloft.api.responses import json_response
-from aloft.errors import AloftError, InvalidClient, RateLimited, UnsupportedGrantType
-from aloft.services import auth
-
-SIGN_IN_LIMITED = "Too many sign-in attempts"
-
-
-def count_sign_in(limiter: ratelimit.RateLimiter, client_ip: str, key: str) -> None:
-    """Count one sign-in attempt against the per-IP and per-account limits (Mastodon's
-    throttle_login_attempts); RateLimited when either is spent. Event loop only."""
-    try:
-        limiter.hit(ratelimit.SIGN_IN_IP, client_ip)
-        limiter.hit(ratelimit.SIGN_IN_ACCOUNT, key)
-    except RateLimited as exc:
-        raise RateLimited(SIGN_IN_LIMITED, exc.retry_after, exc.headers) from None
+from aloft.errors import AloftError, InvalidClient, UnsupportedGrantType
+from aloft.services import auth, limits
 
 
 @endpoint()
@@ -89,8 +76,7 @@ def _token(ctx: Ctx) -> Any:
         if ctx.settings.rate_limits:
             client_ip = ctx.request.client.host if ctx.request.client else "unknown"
             key = auth.sign_in_key(ctx.db, p.string("username") or "")
-            # The limiter belongs to the event loop; handlers run in a worker thread.
-            from_thread.run_sync(count_sign_in, ctx.request.app.state.limiter, client_ip, key)
+            limits.sign_in(ctx.request.app.state.limiter, client_ip, key)
         issued = auth.password_grant(
             ctx.db,
             client_id,

@@ -15,10 +15,9 @@ from starlette.templating import Jinja2Templates
 
 from aloft.api import entities
 from aloft.api.errors import http_error
-from aloft.api.oauth import count_sign_in
 from aloft.api.params import Params, read_body
 from aloft.errors import AloftError, Forbidden, RateLimited, Unauthorized
-from aloft.services import auth, timelines
+from aloft.services import auth, limits, timelines
 from aloft.services.auth import ANONYMOUS
 from aloft.services.pages import PageRequest
 
@@ -153,7 +152,7 @@ async def _authorize(request: Request) -> Response:
         client_ip = request.client.host if request.client else "unknown"
         key = await run_in_threadpool(auth.sign_in_key, request.app.state.db, login)
         try:
-            count_sign_in(request.app.state.limiter, client_ip, key)
+            await run_in_threadpool(limits.sign_in, request.app.state.limiter, client_ip, key)
         except RateLimited as exc:
             minutes = max(1, round(exc.retry_after / 60))
             context.update(
