@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aloft.api import entities, ratelimit
+from aloft.api import entities
 from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.links import page_request, paged
 from aloft.api.params import path_id
