@@ -155,8 +155,8 @@ class Listener:
 
     def _connect(self) -> Any:
         raw = self.engine.raw_connection()  # the app's URL: primary, fenced by timeline
-        raw.detach()  # ours for good: never returned to the pool
         conn: Any = raw.driver_connection
+        raw.detach()  # ours for good: never returned to the pool
         conn.rollback()
         conn.autocommit = True
         if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
@@ -211,8 +211,10 @@ class Listener:
                 if self.connected:
                     lost_at = time.time()
                     log.warning("event listener lost its connection: %s", exc)
-                elif lost_at is None:
-                    lost_at = time.time()
+                else:
+                    log.warning("event listener cannot listen yet: %s", exc)
+                    if lost_at is None:
+                        lost_at = time.time()
                 self.connected = False
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
