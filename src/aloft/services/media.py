@@ -331,7 +331,8 @@ def pending(db: Database) -> bool:
     def unit(conn: Connection) -> bool:
         return conn.execute(_claimable(now()).limit(1)).first() is not None
 
-    return db.read(unit)
+    # The primary: a standby a moment behind would show work already claimed.
+    return db.read(unit, prefer="primary")
 
 
 def _claimable(at: object) -> sa.Select:
@@ -477,7 +478,7 @@ def process_next(db: Database) -> bool:
         return False
     media_id = claim(db)
     if media_id is None:
-        return True  # another replica took it, or a poisoned row was failed: look again
+        return False  # another replica took it (or a poisoned row was failed): next round
     finish(db, media_id)
     return True
 
