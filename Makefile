@@ -13,7 +13,7 @@ PG_BIN ?= /usr/lib/postgresql/15/bin
 PATRONI_VENV ?= /opt/aloft/patroni-venv
 CLUSTER_PACKAGES := etcd-server haproxy nftables iproute2 ethtool
 
-.PHONY: serve test lint format install system patroni cluster clean
+.PHONY: serve test lint format install system patroni cluster clean js
 
 # uv is installed with pip as a module of the machine's Python; on Debian's own Python
 # (PEP 668) that needs --user --break-system-packages, which only touches ~/.local.
@@ -33,7 +33,8 @@ lint: install
 	$(VENV)/bin/mypy
 
 # System packages the tests use: PostgreSQL 15 (the tests start their own servers), ffmpeg
-# (video and animated GIF uploads are converted with Debian's ffmpeg), and for
+# (video and animated GIF uploads are converted with Debian's ffmpeg), Node.js and npm
+# (masto.js, in tests/js), and for
 # the cluster: etcd, HAProxy, nftables (Debian's services for the first two are stopped and
 # disabled: the cluster runs its own) and Patroni. Installed when we are root; otherwise the
 # PostgreSQL and cluster tests say why they skip.
@@ -55,6 +56,10 @@ system:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends ffmpeg; \
 	fi
+	@if [ "$$(id -u)" = 0 ] && ! command -v npm >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends nodejs npm; \
+	fi
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory patroni; fi
 
 patroni: $(PATRONI_VENV)/bin/patroni
@@ -69,7 +74,13 @@ $(PATRONI_VENV)/bin/patroni: | $(VENV)/.installed
 cluster: install system
 	$(VENV)/bin/aloft cluster up
 
-test: install system lint
+# masto.js for tests/js, as pinned by its package-lock.json (without npm those tests skip).
+js:
+	@if [ ! -d tests/js/node_modules ] && command -v npm >/dev/null; then \
+		cd tests/js && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
+test: install system js lint
 	$(VENV)/bin/pytest
 
 format: install
