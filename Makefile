@@ -34,7 +34,8 @@ lint: install
 
 # System packages the tests use: PostgreSQL 15 (the tests start their own servers), ffmpeg
 # (video and animated GIF uploads are converted with Debian's ffmpeg), Node.js and npm
-# (masto.js, in tests/js), and for
+# (masto.js, in tests/js), Chromium (the drill reports are looked at in a headless browser),
+# and for
 # the cluster: etcd, HAProxy, nftables (Debian's services for the first two are stopped and
 # disabled: the cluster runs its own) and Patroni. Installed when we are root; otherwise the
 # PostgreSQL and cluster tests say why they skip.
@@ -59,6 +60,9 @@ system:
 	@if [ "$$(id -u)" = 0 ] && ! command -v npm >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends nodejs npm; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory patroni; fi
 
