@@ -101,24 +101,73 @@ def test_crash_primary_node(cluster_dir: Path, tmp_path: Path) -> None:
     assert len(set(zones)) >= 2, f"no new leader seen: {leaders}"
 
 
-def test_crash_primary_postgres(cluster_dir: Path, tmp_path: Path) -> None:
-    result, verdict = drill(
-        cluster_dir,
-        tmp_path / "runs",
-        "--fault",
-        "crash-primary-postgres",
-        "--duration",
-        "30",
-        "--fault-at",
-        "10",
-        "--fault-window",
-        "10",
+def test_quick_matrix(cluster_dir: Path, tmp_path: Path) -> None:
+    """`aloft drill matrix --quick`: a postmaster crash and a switchover, each judged like a
+    single drill, one summary and one report linking both runs."""
+    out = tmp_path / "matrix"
+    result = aloft(
+        "drill",
+        "matrix",
+        "--quick",
+        "--dir",
+        str(cluster_dir),
+        "--out",
+        str(out),
         "--clients",
-        "8",
-        "--stall-budget",
-        str(POSTMASTER_CRASH_STALL_BUDGET),
+        "4",
+        "--plain-clients",
+        "4",
+        timeout=900,
     )
-    assert_clean(result, verdict, POSTMASTER_CRASH_STALL_BUDGET)
+    print(result.stdout, result.stderr)
+    assert "about" in result.stderr and "minutes" in result.stderr, "the estimate comes first"
+    (folder,) = out.iterdir()
+    saved = json.loads((folder / "matrix.json").read_text())
+    rows = {row["fault"]: row for row in saved["summary"]}
+    assert set(rows) == {"crash-primary-postgres", "switchover"}
+    for row in rows.values():
+        assert (row["lost"], row["duplicated"], row["unexpected"]) == (0, 0, 0), row
+        assert (row["plain_errors"], row["careful_errors"]) == (0, 0), row
+        assert row["acknowledged"] > 100 and row["passed"] == 1, row
+    assert rows["crash-primary-postgres"]["stall_worst"] <= POSTMASTER_CRASH_STALL_BUDGET
+    html = (folder / "report.html").read_text()
+    for record in saved["records"]:
+        assert f'href="{record["folder"]}/report.html"' in html
+        assert (folder / record["folder"] / "verdict.json").exists()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS" in result.stdout
+
+
+def test_doctor_before_and_after_a_standby_stops(cluster_dir: Path) -> None:
+    """`aloft cluster doctor` passes on a healthy cluster and names what is wrong once the
+    synchronous standby's Patroni (and with it its PostgreSQL) is stopped."""
+    from aloft.cluster.control import Cluster
+
+    cluster = Cluster.load(cluster_dir)
+    cluster.wait_healthy(180)
+    healthy = aloft("cluster", "doctor", "--dir", str(cluster_dir))
+    print(healthy.stdout, healthy.stderr)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "✗" not in healthy.stdout and "failover ready" in healthy.stdout
+    status = aloft("cluster", "status", "--dir", str(cluster_dir))
+    assert "failover ready" in status.stdout, status.stdout
+
+    standby = next(m["zone"] for m in cluster.members() if m["role"] == "sync_standby")
+    cluster.supervisor.stop(cluster.topology.program(standby, "patroni"))
+    try:
+        broken = aloft("cluster", "doctor", "--dir", str(cluster_dir), "--json")
+        print(broken.stdout, broken.stderr)
+        assert broken.returncode == 1
+        report = json.loads(broken.stdout)
+        failed = {c["name"]: c for c in report["checks"] if not c["ok"]}
+        assert report["ready"] is False and failed
+        assert "replication lag" in failed and standby in failed["replication lag"]["value"]
+        assert all(c["advice"] for c in failed.values())
+    finally:
+        cluster.start(standby, "patroni")
+    cluster.wait_healthy(180)
+    again = aloft("cluster", "doctor", "--dir", str(cluster_dir))
+    assert again.returncode == 0, again.stdout + again.stderr
 
 
 def verdict_events(out: Path) -> list[dict[str, Any]]:

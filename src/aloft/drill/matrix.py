@@ -33,8 +33,8 @@ from aloft.drill.checker import Verdict
 from aloft.drill.faults import FAULTS, WINDOW, ClusterHandle, DrillError, load_cluster
 from aloft.drill.workload import WorkloadSettings
 
-# A few minutes: a crash the primary's Patroni mends by itself, and an app lost mid-request.
-QUICK = ("crash-primary-postgres", "kill-app")
+# A few minutes: a crash the primary's Patroni mends by itself, and a planned switchover.
+QUICK = ("crash-primary-postgres", "switchover")
 FAULT_AT = 10.0
 AFTER_WINDOW = 20.0
 OVERHEAD_SECONDS = 40.0
