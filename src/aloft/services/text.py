@@ -26,7 +26,9 @@ MAX_STORED_CHARACTERS = 5000
 
 _URL = r"(?P<url>https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]])"
 _MENTION = r"(?<![\w/@])@(?P<user>[A-Za-z0-9_]{1,30})(?:@(?P<domain>[A-Za-z0-9.-]+\.[A-Za-z]{2,}))?"
-_HASHTAG = r"(?<![\w/&#])#(?P<tag>\w{1,100})"
+# What a hashtag's name may be (lower-cased when stored).
+TAG_NAME = re.compile(r"\w{1,100}")
+_HASHTAG = rf"(?<![\w/&#])#(?P<tag>{TAG_NAME.pattern})"
 _TOKENS = re.compile(f"{_URL}|{_MENTION}|{_HASHTAG}")
 
 _ALLOWED_TAGS = {"p", "br", "a", "span"}

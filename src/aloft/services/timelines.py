@@ -15,6 +15,7 @@ from aloft.errors import NotFound
 from aloft.services.auth import Viewer
 from aloft.services.loader import Bundle, load_statuses
 from aloft.services.pages import Page, PageRequest
+from aloft.services.text import TAG_NAME
 from aloft.services.visibility import PUBLIC, visible_to
 from aloft.storage.database import Database
 from aloft.storage.schema import accounts, follows, status_tags, statuses, tags
@@ -51,12 +52,15 @@ def public(db: Database, viewer: Viewer, page: PageRequest) -> Result:
 
 
 def tag(db: Database, viewer: Viewer, name: str, page: PageRequest) -> Result:
-    """Public statuses with the hashtag `name` (any case)."""
-    tag_id = sa.select(tags.c.id).where(tags.c.name == name.lower().lstrip("#")).scalar_subquery()
+    """Public statuses with the hashtag `name` (any case). A name no status text can make a
+    hashtag of has none, and is not sent to the database (PostgreSQL refuses a NUL in text)."""
+    name = name.lower().lstrip("#")
+    tag_id = sa.select(tags.c.id).where(tags.c.name == name).scalar_subquery()
+    tagged = status_tags.c.tag_id == tag_id if TAG_NAME.fullmatch(name) else sa.false()
     query = (
         sa.select(statuses)
         .join(status_tags, status_tags.c.status_id == statuses.c.id)
-        .where(status_tags.c.tag_id == tag_id, statuses.c.visibility == PUBLIC)
+        .where(tagged, statuses.c.visibility == PUBLIC)
     )
     return db.read(lambda conn: _run(conn, query, page, viewer.account_id))
 

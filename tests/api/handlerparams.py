@@ -1,0 +1,97 @@
+"""Which request parameters each route reads, found in the handlers' own source.
+
+A handler reads a parameter by passing its name to one of `Params`'s getters
+(`p.string("status")`, `ctx.params.ids("id")`, …). `parameters(endpoint)` parses the
+endpoint's source and the source of every function of `aloft.api` / `aloft.web` it calls,
+however deep (`page_request`, `_client_credentials`, `_authorize_request`, …), and collects
+those names. So a parameter added to a handler is fuzzed without anyone listing it, and a
+getter called with a name this cannot read (not a literal, not a module constant) is an
+error here rather than a parameter that escapes the fuzz.
+
+The getters are found from `Params` itself: every public method whose first argument is
+`name`.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+import types
+from collections.abc import Callable
+from typing import Any
+
+from aloft.api.params import Params
+
+# The layers that see HTTP; services never read a parameter.
+HTTP_LAYERS = ("aloft.api.", "aloft.web.")
+
+GETTERS = frozenset(
+    name
+    for name, member in inspect.getmembers(Params, inspect.isfunction)
+    if not name.startswith("_") and list(inspect.signature(member).parameters)[1:2] == ["name"]
+)
+
+
+class UnreadableParameter(Exception):
+    """A getter is called with a name that is neither a literal nor a module constant."""
+
+
+def _functions(fn: Callable[..., Any]) -> tuple[types.FunctionType, dict[str, Any]]:
+    fn = inspect.unwrap(fn)
+    assert isinstance(fn, types.FunctionType), fn
+    names: dict[str, Any] = dict(fn.__globals__)
+    if fn.__closure__:
+        names.update(
+            zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__), strict=True)
+        )
+    return fn, names
+
+
+def _resolve(node: ast.expr, names: dict[str, Any]) -> Any:
+    """What a Name or module.attribute expression stands for, or None."""
+    if isinstance(node, ast.Name):
+        return names.get(node.id)
+    if isinstance(node, ast.Attribute):
+        owner = _resolve(node.value, names)
+        if isinstance(owner, types.ModuleType):
+            return getattr(owner, node.attr, None)
+    return None
+
+
+def _ours(value: Any) -> bool:
+    module = getattr(inspect.unwrap(value), "__module__", "") if callable(value) else ""
+    return isinstance(inspect.unwrap(value), types.FunctionType) and module.startswith(HTTP_LAYERS)
+
+
+def parameters(endpoint: Callable[..., Any]) -> frozenset[str]:
+    """Every parameter name `endpoint` (or anything of ours it calls) asks `Params` for."""
+    found: set[str] = set()
+    seen: set[types.FunctionType] = set()
+    pending = [endpoint]
+    while pending:
+        fn, names = _functions(pending.pop())
+        if fn in seen:
+            continue
+        seen.add(fn)
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in GETTERS and node.args:
+                first = node.args[0]
+                name = first.value if isinstance(first, ast.Constant) else _resolve(first, names)
+                if not isinstance(name, str):
+                    where = f"{fn.__module__}.{fn.__qualname__}"
+                    raise UnreadableParameter(
+                        f"{where} calls .{func.attr}({ast.unparse(first)}): pass the parameter "
+                        "name as a literal or a module constant, so the fuzz test can find it"
+                    )
+                found.add(name)
+            # Follow calls, and functions handed to calls (run_in_threadpool(fn, …)).
+            for candidate in [func, *node.args]:
+                target = _resolve(candidate, names)
+                if target is not None and _ours(target):
+                    pending.append(target)
+    return frozenset(found)
