@@ -69,6 +69,9 @@ def test_drill_against_a_single_node_passes_and_writes_its_run_folder(
     assert verdict["errors_by_client"] == {"careful": {}, "plain": {}}
     assert verdict["stale_reads"] == {"read_your_writes": 0, "monotonic": 0}
     assert verdict["writes_by_non_primary"] is None  # SQLite names no server
+    # The streaming client saw the posts; the gap is reported next to the write stall.
+    assert verdict["stream"]["updates"] > 0 and verdict["stream"]["losses"] == 0
+    assert "stream gap" in result.stdout
     assert "<svg" in (folder / "report.html").read_text()
 
     again = aloft("drill", "check", str(folder / "history.jsonl"))

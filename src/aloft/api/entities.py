@@ -19,6 +19,8 @@ from aloft.config import Settings
 from aloft.services.accounts import Relationship
 from aloft.services.auth import IssuedToken
 from aloft.services.loader import Bundle
+from aloft.services.markers import Marker
+from aloft.services.notifications import Group, GroupPage
 from aloft.services.transcoder import IMAGE_TYPES, LIMITS, VIDEO_TYPES, ffmpeg_missing
 from aloft.services.visibility import NAMES
 
@@ -75,7 +77,7 @@ def account(row: Row, base: str) -> dict[str, Any]:
     }
 
 
-def credential_account(row: Row, base: str) -> dict[str, Any]:
+def credential_account(row: Row, base: str, follow_requests_count: int = 0) -> dict[str, Any]:
     data = account(row, base)
     data["source"] = {
         "privacy": "public",
@@ -83,7 +85,7 @@ def credential_account(row: Row, base: str) -> dict[str, Any]:
         "language": None,
         "note": row.note_source,
         "fields": [],
-        "follow_requests_count": 0,
+        "follow_requests_count": follow_requests_count,
         "indexable": True,
     }
     data["role"] = {
@@ -193,6 +195,107 @@ def notification(row: Row, bundle: Bundle, base: str) -> dict[str, Any]:
     }
 
 
+def partial_account(row: Row, base: str) -> dict[str, Any]:
+    """PartialAccountWithAvatar: what grouped notifications send with
+    expand_accounts=partial_avatars for accounts beyond each group's newest."""
+    avatar = base + AVATAR_PATH
+    return {
+        "id": str(row.id),
+        "acct": row.username,
+        "locked": row.locked,
+        "bot": row.bot,
+        "url": f"{base}/@{row.username}",
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "avatar_description": "",
+    }
+
+
+# Notification types whose group carries the status it is about.
+STATUS_TYPES = ("favourite", "reblog", "status", "mention", "poll", "update")
+
+
+def notification_group(group: Group) -> dict[str, Any]:
+    row = group.notification
+    data: dict[str, Any] = {
+        "group_key": group.key,
+        "notifications_count": group.count,
+        "type": row.type,
+        # A string, as Mastodon sends it and clients read it (the OpenAPI description says
+        # integer; see KNOWN_SCHEMA_DEVIATIONS in tests/api/test_entities.py).
+        "most_recent_notification_id": str(group.most_recent_id),
+        "sample_account_ids": [str(i) for i in group.sample_account_ids],
+    }
+    if group.page_max_id is not None:
+        data["page_min_id"] = str(group.page_min_id)
+        data["page_max_id"] = str(group.page_max_id)
+        data["latest_page_notification_at"] = iso(group.latest_at)
+    if row.type in STATUS_TYPES:
+        data["status_id"] = str(row.status_id) if row.status_id else None
+    return data
+
+
+def grouped_notifications(page: GroupPage, base: str, partial_avatars: bool) -> dict[str, Any]:
+    """GroupedNotificationsResults: every account and status once, groups refer to them by
+    id. With partial avatars only each group's newest account is sent in full, the others
+    as partial accounts (Mastodon's GroupedNotificationsPresenter)."""
+    bundle = page.bundle
+    full: list[int] = []
+    for group in page.groups:
+        wanted = group.sample_account_ids[:1] if partial_avatars else group.sample_account_ids
+        full.extend(i for i in wanted if i not in full)
+    status_ids: list[int] = []
+    for group in page.groups:
+        sid = group.notification.status_id
+        shown = group.notification.type in STATUS_TYPES and sid in bundle.statuses
+        if shown and sid not in status_ids:
+            status_ids.append(sid)
+    data: dict[str, Any] = {
+        "accounts": [account(bundle.accounts[i], base) for i in full],
+        "statuses": [status(bundle.statuses[i], bundle, base) for i in status_ids],
+        "notification_groups": [notification_group(g) for g in page.groups],
+    }
+    if partial_avatars:
+        rest: list[int] = []
+        for group in page.groups:
+            rest.extend(i for i in group.sample_account_ids[1:] if i not in full and i not in rest)
+        data["partial_accounts"] = [partial_account(bundle.accounts[i], base) for i in rest]
+    return data
+
+
+def marker(m: Marker) -> dict[str, Any]:
+    return {
+        "last_read_id": str(m.last_read_id),
+        "version": m.version,
+        "updated_at": iso(m.updated_at),
+    }
+
+
+def notification_policy() -> dict[str, Any]:
+    """NotificationPolicy: nothing is filtered on this server, so every answer is accept."""
+    return {
+        "for_not_following": "accept",
+        "for_not_followers": "accept",
+        "for_new_accounts": "accept",
+        "for_private_mentions": "accept",
+        "for_limited_accounts": "accept",
+        "summary": {
+            "pending_requests_count": 0,
+            "pending_notifications_count": 0,
+        },
+    }
+
+
+def notification_policy_v1() -> dict[str, Any]:
+    return {
+        "filter_not_following": False,
+        "filter_not_followers": False,
+        "filter_new_accounts": False,
+        "filter_private_mentions": False,
+        "summary": {"pending_requests_count": 0, "pending_notifications_count": 0},
+    }
+
+
 def relationship(rel: Relationship) -> dict[str, Any]:
     return {
         "id": str(rel.id),
@@ -205,8 +308,8 @@ def relationship(rel: Relationship) -> dict[str, Any]:
         "blocked_by": False,
         "muting": False,
         "muting_notifications": False,
-        "requested": False,
-        "requested_by": False,
+        "requested": rel.requested,
+        "requested_by": rel.requested_by,
         "domain_blocking": False,
         "endorsed": False,
         "note": "",

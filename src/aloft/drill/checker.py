@@ -17,6 +17,18 @@ What it reports, and the rules it uses:
 * **write stall** — the longest time without an acknowledged write (post or follow), from
   the first write's invocation to the last write's completion; reported overall and for the
   longest such gap that overlaps the fault window.
+* **stream gap** — judged when the streaming client ran (`stream…` events, see
+  `aloft.drill.stream`): the longest time an acknowledged post waited with no update
+  arriving on the stream. For each silence between two arrivals (and from the last arrival
+  to the client's end), it runs from the first post acknowledged in it to the next arrival
+  (or the end of the silence). In normal running that is one post's delivery time; through
+  a failover it is how long the stream stayed silent while writes were already being
+  acknowledged. Also: **stream back after writes resumed** — from the end of the judged
+  write stall (the one overlapping the fault, else the overall one) to the first arrival,
+  after that stall began, of a status not acknowledged before it (0 when one came before
+  the stall ended, since an update can beat its post's answer; None when none came);
+  how many updates arrived, and how many times the connection was lost. Reported, not
+  failed: DESIGN.md's fail list is about writes and errors.
 * **read availability** — the share of reads invoked during the fault window that were `ok`,
   in total and per kind of client.
 * **stale reads** — judged per client process on its `ok` home-timeline reads that recorded
@@ -66,6 +78,10 @@ from aloft.drill.history import (
     FAULT_ERROR,
     HOME_PAGE_LIMIT,
     LEADER,
+    STREAM,
+    STREAM_CONNECT,
+    STREAM_END,
+    STREAM_LOST,
     Event,
     History,
     Operation,
@@ -77,6 +93,8 @@ READ_YOUR_WRITES = "read_your_writes"
 MONOTONIC = "monotonic"
 EXAMPLES = 5  # examples listed per rule
 LEADER_SLACK = 2.0  # seconds either side of a write in which its server must have led
+
+STREAM_KINDS = frozenset({STREAM, STREAM_CONNECT, STREAM_LOST, STREAM_END})
 
 Errors = dict[str, dict[str, int]]  # kind of operation -> outcome -> count
 
@@ -100,6 +118,16 @@ class Latency:
     count: int
     p50: float | None
     p99: float | None
+
+
+@dataclass(frozen=True)
+class StreamReport:
+    """What the streaming client saw (see the module docstring)."""
+
+    updates: int
+    losses: int
+    gap: Stall | None  # the longest wait of an acknowledged post for any update
+    back_after_writes_resumed: float | None
 
 
 @dataclass(frozen=True)
@@ -129,6 +157,7 @@ class Verdict:
     writes_by_non_primary: int | None
     writes_by_non_primary_examples: list[str]
     latency: dict[str, dict[str, Latency]] = field(default_factory=dict)
+    stream: StreamReport | None = None
 
     @property
     def error_count(self) -> int:
@@ -143,6 +172,8 @@ class Verdict:
         for name in ("stall", "stall_during_fault"):
             stall = getattr(self, name)
             data[name] = None if stall is None else {**asdict(stall), "seconds": stall.seconds}
+        if self.stream is not None and self.stream.gap is not None:
+            data["stream"]["gap"]["seconds"] = self.stream.gap.seconds
         data["fault_window"] = list(self.fault_window) if self.fault_window else None
         data["error_count"] = self.error_count
         data["error_count_by_client"] = {k: self.client_error_count(k) for k in CLIENT_KINDS}
@@ -272,6 +303,7 @@ def check(history: History, stall_budget: float | None = None) -> Verdict:
         writes_by_non_primary=None if non_primary is None else len(non_primary),
         writes_by_non_primary_examples=(non_primary or [])[:EXAMPLES],
         latency=_latency(history.operations, window),
+        stream=stream_report(history, stall_during if window is not None else stall),
     )
 
 
@@ -461,6 +493,46 @@ def _stalls(
         touching = [g for g in gaps if g.start <= end and g.end >= start]
         during = max(touching, key=lambda g: g.seconds, default=None)
     return overall, during
+
+
+def stream_report(history: History, stall: Stall | None) -> StreamReport | None:
+    """The streaming client's figures; None when it did not run (see the module doc)."""
+    events = [e for e in history.events if e.kind in STREAM_KINDS]
+    if not events:
+        return None
+    arrived = sorted((e.time, str(e.detail.get("id"))) for e in events if e.kind == STREAM)
+    arrivals = [t for t, _ in arrived]
+    end = max((e.time for e in events if e.kind == STREAM_END), default=history.end_time())
+    acks = sorted(
+        op.complete
+        for op in history.operations
+        if op.kind == "post" and op.outcome == "ok" and op.complete <= end
+    )
+    gap = None
+    for before, after in zip([-math.inf, *arrivals], [*arrivals, None], strict=True):
+        first = bisect.bisect_right(acks, before)
+        if first == len(acks):
+            continue
+        until = after if after is not None else end
+        if acks[first] < until and (gap is None or until - acks[first] > gap.seconds):
+            gap = Stall(acks[first], until)
+    back = None
+    if stall is not None:
+        # Updates for posts acknowledged before the stall say nothing about after it.
+        before = {
+            op.status_id
+            for op in history.operations
+            if op.kind == "post" and op.outcome == "ok" and op.complete <= stall.start
+        }
+        later = [t for t, i in arrived if t > stall.start and i not in before]
+        if later:
+            back = max(0.0, later[0] - stall.end)
+    return StreamReport(
+        updates=len(arrivals),
+        losses=sum(e.kind == STREAM_LOST for e in events),
+        gap=gap,
+        back_after_writes_resumed=back,
+    )
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:

@@ -17,7 +17,8 @@ A read of the home timeline also records the ids it was shown (`ids`, newest fir
 acknowledged by a server that was not the primary.
 
 An **event** is something that happened to the system rather than a client: a fault began or
-ended, the leader changed (as seen by polling), a note. The **final read** is every status of
+ended, the leader changed (as seen by polling), a note, and what the streaming client saw
+(an update arrived, it connected, it lost its connection). The **final read** is every status of
 every workload account, read back through the API after the run.
 
 On disk a history is JSONL: one `meta` line, then `op`, `event` and `final` lines. `read`
@@ -50,6 +51,11 @@ FAULT_END = "fault-end"
 FAULT_ERROR = "fault-error"  # a fault that could not be injected or repaired as planned
 LEADER = "leader"
 NOTE = "note"
+# The streaming client (aloft.drill.stream): an update arrived; connected; connection lost.
+STREAM = "stream"
+STREAM_CONNECT = "stream-connect"
+STREAM_LOST = "stream-lost"
+STREAM_END = "stream-end"  # the workload stopped the streaming client
 
 
 class HistoryError(ValueError):

@@ -20,7 +20,7 @@ from typing import Any
 from rich.table import Table
 
 from aloft.drill.checker import MONOTONIC, READ_YOUR_WRITES, Errors, Latency, Stall, Verdict
-from aloft.drill.history import FAULT_ERROR, FAULT_START, History, Operation
+from aloft.drill.history import FAULT_ERROR, FAULT_START, STREAM, History, Operation
 
 COLOURS = {"ok": "#2e7d32", "info": "#ef6c00", "fail": "#c62828"}
 LEADER_COLOUR = "#1565c0"
@@ -35,6 +35,23 @@ def _seconds(value: float | None) -> str:
     if value is None:
         return "–"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _stream_rows(verdict: Verdict) -> list[tuple[str, str, bool | None]]:
+    """The streaming client's figures, next to the write stall (none when it did not run)."""
+    stream = verdict.stream
+    if stream is None:
+        return []
+    losses = f", connection lost {stream.losses}×" if stream.losses else ""
+    back = stream.back_after_writes_resumed
+    return [
+        ("stream gap", f"{_stall_text(stream.gap)} ({stream.updates} updates{losses})", None),
+        (
+            "stream back after writes resumed",
+            "no update after the stall" if back is None else f"{back:.2f} s",
+            None,
+        ),
+    ]
 
 
 def _stall_text(stall: Stall | None) -> str:
@@ -122,6 +139,7 @@ def summary_rows(verdict: Verdict) -> list[tuple[str, str, bool | None]]:
         )
         rows.append(("write stall (fault)", _stall_text(verdict.stall_during_fault), budget_ok))
     rows.append(("write stall (whole run)", _stall_text(verdict.stall), None))
+    rows.extend(_stream_rows(verdict))
     if verdict.fault_window is not None:
         rows.append(
             (
@@ -549,10 +567,12 @@ def _item_lists(verdict: Verdict) -> str:
 
 
 def _events_table(history: History) -> str:
-    if not history.events:
+    # Each update the streaming client received is an event too: the summary has them.
+    events = [e for e in history.events if e.kind != STREAM]
+    if not events:
         return '<p class="meta">none (no fault, no cluster to watch)</p>'
     rows = []
-    for event in history.events:
+    for event in events:
         cls = ' class="bad"' if event.kind == FAULT_ERROR else ""
         detail = ", ".join(f"{k}={v}" for k, v in event.detail.items())
         rows.append(

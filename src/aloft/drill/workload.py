@@ -23,7 +23,9 @@ Idempotency-Key, as Mastodon's own apps send one). Only a 2xx is `ok`. A definit
 broken connection — is `info` for a write (it may have happened) and `fail` for a read (a
 read that got no answer did not happen).
 
-Besides the writers, `readers` careful clients only read (see `Reader`).
+Besides the writers, `readers` careful clients only read (see `Reader`), and one streaming
+client keeps a WebSocket on the public stream and records what arrives when
+(`aloft.drill.stream`).
 
 A read of the home timeline records the ids it was shown; a write records the database
 server that acknowledged it, when the app names it in the `Aloft-Database-Server` header
@@ -59,6 +61,7 @@ from aloft.drill.history import (
     Outcome,
     Recorder,
 )
+from aloft.drill.stream import Streamer
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 # The header in which the app names the database server a write committed on (drill mode).
@@ -91,6 +94,8 @@ class WorkloadSettings:
     # Clients that only read, so read availability is measured even while every writing
     # client is waiting out a write stall (a writer reads only between its own writes).
     readers: int = 2
+    # One streaming client on the public stream (aloft.drill.stream), for the stream gap.
+    stream: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.clients <= MAX_CLIENTS:
@@ -508,6 +513,7 @@ class Workload:
         self.accounts: list[Account] = []
         self._halt = threading.Event()
         self._clients: list[Client] = []
+        self._streamer: Streamer | None = None
 
     def setup(self) -> list[Account]:
         self.accounts = register_accounts(self.base_url, self.run_id, self.settings)
@@ -528,6 +534,9 @@ class Workload:
             Reader(account, *common, process=first_reader + i)
             for i, account in enumerate(careful[: self.settings.readers])
         ]
+        if self.settings.stream and self.accounts:
+            self._streamer = Streamer(self.base_url, self.accounts[0].token, recorder, self._halt)
+            self._streamer.start()
         for client in self._clients:
             client.start()
 
@@ -545,6 +554,8 @@ class Workload:
         limit = time.monotonic() + longest
         for client in self._clients:
             client.join(max(0.0, limit - time.monotonic()))
+        if self._streamer is not None:
+            self._streamer.join(max(1.0, limit - time.monotonic()))
 
 
 # -- the final read -----------------------------------------------------------------------------
