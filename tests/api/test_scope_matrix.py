@@ -65,10 +65,14 @@ def concrete_paths(scene: Scene, path: str) -> list[str]:
     names = re.findall(r"\{(\w+)\}", path)
     if not names:
         return [path]
-    assert names in (["id"], ["hashtag"]), f"teach the matrix the parameters of {path}"
+    known = (["id"], ["hashtag"], ["group_key"])
+    assert names in known, f"teach the matrix the parameters of {path}"
     if names == ["hashtag"]:
         return [path.replace("{hashtag}", "topic")]
     ids = [scene.ids[k] for k in scene.ids] + [u.id for u in scene.users.values()]
+    if names == ["group_key"]:
+        keys = [f"ungrouped-{i}" for i in ids] + [f"favourite-{i}-0" for i in ids] + ["follow-0"]
+        return [path.replace("{group_key}", k) for k in keys]
     return [path.replace("{id}", i) for i in ids]
 
 

@@ -1,4 +1,4 @@
-"""/api/v1/accounts: registration, profiles, follows, relationships."""
+"""/api/v1/accounts: registration, profiles, follows, relationships, search."""
 
 from __future__ import annotations
 
@@ -34,9 +34,14 @@ def register(ctx: Ctx) -> Any:
     return entities.token(issued)
 
 
+def _credential(ctx: Ctx, row: Any) -> Any:
+    waiting = accounts.follow_requests_count(ctx.db, ctx.me)
+    return entities.credential_account(row, _base(ctx), waiting)
+
+
 @endpoint(scope="read:accounts", user=True)
 def verify_credentials(ctx: Ctx) -> Any:
-    return entities.credential_account(accounts.get(ctx.db, ctx.me), _base(ctx))
+    return _credential(ctx, accounts.get(ctx.db, ctx.me))
 
 
 @endpoint(scope="write:accounts", user=True)
@@ -52,7 +57,7 @@ def update_credentials(ctx: Ctx) -> Any:
         locked=p.flag("locked") if p.has("locked") else None,
         bot=p.flag("bot") if p.has("bot") else None,
     )
-    return entities.credential_account(row, _base(ctx))
+    return _credential(ctx, row)
 
 
 @endpoint(if_token="read:accounts")
@@ -117,3 +122,28 @@ def following(ctx: Ctx) -> Any:
 def relationships(ctx: Ctx) -> Any:
     rels = accounts.relationships(ctx.db, ctx.viewer, ctx.params.ids("id"))
     return [entities.relationship(r) for r in rels]
+
+
+@endpoint(scope="read:accounts", user=True)
+def search_accounts(ctx: Ctx) -> Any:
+    """GET /api/v1/accounts/search: local accounts by name prefix. `resolve` would look up
+    remote accounts; there are none here, so it is read (it must be a boolean) and has no
+    effect."""
+    p = ctx.params
+    q = p.string("q", required=True) or ""
+    limit = p.number("limit", 40)
+    offset = p.number("offset", 0)
+    assert limit is not None and offset is not None
+    if limit < 0 or offset < 0:
+        raise Invalid("limit and offset must not be negative")
+    p.flag("resolve")
+    rows = search.accounts_by_name(
+        ctx.db,
+        q,
+        ctx.settings.domain,
+        max(1, min(limit, 80)),
+        offset,
+        ctx.me,
+        following=p.flag("following"),
+    )
+    return [entities.account(row, _base(ctx)) for row in rows]

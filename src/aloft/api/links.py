@@ -35,10 +35,14 @@ def _url(request: Request, base: str, cursor: str, value: int) -> str:
     return f"{base}{request.url.path}?{urlencode(kept)}"
 
 
+def link_headers(request: Request, base: str, page: Page[Any]) -> dict[str, str]:
+    """The Link header of a page (none for an empty page)."""
+    if page.next_max_id is None or page.prev_min_id is None:
+        return {}
+    next_url = _url(request, base, "max_id", page.next_max_id)
+    prev_url = _url(request, base, "min_id", page.prev_min_id)
+    return {"Link": f'<{next_url}>; rel="next", <{prev_url}>; rel="prev"'}
+
+
 def paged(request: Request, base: str, page: Page[Any], body: list[Any]) -> JSONResponse:
-    headers = {}
-    if page.next_max_id is not None and page.prev_min_id is not None:
-        next_url = _url(request, base, "max_id", page.next_max_id)
-        prev_url = _url(request, base, "min_id", page.prev_min_id)
-        headers["Link"] = f'<{next_url}>; rel="next", <{prev_url}>; rel="prev"'
-    return json_response(body, headers=headers)
+    return json_response(body, headers=link_headers(request, base, page))

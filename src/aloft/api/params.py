@@ -154,6 +154,27 @@ class Params:
             out.append(str(item))
         return out
 
+    def nested(self, name: str, key: str) -> str | None:
+        """`name[key]` from a form or query string, or `{"name": {"key": ...}}` from JSON."""
+        flat = self._values.get(f"{name}[{key}]")
+        if flat:
+            value = flat[-1]
+        else:
+            raw = self._values.get(name)
+            if not raw:
+                return None
+            holder = raw[-1]
+            if not isinstance(holder, dict):
+                raise Invalid(f"{name} must be an object with {key}")
+            value = holder.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise Invalid(f"{name}[{key}] must be a string")
+        if "\x00" in str(value):
+            raise Invalid(f"{name}[{key}] must not contain NUL characters")
+        return str(value)
+
     def file(self, name: str) -> UploadFile | None:
         """An uploaded file (multipart, on endpoints that take uploads), or None."""
         raw = self._values.get(name)

@@ -18,7 +18,17 @@ from typing import Any
 from starlette.routing import Route
 
 import aloft.api.media as media_api
-from aloft.api import accounts, instance, notifications, oauth, search, statuses, timelines
+from aloft.api import (
+    accounts,
+    follow_requests,
+    instance,
+    markers,
+    notifications,
+    oauth,
+    search,
+    statuses,
+    timelines,
+)
 
 GET, POST, DELETE, PATCH = ["GET"], ["POST"], ["DELETE"], ["PATCH"]
 
@@ -40,6 +50,7 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/accounts/update_credentials", PATCH, accounts.update_credentials),
     ("/api/v1/accounts/relationships", GET, accounts.relationships),
     ("/api/v1/accounts/lookup", GET, accounts.lookup),
+    ("/api/v1/accounts/search", GET, accounts.search_accounts),
     ("/api/v1/accounts/{id}", GET, accounts.show),
     ("/api/v1/accounts/{id}/statuses", GET, accounts.statuses),
     ("/api/v1/accounts/{id}/followers", GET, accounts.followers),
@@ -70,11 +81,30 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/timelines/home", GET, timelines.home),
     ("/api/v1/timelines/public", GET, timelines.public),
     ("/api/v1/timelines/tag/{hashtag}", GET, timelines.tag),
-    # notifications
+    # follow requests
+    ("/api/v1/follow_requests", GET, follow_requests.index),
+    ("/api/v1/follow_requests/{account_id}/authorize", POST, follow_requests.authorize),
+    ("/api/v1/follow_requests/{account_id}/reject", POST, follow_requests.reject),
+    # markers
+    ("/api/v1/markers", GET, markers.index),
+    ("/api/v1/markers", POST, markers.save),
+    # notifications (fixed paths before {id}: the first matching route wins)
     ("/api/v1/notifications", GET, notifications.index),
     ("/api/v1/notifications/clear", POST, notifications.clear),
+    ("/api/v1/notifications/unread_count", GET, notifications.unread_count),
+    ("/api/v1/notifications/policy", GET, notifications.policy_v1),
+    ("/api/v1/notifications/policy", PATCH, notifications.update_policy_v1),
+    ("/api/v1/notifications/requests", GET, notifications.requests),
+    ("/api/v1/notifications/requests/merged", GET, notifications.requests_merged),
     ("/api/v1/notifications/{id}", GET, notifications.show),
     ("/api/v1/notifications/{id}/dismiss", POST, notifications.dismiss),
+    ("/api/v2/notifications", GET, notifications.grouped_index),
+    ("/api/v2/notifications/unread_count", GET, notifications.grouped_unread_count),
+    ("/api/v2/notifications/policy", GET, notifications.policy),
+    ("/api/v2/notifications/policy", PATCH, notifications.update_policy),
+    ("/api/v2/notifications/{group_key}", GET, notifications.grouped_show),
+    ("/api/v2/notifications/{group_key}/accounts", GET, notifications.grouped_accounts),
+    ("/api/v2/notifications/{group_key}/dismiss", POST, notifications.grouped_dismiss),
     # search
     ("/api/v2/search", GET, search.search),
     # what apps ask for at start-up; we have none of these, so the answer is empty
@@ -111,6 +141,12 @@ IDEMPOTENT: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/statuses/{id}/unbookmark"),
         ("POST", "/api/v1/notifications/clear"),
         ("POST", "/api/v1/notifications/{id}/dismiss"),
+        ("POST", "/api/v2/notifications/{group_key}/dismiss"),
+        ("POST", "/api/v1/follow_requests/{account_id}/authorize"),
+        ("POST", "/api/v1/follow_requests/{account_id}/reject"),
+        ("POST", "/api/v1/markers"),
+        ("PATCH", "/api/v2/notifications/policy"),
+        ("PATCH", "/api/v1/notifications/policy"),
     }
 )
 

@@ -1,4 +1,12 @@
-"""Accounts: registration, profiles, follows and relationships."""
+"""Accounts: registration, profiles, follows, follow requests and relationships.
+
+A follow of a locked account is a follow request (`follow_requests`) until the target
+authorizes it (it becomes a follow) or rejects it (it is deleted); the requester is not a
+follower meanwhile, so the visibility rule (`aloft.services.visibility`) keeps the target's
+private posts from them. Every write here is safe to run twice (see ARCHITECTURE.md, "The
+unit of work"): rows are unique by the pair they relate and counters move only when a row
+was really added or removed.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +24,12 @@ from aloft import ids
 from aloft.errors import Conflict, Forbidden, Invalid, NotFound
 from aloft.services import text
 from aloft.services.auth import IssuedToken, Viewer, insert_token, now
-from aloft.services.notifications import notify
+from aloft.services.notifications import notify, unnotify
 from aloft.services.pages import Page, PageRequest
 from aloft.services.passwords import hash_password
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.failures import RunAgain, is_unique_violation
-from aloft.storage.schema import accounts, follows, tokens
+from aloft.storage.schema import accounts, follow_requests, follows, tokens
 
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -197,22 +205,30 @@ def update_credentials(
     if bot is not None:
         changes["bot"] = bot
     if locked is not None:
-        # Follow requests are not implemented, so an account cannot be locked yet.
-        if locked:
-            raise Invalid("Validation failed: Locked accounts are not supported by this server")
-        changes["locked"] = False
+        changes["locked"] = locked
     me = viewer.account_id
 
     def unit(conn: Connection) -> Row:
         if changes:
             conn.execute(sa.update(accounts).where(accounts.c.id == me).values(**changes))
+        if locked is False:
+            # Unlocking accepts whoever was waiting, as Mastodon does.
+            waiting = conn.execute(
+                sa.select(follow_requests.c.account_id).where(
+                    follow_requests.c.target_account_id == me
+                )
+            ).scalars()
+            for requester in list(waiting):
+                _authorize(conn, requester, me)
         return get_row(conn, me)
 
     return db.write(unit)
 
 
 def follow(db: Database, viewer: Viewer, target_id: int) -> None:
-    """Follow `target_id`. Idempotent: following again changes nothing."""
+    """Follow `target_id`, or ask to if the target is locked (a follow request, and a
+    `follow_request` notification to the target). Idempotent: following or asking again
+    changes nothing; asking while already following changes nothing either."""
     me = viewer.account_id
     assert me is not None
     if target_id == me:
@@ -220,32 +236,155 @@ def follow(db: Database, viewer: Viewer, target_id: int) -> None:
     follow_id = ids.new_id()
 
     def unit(conn: Connection) -> None:
-        get_row(conn, target_id)
-        added = insert_ignore(
-            conn,
-            follows,
-            {
-                "id": follow_id,
-                "account_id": me,
-                "target_account_id": target_id,
-                "created_at": now(),
-            },
+        target = get_row(conn, target_id)
+        if target.locked and not _follows(conn, me, target_id):
+            added = insert_ignore(
+                conn,
+                follow_requests,
+                {
+                    "id": follow_id,
+                    "account_id": me,
+                    "target_account_id": target_id,
+                    "created_at": now(),
+                },
+            )
+            if added:
+                notify(conn, target_id, me, "follow_request")
+            return
+        _add_follow(conn, me, target_id, follow_id)
+
+    db.write(unit)
+
+
+def _follows(conn: Connection, account_id: int, target_id: int) -> bool:
+    found = conn.execute(
+        sa.select(follows.c.id).where(
+            follows.c.account_id == account_id, follows.c.target_account_id == target_id
         )
-        if added:
-            _bump(conn, me, "following_count", 1)
-            _bump(conn, target_id, "followers_count", 1)
-            notify(conn, target_id, me, "follow")
+    ).first()
+    return found is not None
+
+
+def _add_follow(conn: Connection, account_id: int, target_id: int, follow_id: int) -> bool:
+    """Make `account_id` follow `target_id` and notify the target; False if it already did."""
+    added = insert_ignore(
+        conn,
+        follows,
+        {
+            "id": follow_id,
+            "account_id": account_id,
+            "target_account_id": target_id,
+            "created_at": now(),
+        },
+    )
+    if added:
+        _bump(conn, account_id, "following_count", 1)
+        _bump(conn, target_id, "followers_count", 1)
+        notify(conn, target_id, account_id, "follow")
+    return added
+
+
+def _drop_request(conn: Connection, requester_id: int, target_id: int) -> bool:
+    """Delete a pending request and its notification; False if there was none."""
+    removed = conn.execute(
+        sa.delete(follow_requests).where(
+            follow_requests.c.account_id == requester_id,
+            follow_requests.c.target_account_id == target_id,
+        )
+    ).rowcount
+    unnotify(conn, target_id, requester_id, "follow_request")
+    return bool(removed)
+
+
+def _authorize(conn: Connection, requester_id: int, target_id: int) -> None:
+    """Turn a pending request into a follow. The follow keeps the request's id, so a rerun
+    after an ambiguous commit adds nothing."""
+    request = conn.execute(
+        sa.select(follow_requests.c.id).where(
+            follow_requests.c.account_id == requester_id,
+            follow_requests.c.target_account_id == target_id,
+        )
+    ).first()
+    if request is None:
+        return
+    _drop_request(conn, requester_id, target_id)
+    # Mastodon tells the target "X followed you" once it has accepted.
+    _add_follow(conn, requester_id, target_id, request.id)
+
+
+def follow_request_list(db: Database, viewer: Viewer, page: PageRequest) -> Page[Row]:
+    """Accounts waiting for the viewer's answer, newest request first."""
+    me = viewer.account_id
+
+    def unit(conn: Connection) -> Page[Row]:
+        query = (
+            sa.select(accounts, follow_requests.c.id.label("request_id"))
+            .join(follow_requests, follow_requests.c.account_id == accounts.c.id)
+            .where(follow_requests.c.target_account_id == me)
+        )
+        rows = page.finish(conn.execute(page.apply(query, follow_requests.c.id)).all())
+        return Page.of(rows, [r.request_id for r in rows])
+
+    return db.read(unit)
+
+
+def follow_requests_count(db: Database, account_id: int) -> int:
+    """How many requests wait for `account_id`'s answer (CredentialAccount's source)."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(follow_requests)
+        .where(follow_requests.c.target_account_id == account_id)
+    )
+    return int(db.read(lambda conn: conn.execute(query).scalar_one()))
+
+
+def authorize_follow_request(db: Database, viewer: Viewer, requester_id: int) -> None:
+    """Accept `requester_id`'s request: they now follow the viewer, and the viewer gets a
+    `follow` notification. NotFound if there is no such request and no such follow (a rerun
+    after the commit finds the follow, so it succeeds)."""
+    me = viewer.account_id
+    assert me is not None
+
+    def unit(conn: Connection) -> None:
+        get_row(conn, requester_id)
+        if _follows(conn, requester_id, me):
+            return
+        pending = conn.execute(
+            sa.select(follow_requests.c.id).where(
+                follow_requests.c.account_id == requester_id,
+                follow_requests.c.target_account_id == me,
+            )
+        ).first()
+        if pending is None:
+            raise NotFound("Record not found")
+        _authorize(conn, requester_id, me)
+
+    db.write(unit)
+
+
+def reject_follow_request(db: Database, viewer: Viewer, requester_id: int) -> None:
+    """Refuse `requester_id`'s request. With no request pending this changes nothing and
+    succeeds (Mastodon answers 404), so that a rerun after an ambiguous commit, or a replay,
+    never reports a done rejection as a failure. NotFound only for an unknown account."""
+    me = viewer.account_id
+    assert me is not None
+
+    def unit(conn: Connection) -> None:
+        get_row(conn, requester_id)
+        _drop_request(conn, requester_id, me)
 
     db.write(unit)
 
 
 def unfollow(db: Database, viewer: Viewer, target_id: int) -> None:
-    """Stop following `target_id`. Idempotent: unfollowing twice changes nothing."""
+    """Stop following `target_id`, or withdraw a pending request. Idempotent: unfollowing
+    twice changes nothing."""
     me = viewer.account_id
     assert me is not None
 
     def unit(conn: Connection) -> None:
         get_row(conn, target_id)
+        _drop_request(conn, me, target_id)
         removed = conn.execute(
             sa.delete(follows).where(
                 follows.c.account_id == me, follows.c.target_account_id == target_id
@@ -268,6 +407,8 @@ class Relationship:
     id: int
     following: bool
     followed_by: bool
+    requested: bool = False
+    requested_by: bool = False
 
 
 def relationships(db: Database, viewer: Viewer, target_ids: Sequence[int]) -> list[Relationship]:
@@ -295,7 +436,27 @@ def relationships(db: Database, viewer: Viewer, target_ids: Sequence[int]) -> li
                 )
             ).scalars()
         )
-        return [Relationship(i, i in following, i in followed_by) for i in wanted if i in known]
+        requested = set(
+            conn.execute(
+                sa.select(follow_requests.c.target_account_id).where(
+                    follow_requests.c.account_id == me,
+                    follow_requests.c.target_account_id.in_(wanted),
+                )
+            ).scalars()
+        )
+        requested_by = set(
+            conn.execute(
+                sa.select(follow_requests.c.account_id).where(
+                    follow_requests.c.target_account_id == me,
+                    follow_requests.c.account_id.in_(wanted),
+                )
+            ).scalars()
+        )
+        return [
+            Relationship(i, i in following, i in followed_by, i in requested, i in requested_by)
+            for i in wanted
+            if i in known
+        ]
 
     return db.read(unit)
 

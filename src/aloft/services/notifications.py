@@ -1,26 +1,82 @@
-"""Notifications: mention, follow, favourite, reblog.
+"""Notifications: mention, follow, follow_request, favourite, reblog; one by one (v1) and
+grouped (v2), and how many are unread.
 
 They are written in the same transaction as the action that causes them, and are unique by
 (recipient, type, actor, status), so a retried or repeated action never notifies twice.
+
+Groups, as Mastodon 4.3 makes them: favourites of one status, reblogs of one status, and
+follows each share a `group_key` ("favourite-<status>-<hour>", "follow-<hour>"), where
+<hour> is the hour (since the epoch) the group started; a notification joins the
+recipient's latest group of its kind if that started less than 12 hours earlier. Every
+other notification is a group of its own, "ungrouped-<id>". A v2 page holds `limit` groups,
+each represented by its newest notification within the page's cursors.
+
+Types a client names that we do not know (`types[]=collection_update`) are ignored, as
+Mastodon ignores them: `types[]` of unknown types only matches nothing. Notifications about
+a status the recipient may not see (`aloft.services.visibility`) are never listed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from aloft import ids
-from aloft.errors import Invalid, NotFound
+from aloft.errors import NotFound
 from aloft.services.auth import Viewer, now
 from aloft.services.loader import Bundle, load_accounts, load_statuses
 from aloft.services.pages import Page, PageRequest
 from aloft.services.streaming import notified
+from aloft.services.visibility import visible_to
 from aloft.storage.database import Database, insert_ignore
-from aloft.storage.schema import notifications, statuses
+from aloft.storage.schema import markers, notifications, statuses
 
-TYPES = ("mention", "follow", "favourite", "reblog")
+TYPES = ("mention", "follow", "follow_request", "favourite", "reblog")
+# Mastodon 4.3 groups these (Notification::GROUPABLE_NOTIFICATION_TYPES).
+GROUPABLE = ("favourite", "reblog", "follow")
+MAX_GROUP_SPAN_HOURS = 12
+SAMPLE_ACCOUNTS = 8
+UNGROUPED = "ungrouped-"
+# How many rows one round trip reads while collecting a page of groups.
+WALK_BATCH = 200
+
+
+def _group_prefix(kind: str, status_id: int | None) -> str:
+    return "follow" if kind == "follow" else f"{kind}-{status_id}"
+
+
+def _group_key(
+    conn: Connection, recipient_id: int, kind: str, status_id: int | None, at: datetime
+) -> str | None:
+    """The group a new notification joins: the recipient's latest group of this kind (and
+    status) if it started less than MAX_GROUP_SPAN_HOURS ago, else a new one."""
+    if kind not in GROUPABLE:
+        return None
+    prefix = _group_prefix(kind, status_id) + "-"
+    hour = int(at.timestamp()) // 3600
+    # A range on the index (account_id, group_key) rather than LIKE, which PostgreSQL only
+    # serves from an index under the C collation. Hours since the epoch keep six digits
+    # until 2084, so the greatest key is the latest group.
+    latest = conn.execute(
+        sa.select(sa.func.max(notifications.c.group_key)).where(
+            notifications.c.account_id == recipient_id,
+            notifications.c.group_key >= prefix,
+            notifications.c.group_key < prefix[:-1] + ".",  # "." follows "-"
+        )
+    ).scalar()
+    if latest is not None:
+        started = int(latest.rsplit("-", 1)[1])
+        if hour < started + MAX_GROUP_SPAN_HOURS:
+            hour = started
+    return f"{prefix}{hour}"
+
+
+def _dedupe_key(kind: str, from_id: int, status_id: int | None) -> str:
+    return f"{kind}:{from_id}:{status_id or ''}"
 
 
 def notify(
@@ -29,6 +85,7 @@ def notify(
     """Record a notification unless it is about oneself or already recorded."""
     if recipient_id == from_id:
         return
+    at = now()
     notification_id = ids.new_id()
     added = insert_ignore(
         conn,
@@ -39,33 +96,54 @@ def notify(
             "from_account_id": from_id,
             "type": kind,
             "status_id": status_id,
-            "dedupe_key": f"{kind}:{from_id}:{status_id or ''}",
-            "created_at": now(),
+            "dedupe_key": _dedupe_key(kind, from_id, status_id),
+            "group_key": _group_key(conn, recipient_id, kind, status_id, at),
+            "created_at": at,
         },
     )
     if added:
         notified(conn, notification_id)  # streamed after commit
 
 
-def _check_types(names: Sequence[str]) -> None:
-    unknown = [t for t in names if t not in TYPES and t not in KNOWN_ELSEWHERE]
-    if unknown:
-        raise Invalid(f"Unknown notification type: {', '.join(unknown)}")
+def unnotify(
+    conn: Connection, recipient_id: int, from_id: int, kind: str, status_id: int | None = None
+) -> None:
+    """Remove the notification `notify` recorded for this action, if any (a follow request
+    answered or withdrawn is no longer news)."""
+    conn.execute(
+        sa.delete(notifications).where(
+            notifications.c.account_id == recipient_id,
+            notifications.c.dedupe_key == _dedupe_key(kind, from_id, status_id),
+        )
+    )
 
 
-# Types other Mastodon servers emit: accepted as filters, never produced here.
-KNOWN_ELSEWHERE = (
-    "status",
-    "follow_request",
-    "poll",
-    "update",
-    "admin.sign_up",
-    "admin.report",
-    "severed_relationships",
-    "moderation_warning",
-    "quote",
-    "quoted_update",
-)
+@dataclass(frozen=True)
+class Filters:
+    """What a listing or a count keeps. Unknown type names are harmless: `types` keeps only
+    rows of the types named, so unknown names match nothing, as in Mastodon."""
+
+    types: Sequence[str] = ()
+    exclude_types: Sequence[str] = ()
+    account_id: int | None = None
+
+    def apply(self, query: sa.Select, me: int) -> sa.Select:
+        query = query.where(notifications.c.account_id == me, _visible(me))
+        if self.types:
+            query = query.where(notifications.c.type.in_(list(self.types)))
+        if self.exclude_types:
+            query = query.where(notifications.c.type.not_in(list(self.exclude_types)))
+        if self.account_id is not None:
+            query = query.where(notifications.c.from_account_id == self.account_id)
+        return query
+
+
+def _visible(me: int) -> sa.ColumnElement[bool]:
+    """No notification about a status the recipient may not see."""
+    return sa.or_(
+        notifications.c.status_id.is_(None),
+        sa.exists().where(statuses.c.id == notifications.c.status_id, visible_to(me)),
+    )
 
 
 def _bundle(conn: Connection, rows: Sequence[Row], viewer_id: int) -> Bundle:
@@ -81,26 +159,14 @@ def _bundle(conn: Connection, rows: Sequence[Row], viewer_id: int) -> Bundle:
 
 
 def list_page(
-    db: Database,
-    viewer: Viewer,
-    page: PageRequest,
-    types: Sequence[str] = (),
-    exclude_types: Sequence[str] = (),
-    account_id: int | None = None,
+    db: Database, viewer: Viewer, page: PageRequest, filters: Filters = Filters()
 ) -> tuple[Page[Row], Bundle]:
     """The viewer's notifications, newest first, filtered by type and originating account."""
     assert viewer.account_id is not None
-    _check_types([*types, *exclude_types])
     me = viewer.account_id
 
     def unit(conn: Connection) -> tuple[Page[Row], Bundle]:
-        query = sa.select(notifications).where(notifications.c.account_id == me)
-        if types:
-            query = query.where(notifications.c.type.in_(types))
-        if exclude_types:
-            query = query.where(notifications.c.type.not_in(exclude_types))
-        if account_id is not None:
-            query = query.where(notifications.c.from_account_id == account_id)
+        query = filters.apply(sa.select(notifications), me)
         rows = page.finish(conn.execute(page.apply(query, notifications.c.id)).all())
         return Page.of(rows, [r.id for r in rows]), _bundle(conn, rows, me)
 
@@ -112,11 +178,8 @@ def get(db: Database, viewer: Viewer, notification_id: int) -> tuple[Row, Bundle
     me = viewer.account_id
 
     def unit(conn: Connection) -> tuple[Row, Bundle]:
-        row = conn.execute(
-            sa.select(notifications).where(
-                notifications.c.id == notification_id, notifications.c.account_id == me
-            )
-        ).first()
+        query = Filters().apply(sa.select(notifications), me)
+        row = conn.execute(query.where(notifications.c.id == notification_id)).first()
         if row is None:
             raise NotFound("Record not found")
         return row, _bundle(conn, [row], me)
@@ -144,3 +207,318 @@ def clear(db: Database, viewer: Viewer) -> None:
     db.write(
         lambda conn: conn.execute(sa.delete(notifications).where(notifications.c.account_id == me))
     )
+
+
+# --- groups (v2) ---------------------------------------------------------------------------
+
+
+def grouped_types(names: Sequence[str] | None) -> frozenset[str]:
+    """The types a client lets us group: all we group when it names none, else those of
+    its names that we group (unknown names are ignored)."""
+    if not names:
+        return frozenset(GROUPABLE)
+    return frozenset(n for n in names if n in GROUPABLE)
+
+
+def group_of(row: Row, grouped: frozenset[str]) -> str:
+    """A notification's group key as the client sees it."""
+    if row.group_key and row.type in grouped:
+        return str(row.group_key)
+    return f"{UNGROUPED}{row.id}"
+
+
+@dataclass
+class Group:
+    """One notification group as a page shows it. `notification` is its representative:
+    the newest notification of the group within the page's cursors."""
+
+    key: str
+    notification: Row
+    count: int
+    most_recent_id: int
+    sample_account_ids: list[int]
+    page_min_id: int | None = None
+    page_max_id: int | None = None
+    latest_at: datetime | None = None
+
+
+@dataclass
+class GroupPage:
+    groups: list[Group]
+    bundle: Bundle
+    # Representatives' ids, newest first: the cursors of the Link header.
+    keys: list[int] = field(default_factory=list)
+    paginated: bool = True
+
+
+def _walk_groups(
+    conn: Connection,
+    query: sa.Select,
+    limit: int,
+    ascending: bool,
+    grouped: frozenset[str],
+) -> list[Row]:
+    """Up to `limit` rows of `query` (ordered by id, the cursors already applied), each the
+    first of its group in that order, read in batches (Mastodon does this with a recursive
+    CTE; two engines and small pages make a loop the simpler choice)."""
+    seen: set[str] = set()
+    picked: list[Row] = []
+    last: int | None = None
+    order = notifications.c.id.asc() if ascending else notifications.c.id.desc()
+    while len(picked) < limit:
+        batch_query = query
+        if last is not None:
+            after = notifications.c.id > last if ascending else notifications.c.id < last
+            batch_query = batch_query.where(after)
+        rows = conn.execute(batch_query.order_by(order).limit(WALK_BATCH)).all()
+        for row in rows:
+            key = group_of(row, grouped)
+            if key not in seen:
+                seen.add(key)
+                picked.append(row)
+                if len(picked) == limit:
+                    break
+        if len(rows) < WALK_BATCH:
+            break
+        last = rows[-1].id
+    return picked
+
+
+def _group_data(
+    conn: Connection,
+    me: int,
+    keys: Sequence[str],
+    low: int | None,
+    high: int | None,
+) -> dict[str, tuple[int, int, int | None, datetime, list[int]]]:
+    """For each stored group key: (most recent id, count, oldest id >= low, newest time,
+    sample account ids), counting notifications with id <= high. Two queries whatever the
+    number of groups."""
+    if not keys:
+        return {}
+    n = notifications
+    upto = [n.c.account_id == me, n.c.group_key.in_(list(keys))]
+    if high is not None:
+        upto.append(n.c.id <= high)
+    oldest = sa.func.min(sa.case((n.c.id >= low, n.c.id)) if low is not None else n.c.id)
+    totals = {
+        r.group_key: r
+        for r in conn.execute(
+            sa.select(
+                n.c.group_key,
+                sa.func.max(n.c.id).label("newest"),
+                sa.func.count().label("total"),
+                oldest.label("oldest"),
+            )
+            .where(*upto)
+            .group_by(n.c.group_key)
+        )
+    }
+    rank = (
+        sa.func.row_number().over(partition_by=n.c.group_key, order_by=n.c.id.desc()).label("rank")
+    )
+    ranked = sa.select(n.c.group_key, n.c.from_account_id, n.c.created_at, rank).where(*upto)
+    sub = ranked.subquery()
+    samples: dict[str, list[int]] = {}
+    newest_at: dict[str, datetime] = {}
+    for r in conn.execute(
+        sa.select(sub).where(sub.c.rank <= SAMPLE_ACCOUNTS).order_by(sub.c.group_key, sub.c.rank)
+    ):
+        samples.setdefault(r.group_key, []).append(r.from_account_id)
+        if r.rank == 1:
+            newest_at[r.group_key] = r.created_at
+    return {
+        key: (t.newest, t.total, t.oldest, newest_at[key], samples[key])
+        for key, t in totals.items()
+    }
+
+
+def _groups(
+    conn: Connection,
+    me: int,
+    rows: Sequence[Row],
+    grouped: frozenset[str],
+    low: int | None,
+    high: int | None,
+    paginated: bool,
+) -> list[Group]:
+    stored = [group_of(r, grouped) for r in rows if not group_of(r, grouped).startswith(UNGROUPED)]
+    data = _group_data(conn, me, stored, low, high)
+    out = []
+    for row in rows:
+        key = group_of(row, grouped)
+        if key in data:
+            newest, count, oldest, at, sample = data[key]
+            group = Group(key, row, count, newest, sample, oldest, newest, at)
+        else:
+            one = [row.from_account_id]
+            group = Group(key, row, 1, row.id, one, row.id, row.id, row.created_at)
+        if not paginated:
+            group.page_min_id = group.page_max_id = None
+            group.latest_at = None
+        out.append(group)
+    return out
+
+
+def grouped_page(
+    db: Database,
+    viewer: Viewer,
+    page: PageRequest,
+    filters: Filters = Filters(),
+    grouped_names: Sequence[str] | None = None,
+) -> GroupPage:
+    """A page of the viewer's notification groups, newest first (GET /api/v2/notifications).
+
+    The page's range, which bounds each group's count and sample (Mastodon's
+    pagination_range): from the oldest to the newest representative; on the last page
+    (fewer groups than asked) it reaches back to `since_id` (or to the start), or, paging
+    up with `min_id`, forward to `max_id` (or to the end)."""
+    assert viewer.account_id is not None
+    me = viewer.account_id
+    grouped = grouped_types(grouped_names)
+
+    def unit(conn: Connection) -> GroupPage:
+        query = filters.apply(sa.select(notifications), me)
+        ascending = page.min_id is not None
+        if page.max_id is not None:
+            query = query.where(notifications.c.id < page.max_id)
+        if ascending:
+            query = query.where(notifications.c.id > page.min_id)
+        elif page.since_id is not None:
+            query = query.where(notifications.c.id > page.since_id)
+        rows = _walk_groups(conn, query, page.limit, ascending, grouped)
+        if ascending:
+            rows.reverse()
+        if not rows:
+            return GroupPage([], Bundle(viewer_id=me))
+        low: int | None = rows[-1].id
+        high: int | None = rows[0].id
+        if len(rows) < page.limit:
+            if ascending:
+                high = page.max_id - 1 if page.max_id is not None else None
+            else:
+                low = page.since_id + 1 if page.since_id is not None else None
+        groups = _groups(conn, me, rows, grouped, low, high, paginated=True)
+        bundle = _bundle(conn, rows, me)
+        load_accounts(conn, {a for g in groups for a in g.sample_account_ids}, bundle)
+        return GroupPage(groups, bundle, [r.id for r in rows])
+
+    return db.read(unit)
+
+
+def _by_group_key(me: int, group_key: str) -> sa.ColumnElement[bool] | None:
+    """The condition for a group's notifications, None for a key that cannot exist."""
+    if group_key.startswith(UNGROUPED):
+        raw = group_key[len(UNGROUPED) :]
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) >= 1 << 63:
+            return None
+        return sa.and_(notifications.c.account_id == me, notifications.c.id == int(raw))
+    if len(group_key) > 80:
+        return None
+    return sa.and_(notifications.c.account_id == me, notifications.c.group_key == group_key)
+
+
+def group(db: Database, viewer: Viewer, group_key: str) -> GroupPage:
+    """One group by its key (GET /api/v2/notifications/:group_key), counted whole."""
+    assert viewer.account_id is not None
+    me = viewer.account_id
+    condition = _by_group_key(me, group_key)
+    if condition is None:
+        raise NotFound("Record not found")
+
+    def unit(conn: Connection) -> GroupPage:
+        query = Filters().apply(sa.select(notifications), me).where(condition)
+        row = conn.execute(query.order_by(notifications.c.id.desc()).limit(1)).first()
+        if row is None:
+            raise NotFound("Record not found")
+        # Grouped by every type we group, whatever the key's own type says.
+        groups = _groups(conn, me, [row], frozenset(GROUPABLE), None, None, paginated=False)
+        bundle = _bundle(conn, [row], me)
+        load_accounts(conn, groups[0].sample_account_ids, bundle)
+        return GroupPage(groups, bundle, [row.id], paginated=False)
+
+    return db.read(unit)
+
+
+def group_accounts(
+    db: Database, viewer: Viewer, group_key: str, page: PageRequest
+) -> tuple[Page[Row], Bundle]:
+    """The accounts behind a group's notifications, newest first, paged by notification."""
+    assert viewer.account_id is not None
+    me = viewer.account_id
+    condition = _by_group_key(me, group_key)
+    if condition is None:
+        raise NotFound("Record not found")
+
+    def unit(conn: Connection) -> tuple[Page[Row], Bundle]:
+        query = Filters().apply(sa.select(notifications), me).where(condition)
+        rows = page.finish(conn.execute(page.apply(query, notifications.c.id)).all())
+        if not rows and page.max_id is None and page.min_id is None and page.since_id is None:
+            raise NotFound("Record not found")
+        bundle = Bundle(viewer_id=me)
+        load_accounts(conn, {r.from_account_id for r in rows}, bundle)
+        return Page.of(rows, [r.id for r in rows]), bundle
+
+    return db.read(unit)
+
+
+def dismiss_group(db: Database, viewer: Viewer, group_key: str) -> None:
+    """Delete every notification of one of the viewer's groups. Unknown keys change
+    nothing and succeed, so a retried dismiss succeeds (as Mastodon's destroy_all)."""
+    assert viewer.account_id is not None
+    condition = _by_group_key(viewer.account_id, group_key)
+    if condition is None:
+        return
+    db.write(lambda conn: conn.execute(sa.delete(notifications).where(condition)))
+
+
+# --- unread counts -------------------------------------------------------------------------
+
+
+def _marker(conn: Connection, me: int) -> int | None:
+    return conn.execute(
+        sa.select(markers.c.last_read_id).where(
+            markers.c.account_id == me, markers.c.timeline == "notifications"
+        )
+    ).scalar()
+
+
+def unread_count(db: Database, viewer: Viewer, limit: int, filters: Filters = Filters()) -> int:
+    """Notifications newer than the viewer's notifications marker (all of them without
+    one), at most `limit` (GET /api/v1/notifications/unread_count)."""
+    assert viewer.account_id is not None
+    me = viewer.account_id
+
+    def unit(conn: Connection) -> int:
+        query = filters.apply(sa.select(notifications.c.id), me)
+        marker = _marker(conn, me)
+        if marker is not None:
+            query = query.where(notifications.c.id > marker)
+        counted = sa.select(sa.func.count()).select_from(query.limit(limit).subquery())
+        return int(conn.execute(counted).scalar_one())
+
+    return db.read(unit)
+
+
+def unread_group_count(
+    db: Database,
+    viewer: Viewer,
+    limit: int,
+    filters: Filters = Filters(),
+    grouped_names: Sequence[str] | None = None,
+) -> int:
+    """Groups with a notification newer than the notifications marker, at most `limit`
+    (GET /api/v2/notifications/unread_count)."""
+    assert viewer.account_id is not None
+    me = viewer.account_id
+    grouped = grouped_types(grouped_names)
+
+    def unit(conn: Connection) -> int:
+        columns = (notifications.c.id, notifications.c.type, notifications.c.group_key)
+        query = filters.apply(sa.select(*columns), me)
+        marker = _marker(conn, me)
+        if marker is not None:
+            query = query.where(notifications.c.id > marker)
+        return len(_walk_groups(conn, query, limit, True, grouped))
+
+    return db.read(unit)

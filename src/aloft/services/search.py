@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Row
 from aloft.services.loader import Bundle, load_statuses
 from aloft.services.visibility import visible_to
 from aloft.storage.database import Database
-from aloft.storage.schema import accounts, statuses, tags
+from aloft.storage.schema import accounts, follows, statuses, tags
 
 
 @dataclass(frozen=True)
@@ -119,3 +119,38 @@ def search(
         )
 
     return db.read(unit)
+
+
+def accounts_by_name(
+    db: Database,
+    query: str,
+    local_domain: str,
+    limit: int,
+    offset: int,
+    viewer_id: int,
+    following: bool = False,
+) -> list[Row]:
+    """Accounts whose username, display name, or a word of the display name starts with
+    `query` (GET /api/v1/accounts/search): an exact username first, then accounts the
+    viewer follows, then by username. `following` keeps only accounts the viewer follows.
+    Display names are matched without an index (a scan of accounts), fine at this scale."""
+    q = query.strip().lower()
+    username, _, domain = q.lstrip("@").partition("@")
+    if not username or (domain and domain != local_domain.lower()):
+        return []
+    display = sa.func.lower(accounts.c.display_name)
+    followed = sa.exists().where(
+        follows.c.account_id == viewer_id, follows.c.target_account_id == accounts.c.id
+    )
+    match = sa.or_(
+        accounts.c.username_lower.like(_prefix(username), escape="\\"),
+        display.like(_prefix(username), escape="\\"),
+        display.like("% " + _prefix(username), escape="\\"),
+    )
+    query_ = sa.select(accounts).where(match)
+    if following:
+        query_ = query_.where(followed)
+    exact = sa.case((accounts.c.username_lower == username, 0), else_=1)
+    known = sa.case((followed, 0), else_=1)
+    query_ = query_.order_by(exact, known, accounts.c.username_lower).limit(limit).offset(offset)
+    return db.read(lambda conn: list(conn.execute(query_)))
