@@ -78,7 +78,9 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
         app.state.metrics.watch(db)
         app.state.streams = streaming.Hub(db, settings.effective_base_url)
         app.state.streams.start()  # and, on PostgreSQL, this process's LISTEN
-        app.state.jobs = Jobs(db)  # finishes videos, removes old unattached uploads
+        # Finishes videos and removes old unattached uploads, on an engine of its own so
+        # that background queries never take a connection from the requests' pool.
+        app.state.jobs = Jobs(Database.from_settings(settings))
         app.state.jobs.start()
         app.state.limiter.attach(db)
         sharing = (

@@ -1,6 +1,7 @@
 """Background work of one app process: finishing videos and GIFs, removing old uploads.
 
-One thread per process (`Jobs`), started and stopped by the app's lifespan. It finishes
+One thread per process (`Jobs`), started and stopped by the app's lifespan, with a
+`Database` of its own (its own connection pool). It finishes
 pending media (`media.process_next`) until none is left, runs the unattached-upload
 cleanup (`media.remove_unattached`) every `cleanup_every` seconds, and otherwise sleeps
 until woken (an upload in this process) or `poll` seconds pass, so that work left by
@@ -40,10 +41,13 @@ class Jobs:
         self._wake.set()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread (a conversion under way is left to its time limit) and close the
+        Database it was given."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.db.dispose()
 
     def _run(self) -> None:
         next_cleanup = time.monotonic()

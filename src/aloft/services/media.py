@@ -319,7 +319,12 @@ def file(db: Database, media_id: int, token: str, variant: str) -> File:
             raise NotFound("Record not found")
         return File(row.content_type, bytes(row.data))
 
-    return db.read(unit)
+    try:
+        return db.read(unit)
+    except NotFound:
+        # A file is often asked for right after its upload: a standby a moment behind
+        # may not have it yet, the primary does.
+        return db.read(unit, prefer="primary")
 
 
 # -- the job: video and GIF ------------------------------------------------------------------
