@@ -127,6 +127,11 @@ def _make_directories(topology: Topology) -> None:
     for folder in (topology.run_dir, topology.log_dir):
         folder.mkdir(exist_ok=True)
         folder.chmod(0o700)
+    # HAProxy runs as the service user and makes its stats socket here; root reads it.
+    haproxy_dir = topology.haproxy_socket.parent
+    haproxy_dir.mkdir(exist_ok=True)
+    haproxy_dir.chmod(0o700)
+    host.chown(haproxy_dir, user)
     for zone in topology.zones:
         zone_dir = topology.zone_dir(zone)
         zone_dir.mkdir(exist_ok=True)

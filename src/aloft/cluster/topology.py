@@ -21,7 +21,8 @@ directory:
     credentials.json      generated passwords, root only
     supervisord.conf      one supervisord for the whole cluster
     haproxy.cfg
-    run/                  supervisord's socket and pid file, HAProxy's stats socket
+    run/                  supervisord's socket and pid file
+    haproxy/              HAProxy's stats socket (owned by the service user)
     logs/                 one log per program (supervisord writes them)
     a/ b/ c/              per zone, owned by the service user:
         patroni.yml
@@ -244,8 +245,9 @@ class Topology:
 
     @property
     def haproxy_socket(self) -> Path:
-        """HAProxy's stats socket (read by `aloft cluster doctor`)."""
-        return self.run_dir / "haproxy.sock"
+        """HAProxy's stats socket (read by `aloft cluster doctor`), in a directory of the
+        service user that HAProxy runs as."""
+        return self.root / "haproxy" / "stats.sock"
 
     @property
     def supervisor_pidfile(self) -> Path:
