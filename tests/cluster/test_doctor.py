@@ -88,6 +88,10 @@ def _stopped_standby(f: Facts) -> None:
     f.haproxy_servers = {"a": "UP", "b": "UP", "c": "UP"}
 
 
+def _replica_stopped(f: Facts) -> None:
+    f.members[2] = _member("c", "replica", "stopped", None)
+
+
 def _lagging(f: Facts) -> None:
     f.members[2]["lag_bytes"] = 64 * 1024 * 1024
 
@@ -147,8 +151,12 @@ def _no_leader(f: Facts) -> None:
     ("breakage", "named"),
     [
         (_no_leader, {"leader"}),
-        (_stopped_standby, {"synchronous standby streaming", "replication lag"}),
+        (
+            _stopped_standby,
+            {"synchronous standby streaming", "every standby streaming", "replication lag"},
+        ),
         (_lagging, {"replication lag"}),
+        (_replica_stopped, {"every standby streaming", "replication lag"}),
         (_etcd_down, {"etcd members healthy"}),
         (_slow_etcd, {"etcd leader round trip"}),
         (_short_ttl_changed, {"Patroni timing and synchronous settings"}),

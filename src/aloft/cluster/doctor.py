@@ -262,7 +262,18 @@ def evaluate(facts: Facts) -> list[Check]:
             "zone with `aloft cluster up` or fix its PostgreSQL",
         )
     )
-    lags = {m["zone"]: m["lag_bytes"] for m in members if m["role"] != status.LEADER}
+    standbys = [m for m in members if m["role"] != status.LEADER]
+    idle = [f"{m['zone']} {m['role']} {m['state']}" for m in standbys if m["state"] != "streaming"]
+    checks.append(
+        Check(
+            "every standby streaming",
+            not idle,
+            "; ".join(idle) or ", ".join(m["zone"] for m in standbys),
+            "a standby that does not stream cannot take over and leaves the next fault one "
+            "server short: `aloft cluster up` starts what is stopped; else its Patroni log",
+        )
+    )
+    lags = {m["zone"]: m["lag_bytes"] for m in standbys}
     known = [v for v in lags.values() if v is not None]
     worst = max(known) if known else None
     checks.append(
