@@ -276,6 +276,7 @@ def matrix_command(
         result = matrix.run_matrix(plan, console)
     except DrillError as exc:
         _fail(str(exc))
-    Console().print(matrix.table(result))
+    # Piped output gets a width that fits the table rather than rich's default of 80.
+    Console(width=None if sys.stdout.isatty() else 160).print(matrix.table(result))
     click.echo(f"report: {result.folder / 'report.html'}")
     sys.exit(0 if result.passed else EXIT_FAILED)

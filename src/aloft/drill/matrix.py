@@ -10,7 +10,8 @@ does not hide behind one fault's repetitions.
 Each drill is shorter than `aloft drill run`'s default: the fault comes at 10 s and the
 workload goes on for 20 s after the fault window, enough for the cluster to settle and the
 stall to be measured. What a run costs beyond its workload (registering accounts, waiting
-for health, reading back) was measured at 30–40 s; `estimate` uses 40 s.
+for health, reading back) was measured at 5–10 s after a postmaster crash or a switchover;
+a node that must rejoin takes longer, so `estimate` uses 20 s.
 
 The pure parts — planning (`MatrixPlan.schedule`, `estimate`) and the summary from verdicts
 (`Row.of`) — are unit-tested without a cluster.
@@ -37,7 +38,7 @@ from aloft.drill.workload import WorkloadSettings
 QUICK = ("crash-primary-postgres", "switchover")
 FAULT_AT = 10.0
 AFTER_WINDOW = 20.0
-OVERHEAD_SECONDS = 40.0
+OVERHEAD_SECONDS = 20.0
 
 
 def all_faults() -> tuple[str, ...]:
