@@ -473,6 +473,100 @@ def test_error(api: Api, status_code: int, make: ErrorCase) -> None:
     body = r.json()
     assert isinstance(body.get("error"), str) and body["error"]
     assert_conforms("Error", body)
+    if status_code == 422:  # Mastodon's ValidationError: `details` is required
+        assert_conforms("ValidationError", body)
+
+
+def _registration(api: Api, **fields: str) -> Any:
+    data = {
+        "username": "gina",
+        "email": "gina@example.org",
+        "password": "correct horse battery",
+        "agreement": "true",
+    }
+    return api.client.post(
+        "/api/v1/accounts",
+        headers={"Authorization": f"Bearer {api.app_token()}"},
+        data={**data, **fields},
+    )
+
+
+def _long_status(api: Api) -> Any:
+    user = api.register("hank")
+    return api.client.post("/api/v1/statuses", headers=user.headers, data={"status": "x" * 501})
+
+
+def _app_token_posts(api: Api) -> Any:
+    headers = {"Authorization": f"Bearer {api.app_token()}"}
+    return api.client.post("/api/v1/statuses", headers=headers, data={"status": "hi"})
+
+
+def _api_registration(**fields: str) -> ErrorCase:
+    return lambda api: _registration(api, **fields)
+
+
+@pytest.mark.parametrize(
+    ("make", "details"),
+    [
+        pytest.param(
+            _taken_username,
+            {"username": [{"error": "ERR_TAKEN", "description": "has already been taken"}]},
+            id="taken-username",
+        ),
+        pytest.param(
+            _api_registration(username="bad name", email="nope", password="short"),
+            {
+                "username": [
+                    {
+                        "error": "ERR_INVALID",
+                        "description": "must contain only letters, numbers and underscores",
+                    }
+                ],
+                "email": [{"error": "ERR_INVALID", "description": "is invalid"}],
+                "password": [
+                    {"error": "ERR_TOO_SHORT", "description": "is too short (minimum is 8)"}
+                ],
+            },
+            id="three-bad-fields",
+        ),
+        pytest.param(
+            _api_registration(agreement="false"),
+            {"agreement": [{"error": "ERR_ACCEPTED", "description": "must be accepted"}]},
+            id="no-agreement",
+        ),
+        pytest.param(
+            _empty_status,
+            {"status": [{"error": "ERR_BLANK", "description": "can't be blank"}]},
+            id="empty-status",
+        ),
+        pytest.param(
+            _long_status,
+            {
+                "status": [
+                    {"error": "ERR_TOO_LONG", "description": "character limit of 500 exceeded"}
+                ]
+            },
+            id="long-status",
+        ),
+        pytest.param(
+            lambda api: api.client.get("/api/v1/timelines/public", params={"limit": "many"}),
+            {"limit": [{"error": "ERR_INVALID", "description": "must be a whole number"}]},
+            id="parameter-of-the-wrong-type",
+        ),
+        pytest.param(_app_token_posts, {}, id="no-field-to-name"),
+    ],
+)
+def test_validation_error_details(
+    api: Api, make: ErrorCase, details: dict[str, list[dict[str, str]]]
+) -> None:
+    """Every 422 carries `details` (Mastodon's ValidationError), naming the fields at fault
+    with Mastodon's ERR_* codes where the server knows them, and `{}` where it does not."""
+    r = make(api)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["details"] == details, body
+
+    assert_conforms("ValidationError", body)
 
 
 # --- the checker itself ---------------------------------------------------------------------

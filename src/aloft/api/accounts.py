@@ -22,7 +22,7 @@ def register(ctx: Ctx) -> Any:
         raise Forbidden("Registrations are closed on this server")
     p = ctx.params
     if not p.flag("agreement"):
-        raise Invalid("Validation failed: Agreement must be accepted")
+        raise Invalid.on("agreement", "ERR_ACCEPTED", "must be accepted")
     new = accounts.NewAccount(
         username=p.string("username", required=True) or "",
         email=p.string("email", required=True) or "",

@@ -17,11 +17,16 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from aloft.errors import BadRequest, Invalid, NotFound, TooLarge
+from aloft.errors import BadRequest, FieldError, Invalid, NotFound, TooLarge
 
 TRUE = {"true", "1", "on", "yes", "t"}
 FALSE = {"false", "0", "off", "no", "f", ""}
 MAX_ID = (1 << 63) - 1
+
+
+def _invalid(name: str, rule: str) -> Invalid:
+    """A parameter of the wrong type or shape, named in the 422's `details`."""
+    return Invalid(f"{name} {rule}", [FieldError(name, "ERR_INVALID", rule)])
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -96,10 +101,10 @@ class Params:
             return default
         value = raw[-1]
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise Invalid(f"{name} must be a string")
+            raise _invalid(name, "must be a string")
         value = str(value)
         if "\x00" in value:
-            raise Invalid(f"{name} must not contain NUL characters")
+            raise _invalid(name, "must not contain NUL characters")
         if required and not value.strip():
             raise BadRequest(f"Missing required parameter: {name}")
         return value
@@ -116,7 +121,7 @@ class Params:
             return True
         if text in FALSE:
             return False
-        raise Invalid(f"{name} must be true or false")
+        raise _invalid(name, "must be true or false")
 
     def number(self, name: str, default: int | None = None) -> int | None:
         raw = self._raw(name)
@@ -124,20 +129,20 @@ class Params:
             return default
         value = raw[-1]
         if isinstance(value, bool):
-            raise Invalid(f"{name} must be a whole number")
+            raise _invalid(name, "must be a whole number")
         try:
             number = int(value)
         except (TypeError, ValueError):
-            raise Invalid(f"{name} must be a whole number") from None
+            raise _invalid(name, "must be a whole number") from None
         if abs(number) > MAX_ID:
-            raise Invalid(f"{name} is out of range")
+            raise _invalid(name, "is out of range")
         return number
 
     def id(self, name: str) -> int | None:
         """An ID parameter (a snowflake sent as a string or number)."""
         number = self.number(name)
         if number is not None and number < 0:
-            raise Invalid(f"{name} must be an ID")
+            raise _invalid(name, "must be an ID")
         return number
 
     def strings(self, name: str) -> list[str]:
@@ -148,9 +153,9 @@ class Params:
         out = []
         for item in items:
             if isinstance(item, bool) or not isinstance(item, str | int):
-                raise Invalid(f"{name} must be a list of strings")
+                raise _invalid(name, "must be a list of strings")
             if "\x00" in str(item):
-                raise Invalid(f"{name} must not contain NUL characters")
+                raise _invalid(name, "must not contain NUL characters")
             out.append(str(item))
         return out
 
@@ -181,14 +186,14 @@ class Params:
         if raw is None:
             return None
         if not isinstance(raw[-1], UploadFile):
-            raise Invalid(f"{name} must be a file sent as multipart/form-data")
+            raise _invalid(name, "must be a file sent as multipart/form-data")
         return raw[-1]
 
     def ids(self, name: str) -> list[int]:
         out = []
         for item in self.strings(name):
             if not (item.isascii() and item.isdigit()) or int(item) > MAX_ID:
-                raise Invalid(f"{name} must be a list of IDs")
+                raise _invalid(name, "must be a list of IDs")
             out.append(int(item))
         return out
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
-from aloft.errors import Conflict, Forbidden, Invalid, NotFound
+from aloft.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from aloft.services import text
 from aloft.services.auth import IssuedToken, Viewer, insert_token, now
 from aloft.services.notifications import notify, unnotify
@@ -51,15 +51,31 @@ class NewAccount:
 
 
 def validate_new(new: NewAccount) -> None:
+    """Invalid naming every field at fault, with Mastodon's ERR_* codes."""
     problems = []
-    if not USERNAME.match(new.username):
-        problems.append("Username must contain only letters, numbers and underscores (max 30)")
-    if not EMAIL.match(new.email) or len(new.email) > 320:
-        problems.append("Email is invalid")
-    if not 8 <= len(new.password) <= 72:
-        problems.append("Password must be 8 to 72 characters long")
+    if not new.username:
+        problems.append(FieldError("username", "ERR_BLANK", "can't be blank"))
+    elif len(new.username) > 30:
+        problems.append(FieldError("username", "ERR_TOO_LONG", "is too long (maximum is 30)"))
+    elif not USERNAME.match(new.username):
+        problems.append(
+            FieldError(
+                "username", "ERR_INVALID", "must contain only letters, numbers and underscores"
+            )
+        )
+    if not new.email:
+        problems.append(FieldError("email", "ERR_BLANK", "can't be blank"))
+    elif not EMAIL.match(new.email) or len(new.email) > 320:
+        problems.append(FieldError("email", "ERR_INVALID", "is invalid"))
+    if not new.password:
+        problems.append(FieldError("password", "ERR_BLANK", "can't be blank"))
+    elif len(new.password) < 8:
+        problems.append(FieldError("password", "ERR_TOO_SHORT", "is too short (minimum is 8)"))
+    elif len(new.password) > 72:
+        problems.append(FieldError("password", "ERR_TOO_LONG", "is too long (maximum is 72)"))
     if problems:
-        raise Invalid("Validation failed: " + ", ".join(problems))
+        sentences = ", ".join(f"{p.field.capitalize()} {p.description}" for p in problems)
+        raise Invalid(f"Validation failed: {sentences}", problems)
 
 
 def _account_unit(
@@ -81,8 +97,8 @@ def _account_unit(
             )
         ).first()
         if taken is not None:
-            what = "Username" if taken.username_lower == new.username.lower() else "Email"
-            raise Conflict(f"Validation failed: {what} has already been taken")
+            what = "username" if taken.username_lower == new.username.lower() else "email"
+            raise Conflict.on(what, "ERR_TAKEN", "has already been taken")
         conn.execute(
             sa.insert(accounts).values(
                 id=account_id,
@@ -193,13 +209,13 @@ def update_credentials(
     changes: dict[str, object] = {}
     if display_name is not None:
         if len(display_name) > MAX_DISPLAY_NAME:
-            raise Invalid(
-                f"Validation failed: Display name is too long (maximum is {MAX_DISPLAY_NAME})"
+            raise Invalid.on(
+                "display_name", "ERR_TOO_LONG", f"is too long (maximum is {MAX_DISPLAY_NAME})"
             )
         changes["display_name"] = display_name.strip()
     if note is not None:
         if len(note) > MAX_NOTE:
-            raise Invalid(f"Validation failed: Note is too long (maximum is {MAX_NOTE})")
+            raise Invalid.on("note", "ERR_TOO_LONG", f"is too long (maximum is {MAX_NOTE})")
         changes["note_source"] = note
         changes["note"] = text.render(note, base_url, local_domain, {}) if note.strip() else ""
     if bot is not None:

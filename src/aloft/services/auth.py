@@ -91,31 +91,26 @@ def create_app(
     """Register a client application and return its row (with client id and secret)."""
     name = name.strip()
     if not name:
-        raise Invalid("Validation failed: Application name can't be blank")
+        raise Invalid.on("client_name", "ERR_BLANK", "can't be blank", APP_NAME)
     if len(name) > APP_NAME_LIMIT:
-        raise Invalid(
-            f"Validation failed: Application name is too long (maximum is {APP_NAME_LIMIT} "
-            "characters)"
-        )
+        raise Invalid.on("client_name", "ERR_TOO_LONG", _too_long(APP_NAME_LIMIT), APP_NAME)
     website = (website or "").strip() or None
     if website is not None:
         if len(website) > APP_URI_LIMIT:
-            raise Invalid(
-                f"Validation failed: Website is too long (maximum is {APP_URI_LIMIT} characters)"
-            )
+            raise Invalid.on("website", "ERR_TOO_LONG", _too_long(APP_URI_LIMIT))
         if not _web_url(website):
-            raise Invalid("Validation failed: Website is not a valid http(s) URL")
+            raise Invalid.on("website", "ERR_INVALID", "is not a valid http(s) URL")
     uris = [u.strip() for u in redirect_uris if u.strip()] or [OOB_REDIRECT]
     if len(uris) > APP_REDIRECT_URIS_LIMIT:
-        raise Invalid(
-            f"Validation failed: Too many redirect URIs (maximum is {APP_REDIRECT_URIS_LIMIT})"
+        raise Invalid.on(
+            "redirect_uris",
+            "ERR_TOO_LONG",
+            f"are too many (maximum is {APP_REDIRECT_URIS_LIMIT})",
+            "Redirect URIs",
         )
     for uri in uris:
         if len(uri) > APP_URI_LIMIT:
-            raise Invalid(
-                f"Validation failed: Redirect URI is too long (maximum is {APP_URI_LIMIT} "
-                "characters)"
-            )
+            raise Invalid.on("redirect_uris", "ERR_TOO_LONG", _too_long(APP_URI_LIMIT), REDIRECT)
         _check_redirect_uri(uri)
     granted = scope_rules.parse(scopes)
     row = {
@@ -134,6 +129,15 @@ def create_app(
         return conn.execute(sa.select(apps).where(apps.c.id == row["id"])).one()
 
     return db.write(unit)
+
+
+# How the fields are named in messages ("Validation failed: Application name …").
+APP_NAME = "Application name"
+REDIRECT = "Redirect URI"
+
+
+def _too_long(limit: int) -> str:
+    return f"is too long (maximum is {limit} characters)"
 
 
 def _web_url(url: str) -> bool:
@@ -157,13 +161,15 @@ def _check_redirect_uri(uri: str) -> None:
         parts = None
     scheme = parts.scheme.lower() if parts else ""
     if parts is None or not SCHEME.fullmatch(scheme) or not uri.isprintable() or " " in uri:
-        raise Invalid("Validation failed: Redirect URI must be an absolute URI.")
+        raise Invalid.on("redirect_uris", "ERR_INVALID", "must be an absolute URI.", REDIRECT)
     if scheme in FORBIDDEN_SCHEMES:
-        raise Invalid(f"Validation failed: Redirect URI scheme {scheme}: is not allowed.")
+        raise Invalid.on(
+            "redirect_uris", "ERR_INVALID", f"scheme {scheme}: is not allowed.", REDIRECT
+        )
     if scheme in ("http", "https") and not _web_url(uri):
-        raise Invalid("Validation failed: Redirect URI must be an absolute URI.")
+        raise Invalid.on("redirect_uris", "ERR_INVALID", "must be an absolute URI.", REDIRECT)
     if parts.fragment:
-        raise Invalid("Validation failed: Redirect URI cannot contain a fragment.")
+        raise Invalid.on("redirect_uris", "ERR_INVALID", "cannot contain a fragment.", REDIRECT)
 
 
 def authenticate(db: Database, bearer: str) -> Viewer:

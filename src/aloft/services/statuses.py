@@ -100,19 +100,21 @@ def _bump(conn: Connection, table: sa.Table, row_id: int, column: str, delta: in
 
 def _validate(new: NewStatus) -> int:
     if not new.text.strip() and not new.media_ids:
-        raise Invalid("Validation failed: Text can't be blank")
+        raise Invalid.on("status", "ERR_BLANK", "can't be blank", "Text")
     if text.weighted_length(new.text) + len(new.spoiler_text) > text.MAX_CHARACTERS:
-        raise Invalid(f"Validation failed: Text character limit of {text.MAX_CHARACTERS} exceeded")
+        raise Invalid.on(
+            "status", "ERR_TOO_LONG", f"character limit of {text.MAX_CHARACTERS} exceeded", "Text"
+        )
     too_large = text.size_error(new.text, new.spoiler_text)
     if too_large is not None:
         raise Invalid(f"Validation failed: {too_large}")
     visibility = BY_NAME.get(new.visibility or "public")
     if visibility is None:
-        raise Invalid(
-            "Validation failed: Visibility is not one of public, unlisted, private, direct"
+        raise Invalid.on(
+            "visibility", "ERR_INCLUSION", "is not one of public, unlisted, private, direct"
         )
     if new.language is not None and not LANGUAGE.match(new.language):
-        raise Invalid("Validation failed: Language is not a valid language code")
+        raise Invalid.on("language", "ERR_INVALID", "is not a valid language code")
     if new.idempotency_key is not None and not 0 < len(new.idempotency_key) <= 255:
         raise Invalid("Idempotency-Key must be 1 to 255 characters")
     return visibility
