@@ -293,3 +293,25 @@ def test_scopes_and_anonymous(api: Api) -> None:
     )
     assert r.status_code == 403
     assert alice
+
+
+def test_a_page_of_groups_is_a_bounded_number_of_queries(api: Api) -> None:
+    """Two queries for every group's count and sample, one walk, one batch load of the
+    statuses and accounts: the count does not grow with the number of groups."""
+    from tests.api.test_queries import counting
+
+    alice = api.register("alice")
+    fans = [api.register(f"fan{i}") for i in range(3)]
+    for i in range(12):
+        post = api.post(alice, f"post {i}")
+        for fan in fans[: 1 + i % 3]:
+            _fav(api, fan, post)
+
+    def queries(limit: int) -> int:
+        with counting(api) as seen:
+            body = _v2(api, alice, limit=limit)
+            assert len(body["notification_groups"]) == limit
+        return len(seen)
+
+    small, large = queries(2), queries(12)
+    assert small == large <= 16, (small, large)

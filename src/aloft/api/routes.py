@@ -59,6 +59,7 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/accounts/{id}/unfollow", POST, accounts.unfollow),
     # statuses
     ("/api/v1/statuses", POST, statuses.create),
+    ("/api/v1/statuses", GET, statuses.index),
     ("/api/v1/statuses/{id}", GET, statuses.show),
     ("/api/v1/statuses/{id}", DELETE, statuses.delete),
     ("/api/v1/statuses/{id}/context", GET, statuses.context),

@@ -46,6 +46,13 @@ def show(ctx: Ctx) -> Any:
     return entities.status(row, bundle, _base(ctx))
 
 
+@endpoint(if_token="read:statuses")
+def index(ctx: Ctx) -> Any:
+    """GET /api/v1/statuses?id[]=…: several statuses at once (Mastodon 4.3)."""
+    rows, bundle = statuses.get_many(ctx.db, ctx.viewer, ctx.params.ids("id"))
+    return entities.statuses(rows, bundle, _base(ctx))
+
+
 @endpoint(scope="write:statuses", user=True, limit=limits.DELETION)
 def delete(ctx: Ctx) -> Any:
     row, bundle = statuses.delete(ctx.db, ctx.viewer, path_id(ctx.path("id")))

@@ -146,7 +146,9 @@ def _visible(me: int) -> sa.ColumnElement[bool]:
     )
 
 
-def _bundle(conn: Connection, rows: Sequence[Row], viewer_id: int) -> Bundle:
+def _bundle(
+    conn: Connection, rows: Sequence[Row], viewer_id: int, more_accounts: Sequence[int] = ()
+) -> Bundle:
     status_ids = {r.status_id for r in rows if r.status_id}
     status_rows = (
         conn.execute(sa.select(statuses).where(statuses.c.id.in_(status_ids))).all()
@@ -154,7 +156,7 @@ def _bundle(conn: Connection, rows: Sequence[Row], viewer_id: int) -> Bundle:
         else []
     )
     bundle = load_statuses(conn, status_rows, viewer_id)
-    load_accounts(conn, {r.from_account_id for r in rows}, bundle)
+    load_accounts(conn, {r.from_account_id for r in rows} | set(more_accounts), bundle)
     return bundle
 
 
@@ -399,9 +401,8 @@ def grouped_page(
             else:
                 low = page.since_id + 1 if page.since_id is not None else None
         groups = _groups(conn, me, rows, grouped, low, high, paginated=True)
-        bundle = _bundle(conn, rows, me)
-        load_accounts(conn, {a for g in groups for a in g.sample_account_ids}, bundle)
-        return GroupPage(groups, bundle, [r.id for r in rows])
+        samples = [a for g in groups for a in g.sample_account_ids]
+        return GroupPage(groups, _bundle(conn, rows, me, samples), [r.id for r in rows])
 
     return db.read(unit)
 
@@ -433,8 +434,7 @@ def group(db: Database, viewer: Viewer, group_key: str) -> GroupPage:
             raise NotFound("Record not found")
         # Grouped by every type we group, whatever the key's own type says.
         groups = _groups(conn, me, [row], frozenset(GROUPABLE), None, None, paginated=False)
-        bundle = _bundle(conn, [row], me)
-        load_accounts(conn, groups[0].sample_account_ids, bundle)
+        bundle = _bundle(conn, [row], me, groups[0].sample_account_ids)
         return GroupPage(groups, bundle, [row.id], paginated=False)
 
     return db.read(unit)

@@ -10,7 +10,7 @@ Every write here is a unit of work that may run twice (see `aloft.storage.databa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -261,6 +261,28 @@ def get(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
     def unit(conn: Connection) -> tuple[Row, Bundle]:
         row = _visible_row(conn, viewer.account_id, status_id)
         return row, load_statuses(conn, [row], viewer.account_id)
+
+    return db.read(unit)
+
+
+# GET /api/v1/statuses takes at most this many IDs, as Mastodon (422 beyond).
+MAX_FETCH = 20
+
+
+def get_many(db: Database, viewer: Viewer, status_ids: Sequence[int]) -> tuple[list[Row], Bundle]:
+    """The statuses the viewer may see among `status_ids`, once each, in the order asked;
+    unknown and hidden ones are left out."""
+    wanted = list(dict.fromkeys(status_ids))
+    if len(wanted) > MAX_FETCH:
+        raise Invalid(f"At most {MAX_FETCH} statuses can be fetched at once")
+
+    def unit(conn: Connection) -> tuple[list[Row], Bundle]:
+        if not wanted:
+            return [], load_statuses(conn, [], viewer.account_id)
+        query = sa.select(statuses).where(statuses.c.id.in_(wanted), visible_to(viewer.account_id))
+        found = {r.id: r for r in conn.execute(query)}
+        rows = [found[i] for i in wanted if i in found]
+        return rows, load_statuses(conn, rows, viewer.account_id)
 
     return db.read(unit)
 
