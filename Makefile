@@ -71,7 +71,7 @@ patroni: $(PATRONI_VENV)/bin/patroni
 $(PATRONI_VENV)/bin/patroni: | $(VENV)/.installed
 	$(UV) venv --quiet --allow-existing --python /usr/bin/python3 $(PATRONI_VENV)
 	$(UV) pip install --quiet --python $(PATRONI_VENV)/bin/python \
-		'patroni[etcd3]>=4.1,<5' 'psycopg[binary]>=3.2'
+		'patroni[etcd3]==4.1.5' 'psycopg[binary]>=3.2'
 	@chmod -R a+rX $(PATRONI_VENV)
 
 # A three-zone cluster (etcd, Patroni + PostgreSQL 15, the app, HAProxy) in ./cluster.

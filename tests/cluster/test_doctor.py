@@ -61,6 +61,7 @@ def healthy() -> Facts:
         app_attempt_timeout=3.0,
         free_bytes={z: 50 * 1024**3 for z in "abc"},
         proxy_ready=True,
+        leader_lease_ttl=render.TTL,
     )
 
 
@@ -147,10 +148,18 @@ def _no_leader(f: Facts) -> None:
     f.leader = None
 
 
+def _lease_adjusted(f: Facts) -> None:
+    f.leader_lease_ttl = 20
+    f.expected_patroni["ttl"] = 6
+    assert f.patroni_config is not None
+    f.patroni_config["ttl"] = 6
+
+
 @pytest.mark.parametrize(
     ("breakage", "named"),
     [
         (_no_leader, {"leader"}),
+        (_lease_adjusted, {"leader lease in etcd"}),
         (
             _stopped_standby,
             {"synchronous standby streaming", "every standby streaming", "replication lag"},

@@ -84,14 +84,22 @@ def cluster() -> None:
     show_default=True,
     help="Seconds to wait for the database to become healthy.",
 )
-def up_command(directory: Path, zones: int, timeout: float) -> None:
+@click.option(
+    "--lease",
+    type=int,
+    default=None,
+    help="Patroni's leader lease (ttl) for a new cluster, in seconds [20, Patroni's own "
+    "floor]. Shorter leases (down to 6) fail over sooner after a node crash; see "
+    "docs/PATRONI-LEASE.md for what was measured.",
+)
+def up_command(directory: Path, zones: int, timeout: float, lease: int | None) -> None:
     """Create (or start again) the cluster and wait until it is healthy."""
     from aloft.cluster import lifecycle
 
     socket = directory / "run" / "supervisor.sock"
     was_running = socket.exists()
     try:
-        summary = lifecycle.up(directory, zones, _RichReporter(), timeout)
+        summary = lifecycle.up(directory, zones, _RichReporter(), timeout, lease)
     except ClusterError as exc:
         started = socket.exists() and not was_running
         _fail(

@@ -18,6 +18,7 @@ about a second of backoff after that (measured: 20.1–21.0 s with ttl 20).
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import socket
@@ -31,7 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 from aloft.cluster import probe, render, status
 from aloft.cluster.control import Cluster
 from aloft.cluster.credentials import Credentials
-from aloft.cluster.topology import APP_ROLE, DATABASE, POSTGRES_PORT, Zone
+from aloft.cluster.topology import APP_ROLE, DATABASE, NAMESPACE, POSTGRES_PORT, SCOPE, Zone
 from aloft.config import Settings
 
 PROBE_TIMEOUT = 1.5
@@ -71,6 +72,7 @@ class Facts:
     app_attempt_timeout: float
     free_bytes: dict[str, int]  # zone → free bytes on the filesystem of its pgdata
     proxy_ready: bool = False
+    leader_lease_ttl: int | None = None  # the TTL etcd granted the leader key's lease
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -115,6 +117,32 @@ def _postgres(zone: Zone, password: str) -> dict[str, Any] | None:
         "wal_log_hints": row[2] == "on",
         "in_recovery": bool(row[3]),
     }
+
+
+def _leader_lease_ttl(zones: tuple[Zone, ...]) -> int | None:
+    """The TTL etcd granted the lease of Patroni's leader key: the lease Patroni really runs
+    with (it would have raised a ttl it did not accept)."""
+    key = base64.b64encode(f"{NAMESPACE}{SCOPE}/leader".encode()).decode()
+    for zone in zones:
+        found = probe.request(
+            f"{zone.etcd_client_url}/v3/kv/range", "POST", {"key": key}, PROBE_TIMEOUT
+        )
+        if found is None or not isinstance(found.body, dict):
+            continue
+        kvs = found.body.get("kvs") or []
+        if not kvs or not kvs[0].get("lease"):
+            return None
+        lease = probe.request(
+            f"{zone.etcd_client_url}/v3/lease/timetolive",
+            "POST",
+            {"ID": kvs[0]["lease"]},
+            PROBE_TIMEOUT,
+        )
+        if lease is None or not isinstance(lease.body, dict):
+            continue
+        granted = lease.body.get("grantedTTL")
+        return int(granted) if granted is not None else None
+    return None
 
 
 def _app_hosts(pid: int | None) -> list[str] | None:
@@ -186,6 +214,7 @@ def gather(cluster: Cluster) -> Facts:
         etcd_results = {k: f.result() for k, f in etcd.items()}
         postgres_results = {k: f.result() for k, f in postgres.items()}
     defaults = Settings()
+    lease = render.timings(topology.lease)
     try:
         haproxy_timeout = _haproxy_timeout(topology.haproxy_cfg.read_text())
     except OSError:
@@ -201,9 +230,9 @@ def gather(cluster: Cluster) -> Facts:
         members=[m.as_dict() for m in snapshot.members],
         patroni_config=patroni_config,
         expected_patroni={
-            "ttl": render.TTL,
-            "loop_wait": render.LOOP_WAIT,
-            "retry_timeout": render.RETRY_TIMEOUT,
+            "ttl": lease.ttl,
+            "loop_wait": lease.loop_wait,
+            "retry_timeout": lease.retry_timeout,
             "synchronous_mode": True,
             "synchronous_mode_strict": True,
             "failsafe_mode": True,
@@ -221,6 +250,7 @@ def gather(cluster: Cluster) -> Facts:
         app_attempt_timeout=defaults.db_attempt_timeout,
         free_bytes=free,
         proxy_ready=snapshot.proxy_ready,
+        leader_lease_ttl=_leader_lease_ttl(zones),
     )
 
 
@@ -324,6 +354,16 @@ def evaluate(facts: Facts) -> list[Check]:
             ),
             "set them back with `patronictl edit-config` (or `aloft cluster up` on a new "
             "directory): other values change how long a failover takes or allow lost writes",
+        )
+    )
+    ttl = facts.expected_patroni.get("ttl")
+    checks.append(
+        Check(
+            "leader lease in etcd",
+            facts.leader_lease_ttl == ttl,
+            "?" if facts.leader_lease_ttl is None else f"{facts.leader_lease_ttl} s granted",
+            f"etcd granted the leader key a lease other than the expected {ttl} s: Patroni "
+            "adjusted its ttl (see its log for 'adjusting'), or no leader holds the key",
         )
     )
     checks.append(

@@ -41,6 +41,7 @@ from aloft.cluster.supervision import RUNNING, Supervisor
 from aloft.cluster.topology import (
     APP_ROLE,
     DATABASE,
+    DEFAULT_LEASE,
     LOOPBACK,
     NETNS,
     POSTGRES_PORT,
@@ -50,6 +51,9 @@ from aloft.cluster.topology import (
     SUPERUSER,
     Topology,
 )
+
+# Copied into each cluster directory (see render_all).
+LEASE_LAUNCHER = Path(__file__).with_name("patroni_lease.py")
 
 ADMIN_USERNAME = "admin"
 ADMIN_EMAIL = "admin@aloft.localhost"
@@ -97,8 +101,14 @@ def _wait(what: str, check: Callable[[], list[str]], timeout: float, pause: floa
 # -- up --------------------------------------------------------------------------------------
 
 
-def prepare(root: Path, zones: int) -> Topology:
-    """Checks and the topology to run: the existing one in `root`, else a new one."""
+def prepare(root: Path, zones: int, lease: int | None = None) -> Topology:
+    """Checks and the topology to run: the existing one in `root`, else a new one. `lease`
+    (Patroni's ttl) is for a new cluster; None keeps an existing cluster's (or 20)."""
+    if lease is not None:
+        try:
+            render.timings(lease)
+        except ValueError as exc:
+            raise ClusterError(f"--lease {lease}: {exc}") from None
     root = root.absolute()
     host.require_binaries()
     user = SERVICE_USER if host.is_root() else None
@@ -111,10 +121,23 @@ def prepare(root: Path, zones: int) -> Topology:
             )
         if topology.user != user:
             raise ClusterError(f"the cluster in {root} was made by another user: run as root")
+        if lease is not None and lease != topology.lease:
+            raise ClusterError(
+                f"the cluster in {root} runs a {topology.lease} s lease, not {lease}: leave "
+                "out --lease, or `aloft cluster down --purge` it first"
+            )
         return topology
     # Zones get network namespaces when we may make them (root), loopback addresses if not.
     kind = NETNS if host.is_root() else LOOPBACK
-    return Topology.create(root, zones, user, host.patroni_executable(), Path(sys.executable), kind)
+    return Topology.create(
+        root,
+        zones,
+        user,
+        host.patroni_executable(),
+        Path(sys.executable),
+        kind,
+        DEFAULT_LEASE if lease is None else lease,
+    )
 
 
 def _make_directories(topology: Topology) -> None:
@@ -164,6 +187,9 @@ def render_all(topology: Topology, credentials: Credentials) -> None:
         for name, text in render.host_files(topology, zone, credentials).items():
             _write(deploy / name, text, 0o600)
     _write(topology.haproxy_cfg, render.haproxy_config(topology), 0o644)
+    # Patroni's launcher for a short lease; it runs in Patroni's environment as the service
+    # user, so it is a copy here rather than a path into wherever Aloft is installed.
+    _write(topology.lease_script, LEASE_LAUNCHER.read_text(), 0o644)
     _write(topology.supervisord_conf, render.supervisord_config(topology, credentials), 0o600)
     topology.save()
 
@@ -306,12 +332,17 @@ def adjusted_timings(topology: Topology) -> list[str]:
 
 
 def up(
-    root: Path, zones: int = 3, reporter: Reporter | None = None, timeout: float = 180.0
+    root: Path,
+    zones: int = 3,
+    reporter: Reporter | None = None,
+    timeout: float = 180.0,
+    lease: int | None = None,
 ) -> Summary:
-    """Bring the cluster in `root` up (creating it if needed) and wait until it is healthy."""
+    """Bring the cluster in `root` up (creating it if needed) and wait until it is healthy.
+    `lease`: Patroni's leader lease for a new cluster (see `render.timings`)."""
     report = reporter or PlainReporter()
     started = time.monotonic()
-    topology = prepare(root, zones)
+    topology = prepare(root, zones, lease)
     supervisor = Supervisor(topology)
     with report.step("Checking the machine and writing configuration"):
         _make_directories(topology)

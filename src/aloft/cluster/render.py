@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -33,6 +34,7 @@ from aloft.cluster.topology import (
     ETCD_CLIENT_PORT,
     HAPROXY,
     MARKER,
+    MIN_LEASE,
     NAMESPACE,
     PATRONI_PORT,
     PG_BIN,
@@ -53,7 +55,35 @@ LOOP_WAIT = 2
 RETRY_TIMEOUT = 4
 PRIMARY_START_TIMEOUT = 0
 
-# Patroni's own floors (see the module docstring).
+
+@dataclass(frozen=True)
+class Timings:
+    """Patroni's ttl, loop_wait and retry_timeout for one leader lease."""
+
+    ttl: int
+    loop_wait: int
+    retry_timeout: int
+
+    @property
+    def needs_launcher(self) -> bool:
+        """Below Patroni's own floors: start it through `patroni_lease.py`."""
+        return self.ttl < MIN_TTL or self.retry_timeout < MIN_RETRY_TIMEOUT
+
+
+def timings(lease: int) -> Timings:
+    """The timings for a leader lease of `lease` seconds. At Patroni's floor (20) and above:
+    loop_wait 2, retry_timeout 4 (see the module docstring). Below it (`--lease`): loop_wait
+    1, so the leader renews its key every second, and retry_timeout the largest that keeps
+    loop_wait + 2·retry_timeout ≤ ttl (ttl 6: 2 s; 8: 3 s; 10: 4 s)."""
+    if lease < MIN_LEASE:
+        raise ValueError(f"a lease under {MIN_LEASE} s is not supported (measured unstable)")
+    if lease >= MIN_TTL:
+        return Timings(lease, LOOP_WAIT, RETRY_TIMEOUT)
+    return Timings(lease, MIN_LOOP_WAIT, min(RETRY_TIMEOUT, (lease - MIN_LOOP_WAIT) // 2))
+
+
+# Patroni's own floors (see the module docstring); `--lease` goes below the first and last
+# through patroni_lease.py.
 MIN_TTL, MIN_LOOP_WAIT, MIN_RETRY_TIMEOUT = 20, 1, 3
 
 # supervisord: how long a program must stay up to count as started, and how long a stop may
@@ -110,6 +140,7 @@ def app_environment(topology: Topology, zone: Zone, credentials: Credentials) ->
 
 def patroni_config(topology: Topology, zone: Zone, credentials: Credentials) -> dict[str, Any]:
     """Patroni's configuration for one zone, as a dict (see `patroni_yaml`)."""
+    lease = timings(topology.lease)
     return {
         "scope": SCOPE,
         "namespace": NAMESPACE,
@@ -125,9 +156,9 @@ def patroni_config(topology: Topology, zone: Zone, credentials: Credentials) -> 
             # Written to etcd by the node that initialises the cluster; later changes go
             # through `patronictl edit-config`, not this file.
             "dcs": {
-                "ttl": TTL,
-                "loop_wait": LOOP_WAIT,
-                "retry_timeout": RETRY_TIMEOUT,
+                "ttl": lease.ttl,
+                "loop_wait": lease.loop_wait,
+                "retry_timeout": lease.retry_timeout,
                 "primary_start_timeout": PRIMARY_START_TIMEOUT,
                 "maximum_lag_on_failover": 1048576,
                 # A commit is acknowledged only once a standby has it, and only such a
@@ -484,13 +515,20 @@ def patroni_command(topology: Topology, zone: Zone) -> list[str]:
     PostgreSQL again ("pre-existing shared memory block is still in use"). On /dev/null it
     reads end-of-file and exits.
     """
-    return [
-        "/bin/sh",
-        "-c",
-        'exec "$0" "$@" </dev/null',
-        str(topology.patroni),
-        str(topology.patroni_config(zone)),
-    ]
+    lease = timings(topology.lease)
+    if not lease.needs_launcher:
+        argv = [str(topology.patroni)]
+    else:
+        # Patroni's own Python (its entry script's neighbour) runs the launcher, which lowers
+        # the floors and hands over to Patroni's main.
+        python = topology.patroni.parent / "python"
+        argv = [
+            str(python),
+            str(topology.lease_script),
+            str(lease.ttl),
+            str(lease.retry_timeout),
+        ]
+    return ["/bin/sh", "-c", 'exec "$0" "$@" </dev/null', *argv, str(topology.patroni_config(zone))]
 
 
 def in_zone(zone: Zone, argv: list[str], user: str | None) -> list[str]:

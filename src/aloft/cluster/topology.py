@@ -84,6 +84,11 @@ REWIND_USER = "rewinder"
 RESTAPI_USER = "patroni"
 
 STATE_FILE = "cluster.json"
+# Patroni's leader lease (ttl), seconds: Patroni's own floor by default; `--lease` goes lower
+# (down to MIN_LEASE, below which the cluster measured unstable on this machine).
+DEFAULT_LEASE = 20
+MIN_LEASE = 6
+LEASE_SCRIPT = "patroni_lease.py"
 # Every program supervisord starts carries this variable, so leftovers can be found by it.
 MARKER = "ALOFT_CLUSTER_DIR"
 
@@ -152,7 +157,9 @@ class Topology:
     `user` is the account PostgreSQL, Patroni, etcd and HAProxy run as (None: whoever runs
     `aloft cluster`, when that is not root). `patroni` is the Patroni executable and `python`
     the interpreter of the app's environment (supervisord and the apps run from it).
-    `network` is `netns` or `loopback` (see the module docstring).
+    `network` is `netns` or `loopback` (see the module docstring). `lease` is Patroni's
+    leader lease (ttl) in seconds: 20, Patroni's own floor, unless the cluster was made with
+    `--lease` (see `aloft.cluster.render.timings`).
     """
 
     root: Path
@@ -161,6 +168,7 @@ class Topology:
     patroni: Path
     python: Path
     network: str = LOOPBACK
+    lease: int = DEFAULT_LEASE
 
     @classmethod
     def create(
@@ -171,8 +179,11 @@ class Topology:
         patroni: Path,
         python: Path,
         network: str = LOOPBACK,
+        lease: int = DEFAULT_LEASE,
     ) -> Topology:
-        return cls(root.absolute(), make_zones(zones, network), user, patroni, python, network)
+        return cls(
+            root.absolute(), make_zones(zones, network), user, patroni, python, network, lease
+        )
 
     # -- identity ------------------------------------------------------------------------
 
@@ -244,6 +255,11 @@ class Topology:
         return self.run_dir / "supervisor.sock"
 
     @property
+    def lease_script(self) -> Path:
+        """The launcher that lowers Patroni's lease floor (used when lease < 20)."""
+        return self.root / LEASE_SCRIPT
+
+    @property
     def haproxy_socket(self) -> Path:
         """HAProxy's stats socket (read by `aloft cluster doctor`), in a directory of the
         service user that HAProxy runs as."""
@@ -287,6 +303,7 @@ class Topology:
             "patroni": str(self.patroni),
             "python": str(self.python),
             "network": self.network,
+            "lease": self.lease,
         }
 
     def save(self) -> None:
@@ -316,4 +333,5 @@ class Topology:
             Path(data["patroni"]),
             Path(data["python"]),
             network,
+            int(data.get("lease", DEFAULT_LEASE)),
         )
