@@ -27,6 +27,7 @@ import math
 import shutil
 import subprocess
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,10 @@ class Limits:
 
 
 LIMITS = Limits()
+
+# At most this many decodes or conversions at once per process: a 33-megapixel image takes
+# ~100 MB decoded and more while resized, and the server has a thread per request.
+SLOTS = threading.BoundedSemaphore(2)
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm")
@@ -189,6 +194,11 @@ def _blurhash(image: Image.Image) -> str:
 
 def image(data: bytes, content_type: str) -> Processed:
     """A still image: oriented, stripped, resized original and a small preview."""
+    with SLOTS:
+        return _image(data, content_type)
+
+
+def _image(data: bytes, content_type: str) -> Processed:
     source = _open(data, content_type)
     kind = content_type.split("/")[1].upper()
     try:
@@ -270,6 +280,11 @@ def check_video(data: bytes) -> None:
 
 def video(data: bytes, gifv: bool) -> Processed:
     """An MP4 (H.264) of an uploaded video or animated GIF, and its first frame as preview."""
+    with SLOTS:
+        return _video(data, gifv)
+
+
+def _video(data: bytes, gifv: bool) -> Processed:
     edge = LIMITS.video_edge
     scale = (
         f"scale=w='min({edge},iw)':h='min({edge},ih)'"
