@@ -393,6 +393,19 @@ def test_open_streams_are_limited_per_account(site: Site) -> None:
     asyncio.run(run())
 
 
+def test_head_requests_do_not_hold_a_stream(site: Site) -> None:
+    from aloft.api.streaming import MAX_CONNECTIONS_PER_ACCOUNT
+
+    alice = person(site)
+    for _ in range(MAX_CONNECTIONS_PER_ACCOUNT + 1):
+        r = httpx.head(f"{site.url}/api/v1/streaming/user", headers=alice.headers, timeout=WAIT)
+        assert r.status_code == 200
+    with httpx.stream(
+        "GET", f"{site.url}/api/v1/streaming/user", headers=alice.headers, timeout=WAIT
+    ) as r:
+        assert r.status_code == 200
+
+
 def test_tokens_never_logged(site: Site) -> None:
     """Every test above ran against this server at debug level (handshake headers and
     request lines are logged): no token it was sent may be in its log."""

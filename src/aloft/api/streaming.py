@@ -221,6 +221,11 @@ class Hub:
 
     def admit(self, client: Client) -> None:
         """Count the connection in, or StreamError(429) beyond the limits."""
+        self.check_limits(client)
+        self.clients.add(client)
+
+    def check_limits(self, client: Client) -> None:
+        """StreamError(429) if one more connection would pass the limits."""
         mine = sum(1 for c in self.clients if c.viewer.account_id == client.viewer.account_id)
         if mine >= MAX_CONNECTIONS_PER_ACCOUNT:
             raise StreamError(
@@ -231,7 +236,6 @@ class Hub:
             raise StreamError(
                 429, f"Too many open streams from this address (at most {MAX_CONNECTIONS_PER_IP})"
             )
-        self.clients.add(client)
 
     def leave(self, client: Client) -> None:
         self.clients.discard(client)
@@ -367,11 +371,14 @@ async def sse(request: Request) -> Response:
         viewer, _ = await _viewer(request, websocket=False)
         stream, label = resolve_stream(name, dict(request.query_params), viewer)
         client = Client(viewer, _ip(request), {stream: label})
-        hub.admit(client)
+        hub.check_limits(client)
     except StreamError as exc:
         return _error(exc.status, exc.message)
 
     async def events() -> AsyncIterator[bytes]:
+        # Counted in only once the body is being sent: a response that never starts it
+        # (HEAD, a client gone before) runs no `finally` and must not stay counted.
+        hub.clients.add(client)
         try:
             yield b":)\n"
             while True:
