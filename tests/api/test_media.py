@@ -579,3 +579,16 @@ def test_instance_reports_the_limits(site: Site) -> None:
     assert "image/svg+xml" not in limits["supported_mime_types"]
     v1 = httpx.get(f"{site.url}/api/v1/instance").json()["configuration"]
     assert v1["media_attachments"] == limits
+
+
+def test_size_limits(site: Site) -> None:
+    alice = person(site)
+    before = site.count(media_attachments)
+    # A JPEG header on 17 MB: over the image limit (16 MB), under the body limit.
+    too_big = b"\xff\xd8\xff\xe0" + os.urandom(17 * 1024 * 1024)
+    r = upload(site, alice, too_big, "big.jpg", "image/jpeg")
+    assert r.status_code == 422 and "size" in r.json()["error"], r.text
+    # More than a video may be, plus room for the form: refused before it is all read.
+    r = upload(site, alice, b"\x1a\x45\xdf\xa3" + bytes(42 * 1024 * 1024), "big.webm", "video/webm")
+    assert r.status_code == 413, r.text
+    assert site.count(media_attachments) == before
