@@ -478,8 +478,9 @@ def _maybe_row(conn: Connection, media_id: int) -> Row | None:
 
 
 def process_next(db: Database) -> bool:
-    """Claim and finish one pending video or GIF; False when there was none to claim."""
-    if not pending(db):
+    """Claim and finish one pending video or GIF; False when there was none to claim.
+    A process without ffmpeg claims nothing: a replica that has it will."""
+    if transcoder.ffmpeg_missing() or not pending(db):
         return False
     media_id = claim(db)
     if media_id is None:
