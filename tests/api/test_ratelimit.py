@@ -19,9 +19,9 @@ from aloft import ids
 from aloft.app import create_app
 from aloft.config import Settings
 from aloft.errors import RateLimited
-from aloft.services.limits import GENERAL, MEDIA, POSTS, Limiter, Rule
+from aloft.services.limits import FOLLOWS, GENERAL, MEDIA, POSTS, Limiter, Rule
 from aloft.storage.database import Database
-from aloft.storage.schema import statuses
+from aloft.storage.schema import accounts, follows, statuses
 from tests.conftest import Api, start_server, stop_server
 
 
@@ -256,3 +256,66 @@ def test_media_uploads_are_limited_per_account(limited_both: Api) -> None:
         for _ in range(MEDIA.limit + 1)
     ]
     assert codes == [200] * MEDIA.limit + [429]
+
+
+def _old_follows(settings: Settings, account_id: int, count: int) -> None:
+    """`count` follows by the account over the last hours, of accounts made for them."""
+    db = Database.from_settings(settings)
+
+    def unit(conn: Connection) -> None:
+        template = dict(
+            conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).one()._mapping
+        )
+        start = time.time() - 20 * 3600
+        for i in range(count):
+            target = ids.new_id()
+            name = f"followed{i}"
+            conn.execute(
+                sa.insert(accounts).values(
+                    {
+                        **template,
+                        "id": target,
+                        "username": name,
+                        "username_lower": name,
+                        "email": f"{name}@example.org",
+                        "followers_count": 0,
+                    }
+                )
+            )
+            at = start + i * 60
+            conn.execute(
+                sa.insert(follows).values(
+                    id=ids.id_for_time(int(at * 1000)) + i,
+                    account_id=account_id,
+                    target_account_id=target,
+                    created_at=datetime.fromtimestamp(at, UTC),
+                )
+            )
+
+    db.write(unit)
+    db.dispose()
+
+
+def test_follows_are_limited_per_account(limited_both: Api, settings: Settings) -> None:
+    """400 follows (and follow requests) a day per account, counted from the rows; following
+    someone already followed is answered, not refused."""
+    alice = limited_both.register("alice")
+    bob = limited_both.register("bob")
+    carol = limited_both.register("carol")
+    _old_follows(settings, int(alice.id), FOLLOWS.limit - 1)
+    ok = limited_both.client.post(f"/api/v1/accounts/{bob.id}/follow", headers=alice.headers)
+    assert ok.status_code == 200 and ok.json()["following"] is True, ok.text
+    refused = limited_both.client.post(f"/api/v1/accounts/{carol.id}/follow", headers=alice.headers)
+    assert refused.status_code == 429 and refused.json() == {"error": "Too many follows"}
+    # The oldest of the 400 was made 20 hours ago: room again in about 4 hours.
+    assert 3.9 * 3600 < int(refused.headers["retry-after"]) <= 4.1 * 3600
+    again = limited_both.client.post(f"/api/v1/accounts/{bob.id}/follow", headers=alice.headers)
+    assert again.status_code == 200, again.text
+    carol_seen = limited_both.get(f"/api/v1/accounts/{carol.id}").json()
+    assert carol_seen["followers_count"] == 0, "the refused follow left nothing behind"
+    assert (
+        limited_both.client.post(
+            f"/api/v1/accounts/{bob.id}/follow", headers=carol.headers
+        ).status_code
+        == 200
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,3 +133,16 @@ def test_counts_wait_for_the_database_when_it_is_away(
     assert other.hit(GENERAL, "7").remaining == 300 - 8
     db.dispose()
     unreachable.dispose()
+
+
+def test_a_bad_statement_on_sqlite_is_not_retried(tmp_path: Path) -> None:
+    """sqlite3's OperationalError has no SQLSTATE: a syntax error must fail at once, not be
+    retried until the write deadline as if the connection had dropped."""
+    import sqlalchemy as sa
+
+    db = Database.from_settings(Settings(data_dir=tmp_path))
+    started = time.monotonic()
+    with pytest.raises(sa.exc.OperationalError):
+        db.write(lambda conn: conn.exec_driver_sql("SELEC 1"))
+    assert time.monotonic() - started < 5
+    db.dispose()

@@ -89,7 +89,7 @@ def statuses(ctx: Ctx) -> Any:
 @endpoint(scope="write:follows", user=True)
 def follow(ctx: Ctx) -> Any:
     target = path_id(ctx.path("id"))
-    accounts.follow(ctx.db, ctx.viewer, target)
+    accounts.follow(ctx.db, ctx.viewer, target, ctx.settings.rate_limits)
     return entities.relationship(accounts.relationship(ctx.db, ctx.viewer, target))
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
 from aloft.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from aloft.services import text
+from aloft.services import limits, text
 from aloft.services.auth import IssuedToken, Viewer, insert_token, now
 from aloft.services.notifications import notify, unnotify
 from aloft.services.pages import Page, PageRequest
@@ -241,10 +241,11 @@ def update_credentials(
     return db.write(unit)
 
 
-def follow(db: Database, viewer: Viewer, target_id: int) -> None:
+def follow(db: Database, viewer: Viewer, target_id: int, limited: bool = True) -> None:
     """Follow `target_id`, or ask to if the target is locked (a follow request, and a
     `follow_request` notification to the target). Idempotent: following or asking again
-    changes nothing; asking while already following changes nothing either."""
+    changes nothing; asking while already following changes nothing either. With `limited`,
+    a new follow or request over the daily follow limit is RateLimited (and not made)."""
     me = viewer.account_id
     assert me is not None
     if target_id == me:
@@ -264,10 +265,14 @@ def follow(db: Database, viewer: Viewer, target_id: int) -> None:
                     "created_at": now(),
                 },
             )
+            if added and limited:
+                limits.follows_allowed(conn, me, extra=1)
             if added:
                 notify(conn, target_id, me, "follow_request")
             return
-        _add_follow(conn, me, target_id, follow_id)
+        if _add_follow(conn, me, target_id, follow_id) and limited:
+            # Raising here rolls the new follow back with its counters and notification.
+            limits.follows_allowed(conn, me, extra=1)
 
     db.write(unit)
 

@@ -53,7 +53,7 @@ from aloft.errors import RateLimited
 from aloft.storage import counters
 from aloft.storage.counters import Cell
 from aloft.storage.database import Database
-from aloft.storage.schema import follows, statuses
+from aloft.storage.schema import follow_requests, follows, statuses
 
 log = logging.getLogger("aloft.limits")
 
@@ -253,10 +253,23 @@ def posts_allowed(
 def follows_allowed(
     conn: Connection, account_id: int, extra: int = 0, now: float | None = None
 ) -> None:
-    """RateLimited when one more follow would put the account over FOLLOWS.limit in the
-    last day (`extra` as for `posts_allowed`)."""
-    mine = follows.c.account_id == account_id
-    _from_rows(conn, FOLLOWS, follows, mine, extra, "Too many follows", now)
+    """RateLimited when one more follow (or follow request) would put the account over
+    FOLLOWS.limit in the last day (`extra` as for `posts_allowed`). Follows and requests
+    count together, as in Mastodon's `follows` family."""
+    now = time.time() if now is None else now
+    since = ids.id_for_time(int((now - FOLLOWS.window_seconds) * 1000))
+    # Each side limited on its own (a subquery each: SQLite allows no ORDER BY/LIMIT on a
+    # bare member of a UNION).
+    newest = [
+        sa.select(table.c.id)
+        .where(table.c.account_id == account_id, table.c.id >= since)
+        .order_by(table.c.id.desc())
+        .limit(FOLLOWS.limit + extra)
+        .subquery()
+        for table in (follows, follow_requests)
+    ]
+    recent = sa.union_all(*(sa.select(side.c.id) for side in newest)).subquery()
+    _judge(conn, FOLLOWS, recent, extra, "Too many follows", now)
 
 
 def _from_rows(
@@ -278,6 +291,14 @@ def _from_rows(
         .limit(rule.limit + extra)
         .subquery()
     )
+    _judge(conn, rule, recent, extra, message, now)
+
+
+def _judge(
+    conn: Connection, rule: Rule, recent: sa.Subquery, extra: int, message: str, now: float
+) -> None:
+    """RateLimited when the ids in `recent` (the account's rows in the window, at most
+    limit + extra of each kind) leave no room for one more."""
     count, oldest = conn.execute(sa.select(sa.func.count(), sa.func.min(recent.c.id))).one()
     if count - extra < rule.limit:
         return

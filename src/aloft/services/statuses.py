@@ -482,14 +482,14 @@ def unreblog(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]
 
     def unit(conn: Connection) -> tuple[Row, Bundle]:
         original = _content_row(conn, me, status_id)
-        removed = conn.execute(
-            sa.delete(statuses).where(
-                statuses.c.account_id == me, statuses.c.reblog_of_id == original.id
-            )
-        ).rowcount
+        mine = statuses.c.account_id == me, statuses.c.reblog_of_id == original.id
+        reblog = conn.execute(sa.select(statuses).where(*mine)).first()
+        removed = conn.execute(sa.delete(statuses).where(*mine)).rowcount
         if removed:
             _bump(conn, statuses, original.id, "reblogs_count", -1)
             _bump(conn, accounts, me, "statuses_count", -1)
+            if reblog is not None:
+                status_deleted(conn, reblog, (), ())
         original = conn.execute(sa.select(statuses).where(statuses.c.id == original.id)).one()
         return original, load_statuses(conn, [original], me)
 

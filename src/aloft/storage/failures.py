@@ -29,6 +29,8 @@ errors) is a bug or a real conflict and is raised at once.
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy import exc as sa_exc
 
 RETRYABLE_SQLSTATES = {
@@ -106,9 +108,11 @@ def retry_reason(exc: BaseException) -> str | None:
         message = str(orig).lower()
         if "database is locked" in message or "database is busy" in message:
             return "database is locked"
-        if sqlstate is None:
+        if sqlstate is None and not isinstance(orig, sqlite3.Error):
             # psycopg raises OperationalError without SQLSTATE for transport failures:
-            # refused, reset, closed unexpectedly, consuming input failed.
+            # refused, reset, closed unexpectedly, consuming input failed. (sqlite3's
+            # OperationalError has no SQLSTATE either, but there it means a bad statement
+            # or a missing table: nothing a retry fixes.)
             return "connection failure"
     if isinstance(exc, sa_exc.InterfaceError):
         return "connection closed"
