@@ -188,6 +188,30 @@ def test_websocket_user_and_hashtag_update_then_delete(site: Site) -> None:
     asyncio.run(run())
 
 
+def test_a_reblog_and_its_undo_reach_followers(site: Site) -> None:
+    alice, bob, carol = person(site), person(site), person(site)
+    alice.api.account_follow(bob.id)
+    original = carol.api.status_post("worth sharing")
+
+    async def run() -> None:
+        async with websockets.connect(site.ws, subprotocols=[alice.token]) as ws:  # type: ignore[list-item]
+            sock = Socket(ws)
+            await sock.subscribe("user")
+            await ready(sock)
+            reblog = await asyncio.to_thread(bob.api.status_reblog, original.id)
+            update = await sock.next()
+            assert update["event"] == "update" and payload(update)["id"] == str(reblog.id)
+            assert payload(update)["reblog"]["id"] == str(original.id)
+            await asyncio.to_thread(bob.api.status_unreblog, original.id)
+            assert await sock.next() == {
+                "stream": ["user"],
+                "event": "delete",
+                "payload": str(reblog.id),
+            }
+
+    asyncio.run(run())
+
+
 def test_private_and_direct_reach_only_those_who_may_see_them(site: Site) -> None:
     alice, bob, carol, dave = (person(site) for _ in range(4))
     alice.api.account_follow(bob.id)
