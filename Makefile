@@ -35,7 +35,7 @@ lint: install
 # System packages the tests use: PostgreSQL 15 (the tests start their own servers), ffmpeg
 # (video and animated GIF uploads are converted with Debian's ffmpeg), Node.js and npm
 # (masto.js, in tests/js), Chromium (the drill reports are looked at in a headless browser),
-# and for
+# wrk (`aloft bench` and its --quick test in make test), and for
 # the cluster: etcd, HAProxy, nftables (Debian's services for the first two are stopped and
 # disabled: the cluster runs its own) and Patroni. Installed when we are root; otherwise the
 # PostgreSQL and cluster tests say why they skip.
@@ -63,6 +63,9 @@ system:
 	fi
 	@if [ "$$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && ! command -v wrk >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
 	fi
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory patroni; fi
 

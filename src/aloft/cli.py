@@ -196,3 +196,12 @@ def _add_drill_commands() -> None:
 
 
 _add_drill_commands()
+
+
+def _add_bench_commands() -> None:
+    from aloft.bench.commands import bench
+
+    main.add_command(bench)
+
+
+_add_bench_commands()
