@@ -126,7 +126,7 @@ def upload(
         if content_type == "image/gif":
             kind = "gifv"
         else:
-            transcoder.check_video(file.data)
+            transcoder.check_video(file.data, content_type)
     media_id = ids.new_id()
     token = secrets.token_urlsafe(12)
     claim = secrets.token_hex(16)
@@ -407,22 +407,22 @@ def finish(db: Database, media_id: int) -> Row | None:
 
     def read(conn: Connection) -> tuple[str, bytes] | None:
         found = conn.execute(
-            sa.select(media_attachments.c.type, media_files.c.data)
-            .join(media_files, media_files.c.media_id == media_attachments.c.id)
+            sa.select(media_files.c.content_type, media_files.c.data)
+            .join(media_attachments, media_attachments.c.id == media_files.c.media_id)
             .where(
                 media_attachments.c.id == media_id,
                 media_attachments.c.state == PROCESSING,
                 media_files.c.variant == "upload",
             )
         ).first()
-        return (found.type, bytes(found.data)) if found is not None else None
+        return (found.content_type, bytes(found.data)) if found is not None else None
 
     source = db.read(read, prefer="primary")
     if source is None:
         return db.read(lambda conn: _maybe_row(conn, media_id), prefer="primary")
-    kind, data = source
+    content_type, data = source
     try:
-        processed: transcoder.Processed | None = transcoder.video(data, gifv=kind == "gifv")
+        processed: transcoder.Processed | None = transcoder.video(data, content_type)
         error = None
     except Invalid as exc:
         processed, error = None, exc.message

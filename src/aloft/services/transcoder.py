@@ -74,6 +74,12 @@ EXTENSIONS = {
     "image/gif": "gif",
     "video/mp4": "mp4",
 }
+DEMUXERS = {
+    "video/mp4": "mov",
+    "video/quicktime": "mov",
+    "video/webm": "matroska",
+    "image/gif": "gif",
+}
 PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
 BAD_TYPE = (
     "Validation failed: File content type is invalid (allowed: JPEG, PNG, WebP, GIF, MP4, "
@@ -242,21 +248,17 @@ def _run(argv: list[str], what: str) -> bytes:
     return done.stdout
 
 
-def probe(path: Path) -> dict[str, Any]:
+def _input(content_type: str, path: Path) -> list[str]:
+    """ffmpeg's input options: the demuxer our sniffing chose, never one ffmpeg guesses
+    from the content (a playlist dressed up as a video could make it open other files or
+    URLs), and local files only."""
+    return ["-f", DEMUXERS[content_type], "-protocol_whitelist", "file", "-i", str(path)]
+
+
+def probe(path: Path, content_type: str = "video/mp4") -> dict[str, Any]:
     """ffprobe's view of a video: its first video stream and the format."""
-    out = _run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_streams",
-            "-show_format",
-            str(path),
-        ],
-        "video",
-    )
+    argv = ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
+    out = _run([*argv, *_input(content_type, path)], "video")
     try:
         info = json.loads(out)
     except ValueError:
@@ -267,24 +269,26 @@ def probe(path: Path) -> dict[str, Any]:
     return {"video": streams[0], "format": info.get("format", {})}
 
 
-def check_video(data: bytes) -> None:
+def check_video(data: bytes, content_type: str) -> None:
     """Refuse at upload what ffmpeg cannot read, or a frame larger than the limit."""
     with tempfile.TemporaryDirectory(prefix="aloft-media-") as folder:
         path = Path(folder) / "upload"
         path.write_bytes(data)
-        video = probe(path)["video"]
+        video = probe(path, content_type)["video"]
     if int(video["width"]) * int(video["height"]) > LIMITS.video_matrix:
         limit = LIMITS.video_matrix
         raise Invalid(f"Validation failed: video frames may have at most {limit} pixels")
 
 
-def video(data: bytes, gifv: bool) -> Processed:
-    """An MP4 (H.264) of an uploaded video or animated GIF, and its first frame as preview."""
+def video(data: bytes, content_type: str) -> Processed:
+    """An MP4 (H.264) of an uploaded video or animated GIF (stored as gifv, without sound),
+    and its first frame as preview."""
     with SLOTS:
-        return _video(data, gifv)
+        return _video(data, content_type)
 
 
-def _video(data: bytes, gifv: bool) -> Processed:
+def _video(data: bytes, content_type: str) -> Processed:
+    gifv = content_type == "image/gif"
     edge = LIMITS.video_edge
     scale = (
         f"scale=w='min({edge},iw)':h='min({edge},ih)'"
@@ -293,7 +297,7 @@ def _video(data: bytes, gifv: bool) -> Processed:
     with tempfile.TemporaryDirectory(prefix="aloft-media-") as folder:
         source, target = Path(folder) / "upload", Path(folder) / "out.mp4"
         source.write_bytes(data)
-        argv = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source)]
+        argv = ["ffmpeg", "-nostdin", "-v", "error", "-y", *_input(content_type, source)]
         argv += ["-map_metadata", "-1", "-map", "0:v:0"]
         argv += ["-an"] if gifv else ["-map", "0:a:0?", "-c:a", "aac", "-b:a", "128k"]
         argv += ["-vf", scale, "-fpsmax", str(LIMITS.video_frame_rate)]
@@ -303,9 +307,8 @@ def _video(data: bytes, gifv: bool) -> Processed:
         _run(argv, "video")
         info = probe(target)
         first_frame = ["-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"]
-        frame = _run(
-            ["ffmpeg", "-nostdin", "-v", "error", "-i", str(target), *first_frame], "video"
-        )
+        own = _input("video/mp4", target)
+        frame = _run(["ffmpeg", "-nostdin", "-v", "error", *own, *first_frame], "video")
         mp4 = target.read_bytes()
     stream, form = info["video"], info["format"]
     width, height = int(stream["width"]), int(stream["height"])
