@@ -188,6 +188,36 @@ def test_websocket_user_and_hashtag_update_then_delete(site: Site) -> None:
     asyncio.run(run())
 
 
+def test_media_streams(site: Site) -> None:
+    """public:media carries only posts with media; public:remote is accepted and empty (an
+    error on a shared connection would end every masto.js subscription on it)."""
+    import io
+
+    from PIL import Image
+
+    alice, bob = person(site), person(site)
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(png, "PNG")
+
+    async def run() -> None:
+        async with websockets.connect(site.ws, subprotocols=[alice.token]) as ws:  # type: ignore[list-item]
+            sock = Socket(ws)
+            await sock.subscribe("public:media")
+            await sock.subscribe("public:remote")
+            await ready(sock)
+            await asyncio.to_thread(bob.api.status_post, "no picture")
+            media = await asyncio.to_thread(
+                bob.api.media_post, io.BytesIO(png.getvalue()), mime_type="image/png"
+            )
+            pictured = await asyncio.to_thread(bob.api.status_post, "a picture", media_ids=[media])
+            message = await sock.next()
+            assert message["stream"] == ["public:media"]
+            assert payload(message)["id"] == str(pictured.id)
+            assert payload(message)["media_attachments"][0]["id"] == str(media.id)
+
+    asyncio.run(run())
+
+
 def test_a_reblog_and_its_undo_reach_followers(site: Site) -> None:
     alice, bob, carol = person(site), person(site), person(site)
     alice.api.account_follow(bob.id)

@@ -6,8 +6,9 @@
   TEXT}` where TEXT is the entity as a JSON string (a status id for `delete`). A refused
   subscription is answered `{"error": …, "status": …}` on the socket, as Mastodon does.
 * `GET /api/v1/streaming/user`, `/user/notification`, `/public`, `/public/local`,
-  `/hashtag?tag=`, `/hashtag/local?tag=`, `/list?list=`, `/direct` (and
-  `/api/v1/streaming?stream=NAME`): one stream as `text/event-stream`, `event: EVENT` and
+  `/public/remote` (each of the three with `?only_media=true`), `/hashtag?tag=`,
+  `/hashtag/local?tag=`, `/list?list=`, `/direct` (and `/api/v1/streaming?stream=NAME`):
+  one stream as `text/event-stream`, `event: EVENT` and
   `data: TEXT` per event.
 * `GET /api/v1/streaming/health`: `OK`.
 
@@ -93,6 +94,7 @@ PATHS = {
     "user/notification": "user:notification",
     "public": "public",
     "public/local": "public:local",
+    "public/remote": "public:remote",
     "hashtag": "hashtag",
     "hashtag/local": "hashtag:local",
     "list": "list",
@@ -341,6 +343,10 @@ async def _viewer(conn: HTTPConnection, websocket: bool) -> tuple[Viewer, str | 
     return viewer, subprotocol
 
 
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.lower() in ("1", "true", "t", "on", "yes")
+
+
 def _ip(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "unknown"
 
@@ -365,6 +371,10 @@ async def sse(request: Request) -> Response:
     else:
         value = request.query_params.get("stream")
         name = value if value in rules.STREAMS else None
+    if name in ("public", "public:local", "public:remote") and _truthy(
+        request.query_params.get("only_media")
+    ):
+        name += ":media"
     if name is None:
         return _error(400, "Unknown channel requested")
     try:

@@ -7,7 +7,11 @@ the rules, which are the timelines' rules applied to one status at a time:
   accounts they follow, that they may see) and their notifications;
 * `user:notification`: their notifications only;
 * `public`, `public:local`: what the public timeline would show (public, no reblogs, not a
-  reply to someone else); every account is local, so both are the same;
+  reply to someone else); every account is local, so both are the same; `public:media` and
+  `public:local:media` the same with media attached; `public:remote` and
+  `public:remote:media` never carry anything (there is no federation), but are accepted as
+  Mastodon accepts them: masto.js reads an error on a shared connection as every
+  subscription's failure;
 * `hashtag`, `hashtag:local` with a tag: what that tag's timeline would show;
 * `direct`: direct statuses the viewer wrote or is mentioned in;
 * `list`: this server has no lists, so there is never a list to stream.
@@ -31,7 +35,15 @@ from aloft.services.loader import Bundle, load_accounts, load_statuses
 from aloft.services.visibility import DIRECT, PRIVATE, PUBLIC, UNLISTED
 from aloft.storage.database import Database
 from aloft.storage.events import Event, emit
-from aloft.storage.schema import follows, mentions, notifications, status_tags, statuses, tags
+from aloft.storage.schema import (
+    follows,
+    media_attachments,
+    mentions,
+    notifications,
+    status_tags,
+    statuses,
+    tags,
+)
 
 # (stream name, its parameter: the tag for hashtag streams, else None)
 Stream = tuple[str, str | None]
@@ -41,12 +53,27 @@ STREAMS = (
     "user:notification",
     "public",
     "public:local",
+    "public:media",
+    "public:local:media",
+    "public:remote",
+    "public:remote:media",
     "hashtag",
     "hashtag:local",
     "list",
     "direct",
 )
-PUBLIC_STREAMS = frozenset({"public", "public:local", "hashtag", "hashtag:local"})
+PUBLIC_STREAMS = frozenset(
+    {
+        "public",
+        "public:local",
+        "public:media",
+        "public:local:media",
+        "public:remote",
+        "public:remote:media",
+        "hashtag",
+        "hashtag:local",
+    }
+)
 
 
 # -- what the services emit (inside their unit of work; delivered after commit) -------------
@@ -104,6 +131,7 @@ class Facts:
     tags: set[str]
     in_public_timeline: bool
     followers: set[int] = field(default_factory=set)  # among the viewers asked about
+    has_media: bool = False
 
     def visible_to(self, viewer: int) -> bool:
         """The rule of `aloft.services.visibility`, for one status."""
@@ -124,6 +152,8 @@ class Facts:
                 ok = viewer == self.author or viewer in self.followers
             elif name in ("public", "public:local"):
                 ok = self.in_public_timeline
+            elif name in ("public:media", "public:local:media"):
+                ok = self.in_public_timeline and self.has_media
             elif name in ("hashtag", "hashtag:local"):
                 ok = self.visibility == PUBLIC and tag is not None and tag in self.tags
             elif name == "direct":
@@ -198,6 +228,10 @@ def _status(
             ).scalars()
         ),
         in_public_timeline=_in_public_timeline(row),
+        has_media=conn.execute(
+            sa.select(media_attachments.c.id).where(media_attachments.c.status_id == row.id)
+        ).first()
+        is not None,
     )
     facts.followers = _followers_among(conn, row.account_id, audience)
     out = []
@@ -217,6 +251,8 @@ def _delete(conn: Connection, event: Event, audience: Mapping[int, set[Stream]])
         mentioned={int(m) for m in event.get("m", ())},
         tags=set(event.get("t", ())),
         in_public_timeline=bool(event.get("pub")),
+        # Its media are detached by now; a delete of a status never seen is harmless.
+        has_media=True,
     )
     if event.get("trimmed"):
         # The lists did not fit the payload: tell only those who surely saw it.
