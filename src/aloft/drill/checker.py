@@ -519,12 +519,12 @@ def stream_report(history: History, stall: Stall | None) -> StreamReport | None:
     back = None
     if stall is not None:
         # Updates for posts acknowledged before the stall say nothing about after it.
-        before = {
+        earlier = {
             op.status_id
             for op in history.operations
             if op.kind == "post" and op.outcome == "ok" and op.complete <= stall.start
         }
-        later = [t for t, i in arrived if t > stall.start and i not in before]
+        later = [t for t, i in arrived if t > stall.start and i not in earlier]
         if later:
             back = max(0.0, later[0] - stall.end)
     return StreamReport(
