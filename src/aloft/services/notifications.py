@@ -18,6 +18,7 @@ a status the recipient may not see (`aloft.services.visibility`) are never liste
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +42,7 @@ GROUPABLE = ("favourite", "reblog", "follow")
 MAX_GROUP_SPAN_HOURS = 12
 SAMPLE_ACCOUNTS = 8
 UNGROUPED = "ungrouped-"
+GROUP_KEY = re.compile(r"[a-z_]+(-[0-9]+){1,2}")
 # How many rows one round trip reads while collecting a page of groups.
 WALK_BATCH = 200
 
@@ -414,7 +416,9 @@ def _by_group_key(me: int, group_key: str) -> sa.ColumnElement[bool] | None:
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) >= 1 << 63:
             return None
         return sa.and_(notifications.c.account_id == me, notifications.c.id == int(raw))
-    if len(group_key) > 80:
+    # Only the shapes we write ("favourite-<status>-<hour>", "follow-<hour>") can exist; any
+    # other text (a NUL, which PostgreSQL refuses in text) is not sent to the database.
+    if len(group_key) > 80 or not GROUP_KEY.fullmatch(group_key):
         return None
     return sa.and_(notifications.c.account_id == me, notifications.c.group_key == group_key)
 
