@@ -78,6 +78,10 @@ def test_groups_as_mastodon_makes_them(api: Api) -> None:
     assert groups[1]["page_max_id"] == follows[0]["id"]
     assert groups[1]["page_min_id"] == follows[-1]["id"]
     assert groups[1]["latest_page_notification_at"] == follows[0]["created_at"]
+    # v1 notifications (and streamed ones) carry the key of the group they are in.
+    assert {n["group_key"] for n in follows} == {groups[1]["group_key"]}
+    mention = next(n for n in v1 if n["type"] == "mention")
+    assert mention["group_key"] == groups[0]["group_key"] == f"ungrouped-{mention['id']}"
 
 
 def test_grouped_types_and_unknown_types(api: Api) -> None:

@@ -20,11 +20,12 @@ from aloft.services.accounts import Relationship
 from aloft.services.auth import IssuedToken
 from aloft.services.loader import Bundle
 from aloft.services.markers import Marker
-from aloft.services.notifications import Group, GroupPage
+from aloft.services.notifications import GROUPABLE, Group, GroupPage, group_of
 from aloft.services.transcoder import IMAGE_TYPES, LIMITS, VIDEO_TYPES, ffmpeg_missing
 from aloft.services.visibility import NAMES
 
 AVATAR_PATH = "/static/avatar.png"
+GROUPED_BY_DEFAULT = frozenset(GROUPABLE)
 HEADER_PATH = "/static/header.png"
 
 
@@ -188,7 +189,9 @@ def notification(row: Row, bundle: Bundle, base: str) -> dict[str, Any]:
     return {
         "id": str(row.id),
         "type": row.type,
-        "group_key": f"ungrouped-{row.id}",
+        # The group it is in for a client that groups every type we group (Mastodon 4.3):
+        # a streamed notification joins its group in a grouped view by this key.
+        "group_key": group_of(row, GROUPED_BY_DEFAULT),
         "created_at": iso(row.created_at),
         "account": account(bundle.accounts[row.from_account_id], base),
         "status": status(status_row, bundle, base) if status_row is not None else None,
