@@ -598,3 +598,20 @@ def test_size_limits(site: Site) -> None:
     r = upload(site, alice, b"\x1a\x45\xdf\xa3" + bytes(42 * 1024 * 1024), "big.webm", "video/webm")
     assert r.status_code == 413, r.text
     assert site.count(media_attachments) == before
+
+
+def test_only_media(site: Site) -> None:
+    alice = person(site)
+    picture = alice.api.media_post(io.BytesIO(png(16, 16)), mime_type="image/png")
+    with_media = alice.api.status_post("#onlymedia with", media_ids=[picture])
+    alice.api.status_post("#onlymedia without")
+    for path in (
+        f"/api/v1/accounts/{alice.id}/statuses",
+        "/api/v1/timelines/public",
+        "/api/v1/timelines/tag/onlymedia",
+    ):
+        everything = httpx.get(f"{site.url}{path}").json()
+        assert len([s for s in everything if "onlymedia" in s["content"]]) == 2, path
+        only = httpx.get(f"{site.url}{path}", params={"only_media": "true"}).json()
+        assert only and all(s["media_attachments"] for s in only), path
+        assert with_media.id in [s["id"] for s in only], path

@@ -81,6 +81,7 @@ def statuses(ctx: Ctx) -> Any:
         page_request(ctx),
         exclude_replies=p.flag("exclude_replies"),
         exclude_reblogs=p.flag("exclude_reblogs"),
+        only_media=p.flag("only_media"),
     )
     body = entities.statuses(page.items, bundle, _base(ctx))
     return paged(ctx.request, _base(ctx), page, body)

@@ -29,11 +29,13 @@ def public(ctx: Ctx) -> Any:
     # ?remote=true asks for statuses from other servers, of which there are none.
     if ctx.params.flag("remote"):
         return []
-    return _render(ctx, timelines.public(ctx.db, ctx.viewer, page_request(ctx)))
+    only_media = ctx.params.flag("only_media")
+    return _render(ctx, timelines.public(ctx.db, ctx.viewer, page_request(ctx), only_media))
 
 
 @endpoint(if_token="read:statuses")
 def tag(ctx: Ctx) -> Any:
     if ctx.params.flag("remote"):
         return []
-    return _render(ctx, timelines.tag(ctx.db, ctx.viewer, ctx.path("hashtag"), page_request(ctx)))
+    name, only_media = ctx.path("hashtag"), ctx.params.flag("only_media")
+    return _render(ctx, timelines.tag(ctx.db, ctx.viewer, name, page_request(ctx), only_media))

@@ -18,9 +18,12 @@ from aloft.services.pages import Page, PageRequest
 from aloft.services.text import TAG_NAME
 from aloft.services.visibility import PUBLIC, visible_to
 from aloft.storage.database import Database
-from aloft.storage.schema import accounts, follows, status_tags, statuses, tags
+from aloft.storage.schema import accounts, follows, media_attachments, status_tags, statuses, tags
 
 Result = tuple[Page[Row], Bundle]
+
+# `only_media`: statuses with at least one attachment (a reblog has none of its own).
+WITH_MEDIA = sa.exists().where(media_attachments.c.status_id == statuses.c.id)
 
 
 def _run(conn: Connection, query: sa.Select, page: PageRequest, viewer_id: int | None) -> Result:
@@ -38,7 +41,7 @@ def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
     return db.read(lambda conn: _run(conn, query, page, me))
 
 
-def public(db: Database, viewer: Viewer, page: PageRequest) -> Result:
+def public(db: Database, viewer: Viewer, page: PageRequest, only_media: bool = False) -> Result:
     """Public statuses that start or continue their author's own thread; no reblogs."""
     query = sa.select(statuses).where(
         statuses.c.visibility == PUBLIC,
@@ -48,10 +51,14 @@ def public(db: Database, viewer: Viewer, page: PageRequest) -> Result:
             statuses.c.in_reply_to_account_id == statuses.c.account_id,
         ),
     )
+    if only_media:
+        query = query.where(WITH_MEDIA)
     return db.read(lambda conn: _run(conn, query, page, viewer.account_id))
 
 
-def tag(db: Database, viewer: Viewer, name: str, page: PageRequest) -> Result:
+def tag(
+    db: Database, viewer: Viewer, name: str, page: PageRequest, only_media: bool = False
+) -> Result:
     """Public statuses with the hashtag `name` (any case). A name no status text can make a
     hashtag of has none, and is not sent to the database (PostgreSQL refuses a NUL in text)."""
     name = name.lower().lstrip("#")
@@ -62,6 +69,8 @@ def tag(db: Database, viewer: Viewer, name: str, page: PageRequest) -> Result:
         .join(status_tags, status_tags.c.status_id == statuses.c.id)
         .where(tagged, statuses.c.visibility == PUBLIC)
     )
+    if only_media:
+        query = query.where(WITH_MEDIA)
     return db.read(lambda conn: _run(conn, query, page, viewer.account_id))
 
 
@@ -72,6 +81,7 @@ def account(
     page: PageRequest,
     exclude_replies: bool = False,
     exclude_reblogs: bool = False,
+    only_media: bool = False,
 ) -> Result:
     """An account's statuses that the viewer may see."""
     me = viewer.account_id
@@ -85,6 +95,8 @@ def account(
         )
     if exclude_reblogs:
         query = query.where(statuses.c.reblog_of_id.is_(None))
+    if only_media:
+        query = query.where(WITH_MEDIA)
 
     def unit(conn: Connection) -> Result:
         if (
