@@ -321,3 +321,33 @@ def test_a_page_of_groups_is_a_bounded_number_of_queries(api: Api) -> None:
 
     small, large = queries(2), queries(12)
     assert small == large <= 16, (small, large)
+
+
+def test_batches_of_any_size_give_the_same_pages(api: Api, monkeypatch: Any) -> None:
+    """The walk reads notifications in batches and leaves out the groups it has picked;
+    with batches of one row (every group spans many batches) the pages and counts are the
+    same as with the usual size. WALK_BATCH is a tuning constant, not a component."""
+    from aloft.services import notifications
+
+    w = _world(api)
+    alice = w["alice"]
+    oldest = api.get("/api/v1/notifications", alice, limit=40).json()[-1]["id"]
+    variants: list[dict[str, Any]] = [
+        {},
+        {"limit": 2},
+        {"limit": 3, "grouped_types[]": "favourite"},
+        {"min_id": oldest, "limit": 2},
+        {"exclude_types[]": "mention", "limit": 2},
+    ]
+
+    def answers() -> list[Any]:
+        pages = [_v2(api, alice, **v) for v in variants]
+        counts = [
+            api.get("/api/v2/notifications/unread_count", alice, **v).json()
+            for v in ({}, {"grouped_types[]": "follow"})
+        ]
+        return [pages, counts]
+
+    usual = answers()
+    monkeypatch.setattr(notifications, "WALK_BATCH", 1)
+    assert answers() == usual

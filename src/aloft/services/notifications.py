@@ -264,8 +264,11 @@ def _walk_groups(
 ) -> list[Row]:
     """Up to `limit` rows of `query` (ordered by id, the cursors already applied), each the
     first of its group in that order, read in batches (Mastodon does this with a recursive
-    CTE; two engines and small pages make a loop the simpler choice)."""
+    CTE; two engines and small pages make a loop the simpler choice). Each batch leaves out
+    the groups already picked, as the CTE does, so it holds at least one new group and one
+    huge group (a post with 100,000 favourites) is never read row by row."""
     seen: set[str] = set()
+    stored: list[str] = []  # picked groups that have a key in the table
     picked: list[Row] = []
     last: int | None = None
     order = notifications.c.id.asc() if ascending else notifications.c.id.desc()
@@ -274,11 +277,19 @@ def _walk_groups(
         if last is not None:
             after = notifications.c.id > last if ascending else notifications.c.id < last
             batch_query = batch_query.where(after)
+        if stored:
+            batch_query = batch_query.where(
+                sa.or_(
+                    notifications.c.group_key.is_(None), notifications.c.group_key.not_in(stored)
+                )
+            )
         rows = conn.execute(batch_query.order_by(order).limit(WALK_BATCH)).all()
         for row in rows:
             key = group_of(row, grouped)
             if key not in seen:
                 seen.add(key)
+                if not key.startswith(UNGROUPED):
+                    stored.append(key)
                 picked.append(row)
                 if len(picked) == limit:
                     break
