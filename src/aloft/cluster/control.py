@@ -259,11 +259,15 @@ class Cluster:
         for each in self.topology.zones:
             network.block(self.topology, each, outbound=[rule])
 
-    def slow_network(self, zone: str, delay_ms: float, loss_percent: float) -> list[str]:
-        """Hold every frame on the zone's link `delay_ms` and drop `loss_percent` of them,
-        each way (a delay line spliced into the link; `heal` takes it out). Returns notes
-        about what could not be done (no ethtool: loss only)."""
-        return network.slow(self.topology, self.topology.zone(zone), delay_ms, loss_percent)
+    def slow_network(
+        self, zone: str, delay_ms: float, loss_percent: float, jitter_ms: float = 0.0
+    ) -> list[str]:
+        """Hold every frame on the zone's link `delay_ms` (± `jitter_ms`) and drop
+        `loss_percent` of them, each way (a delay line spliced into the link; `heal` takes it
+        out). Returns notes about what could not be done (no ethtool: loss only)."""
+        return network.slow(
+            self.topology, self.topology.zone(zone), delay_ms, loss_percent, jitter_ms
+        )
 
     def heal(self, zone: str | None = None) -> None:
         """Remove every network fault from the zone (None: from every zone)."""

@@ -12,8 +12,9 @@ Frames are read and written with raw packet sockets, so the link needs its offlo
 (no segmentation or checksum offload: network.create does that), or the sockets would see
 frames larger than the MTU and checksums not yet filled in.
 
-Run as `python -m aloft.cluster.delayline IFACE_A IFACE_B DELAY_MS LOSS_PERCENT`; it runs
-until SIGTERM or SIGINT.
+Run as `python -m aloft.cluster.delayline IFACE_A IFACE_B DELAY_MS LOSS_PERCENT [JITTER_MS]`;
+it runs until SIGTERM or SIGINT. With a jitter each frame is held DELAY_MS ± up to JITTER_MS
+(uniformly), but never sent before the frame read ahead of it: the link stays in order.
 """
 
 from __future__ import annotations
@@ -44,13 +45,20 @@ def _open(interface: str) -> socket.socket:
 
 
 class Direction:
-    """Frames read from `source`, written to `target` `delay` seconds later (FIFO: the delay
-    is the same for every frame, so the queue stays in order)."""
+    """Frames read from `source`, written to `target` `delay` (± `jitter`) seconds later, in
+    the order they came (FIFO)."""
 
     def __init__(
-        self, source: socket.socket, target: socket.socket, delay: float, loss: float
+        self,
+        source: socket.socket,
+        target: socket.socket,
+        delay: float,
+        loss: float,
+        jitter: float = 0.0,
     ) -> None:
         self.source, self.target, self.delay, self.loss = source, target, delay, loss
+        self.jitter = jitter
+        self.last_due = 0.0
         self.queue: collections.deque[tuple[float, bytes]] = collections.deque()
         self.ready = threading.Condition()
         self.random = random.Random()
@@ -60,8 +68,11 @@ class Direction:
             frame, address = self.source.recvfrom(FRAME_MAX)
             if address[2] == PACKET_OUTGOING or self.random.random() < self.loss:
                 continue
+            hold = self.delay + self.random.uniform(-self.jitter, self.jitter)
             with self.ready:
-                self.queue.append((time.monotonic() + self.delay, frame))
+                due = max(time.monotonic() + max(hold, 0.0), self.last_due)
+                self.last_due = due
+                self.queue.append((due, frame))
                 self.ready.notify()
 
     def send(self) -> None:
@@ -78,20 +89,30 @@ class Direction:
                 self.target.send(frame)
 
 
-def run(first: str, second: str, delay_ms: float, loss_percent: float) -> None:
+def run(
+    first: str, second: str, delay_ms: float, loss_percent: float, jitter_ms: float = 0.0
+) -> None:
     a, b = _open(first), _open(second)
-    delay, loss = delay_ms / 1000, loss_percent / 100
-    for direction in (Direction(a, b, delay, loss), Direction(b, a, delay, loss)):
+    delay, loss, jitter = delay_ms / 1000, loss_percent / 100, jitter_ms / 1000
+    for direction in (Direction(a, b, delay, loss, jitter), Direction(b, a, delay, loss, jitter)):
         for work in (direction.receive, direction.send):
             threading.Thread(target=work, daemon=True).start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    print(f"delay line {first} <-> {second}: {delay_ms:g} ms, {loss_percent:g} % loss", flush=True)
+    print(
+        f"delay line {first} <-> {second}: {delay_ms:g} ± {jitter_ms:g} ms, "
+        f"{loss_percent:g} % loss",
+        flush=True,
+    )
     stop.wait()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
-        sys.exit("usage: python -m aloft.cluster.delayline IFACE_A IFACE_B DELAY_MS LOSS_PERCENT")
-    run(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]))
+    if len(sys.argv) not in (5, 6):
+        sys.exit(
+            "usage: python -m aloft.cluster.delayline IFACE_A IFACE_B DELAY_MS LOSS_PERCENT "
+            "[JITTER_MS]"
+        )
+    jitter_ms = float(sys.argv[5]) if len(sys.argv) == 6 else 0.0
+    run(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), jitter_ms)

@@ -252,11 +252,13 @@ def block(
     )
 
 
-def slow(topology: Topology, zone: Zone, delay_ms: float, loss_percent: float) -> list[str]:
-    """Delay and loss on the zone's link: every frame, either way, is held `delay_ms` and
-    `loss_percent` of them are dropped. Done by a delay line (delayline.py) spliced into the
-    zone's link, because this machine's kernel has no tc netem. Returns notes about what
-    could not be done; `heal` takes the delay line out again."""
+def slow(
+    topology: Topology, zone: Zone, delay_ms: float, loss_percent: float, jitter_ms: float = 0.0
+) -> list[str]:
+    """Delay and loss on the zone's link: every frame, either way, is held `delay_ms` (± up
+    to `jitter_ms`, in order) and `loss_percent` of them are dropped. Done by a delay line
+    (delayline.py) spliced into the zone's link, because this machine's kernel has no tc
+    netem. Returns notes about what could not be done; `heal` takes the delay line out."""
     _require_netns(topology, "a network fault")
     assert zone.netns is not None
     if not _offloads_off(topology):
@@ -290,6 +292,7 @@ def slow(topology: Topology, zone: Zone, delay_ms: float, loss_percent: float) -
             inner,
             str(delay_ms),
             str(loss_percent),
+            str(jitter_ms),
         ],
         stdin=subprocess.DEVNULL,
         stdout=log,

@@ -280,3 +280,86 @@ def matrix_command(
     Console(width=None if sys.stdout.isatty() else 160).print(matrix.table(result))
     click.echo(f"report: {result.folder / 'report.html'}")
     sys.exit(0 if result.passed else EXIT_FAILED)
+
+
+@drill.command("soak")
+@click.option("--minutes", type=click.FloatRange(min=0.1), default=30, show_default=True)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("cluster"),
+    show_default=True,
+    help="The cluster directory (from `aloft cluster up --dir`).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Where the run folder is written.",
+)
+@click.option("--cpu/--no-cpu", default=True, show_default=True, help="Keep every core busy.")
+@click.option(
+    "--fsync/--no-fsync", default=True, show_default=True, help="Write and fsync without pause."
+)
+@click.option(
+    "--delay-ms",
+    type=click.FloatRange(min=0),
+    default=50,
+    show_default=True,
+    help="Delay on every zone's link, each way (zone to zone: twice this).",
+)
+@click.option("--jitter-ms", type=click.FloatRange(min=0), default=25, show_default=True)
+@click.option(
+    "--loss",
+    "loss_percent",
+    type=click.FloatRange(0, 50),
+    default=0.5,
+    show_default=True,
+    help="Percent of frames dropped on every zone's link, each way.",
+)
+@click.option("--clients", cls=WorkloadOption, type=click.IntRange(1, 64), default=None)
+@click.option("--plain-clients", cls=WorkloadOption, type=click.IntRange(0, 64), default=None)
+def soak_command(
+    minutes: float,
+    directory: Path,
+    out: Path,
+    cpu: bool,
+    fsync: bool,
+    delay_ms: float,
+    jitter_ms: float,
+    loss_percent: float,
+    **workload: Any,
+) -> None:
+    """Steady traffic and no fault for a long time, under CPU, fsync and network stress;
+    every promotion is a false failover. Exit 1 on any, or on a failed drill verdict."""
+    from rich.console import Console
+
+    from aloft.drill.faults import DrillError
+    from aloft.drill.soak import SoakPlan, run_soak
+    from aloft.drill.workload import WorkloadError, WorkloadSettings
+
+    plan = SoakPlan(
+        directory=directory,
+        minutes=minutes,
+        out=out,
+        cpu=cpu,
+        fsync=fsync,
+        delay_ms=delay_ms,
+        jitter_ms=jitter_ms,
+        loss_percent=loss_percent,
+        workload=WorkloadSettings(**_given(workload)),
+    )
+    try:
+        result = run_soak(plan, Console(stderr=True))
+    except (DrillError, WorkloadError) as exc:
+        _fail(str(exc))
+    verdict = "PASS" if result.passed else "FAIL: " + "; ".join(result.reasons)
+    click.echo(
+        f"soak {result.minutes:g} min: {result.promotions} promotion(s), "
+        f"{result.leader_changes} leader change(s), load average mean "
+        f"{result.load_average['mean']} max {result.load_average['max']}: {verdict}"
+    )
+    click.echo(f"run folder: {result.folder}")
+    sys.exit(0 if result.passed else EXIT_FAILED)

@@ -122,16 +122,20 @@ class FaultSchedule(threading.Thread):
 
 
 def run_drill(
-    plan: DrillPlan, console: Console | None = None, cluster: ClusterHandle | None = None
+    plan: DrillPlan,
+    console: Console | None = None,
+    cluster: ClusterHandle | None = None,
+    fault: Fault | None = None,
 ) -> DrillResult:
     """Run one drill as planned; DrillError when it cannot be run at all. The cluster is
-    loaded from `plan.directory` unless one is handed in."""
+    loaded from `plan.directory` unless one is handed in; the fault is made from its name in
+    the plan unless one is handed in (the soak's stress, which no name in FAULTS makes)."""
     plan.validate()
     console = console or Console(stderr=True)
     if cluster is None and (plan.fault != "none" or plan.url is None):
         assert plan.directory is not None
         cluster = load_cluster(plan.directory)
-    fault = make_fault(plan.fault, cluster)
+    fault = fault or make_fault(plan.fault, cluster)
     url = plan.url or (cluster.url if cluster else None)
     assert url is not None
     run_id = secrets.token_hex(4)
