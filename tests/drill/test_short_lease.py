@@ -7,6 +7,7 @@ not run while another cluster is up on this machine)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,3 +67,38 @@ def test_a_node_crash_stalls_writes_for_about_the_lease(
         str(SHORT_LEASE_CRASH_BUDGET),
     )
     assert_clean(result, verdict, SHORT_LEASE_CRASH_BUDGET)
+
+
+def test_a_short_soak_under_stress_counts_false_failovers(
+    short_lease_cluster: Path, tmp_path: Path
+) -> None:
+    """`aloft drill soak`: a minute of traffic with every core busy, an fsync writer and
+    slowed, lossy links, no fault: the soak reports promotions and leader changes (each a
+    false failover) and the load it ran under, and leaves no stress behind."""
+    out = tmp_path / "soak"
+    result = aloft(
+        "drill",
+        "soak",
+        "--minutes",
+        "1",
+        "--dir",
+        str(short_lease_cluster),
+        "--out",
+        str(out),
+        "--clients",
+        "2",
+        "--plain-clients",
+        "2",
+        timeout=600,
+    )
+    print(result.stdout, result.stderr)
+    (folder,) = out.iterdir()
+    soak = json.loads((folder / "soak.json").read_text())
+    assert soak["promotions"] is not None and soak["leader_changes"] >= 0
+    assert soak["load_average"]["mean"] is not None
+    assert soak["stress"]["cpu_burners"] >= 1 and soak["stress"]["fsync_writer"] is True
+    assert result.returncode == (0 if soak["passed"] else 1)
+    assert soak["drill_passed"] is True, soak["reasons"]
+    status = aloft("cluster", "status", "--dir", str(short_lease_cluster), "--json")
+    assert json.loads(status.stdout)["healthy"] is True, "the stress was taken off"
+    assert not (short_lease_cluster / "soak-fsync.bin").exists()
