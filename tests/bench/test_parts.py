@@ -5,6 +5,7 @@ with the app's own services), and the report drawn from a record."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,12 @@ from aloft.bench import report
 from aloft.bench.dataset import TABLES, Dataset, Size, seed
 from aloft.bench.load import CEILING, ENDPOINTS, LoadError, parse, script
 from aloft.ids import id_time_ms
-from aloft.services import auth, text
+from aloft.services import auth, search, text
 from aloft.services.notifications import notify
 from aloft.storage.database import Database, create_engine
 from aloft.storage.migrate import upgrade
 from aloft.storage.schema import accounts, favourites, follows, notifications, statuses
+from tests import pg
 
 # What wrk 4.1.0 printed for one of our scripts against the bare route.
 WRK_OUTPUT = """\
@@ -102,15 +104,26 @@ def test_shape_power_law_reader_and_ids() -> None:
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
 
 
-@pytest.fixture
-def seeded(tmp_path: Path) -> Database:
-    engine = create_engine(f"sqlite:///{tmp_path / 'bench.db'}")
-    upgrade(engine)
-    seed(engine, Dataset(SMALL))
-    engine.dispose()
-    db = Database.from_url(f"sqlite:///{tmp_path / 'bench.db'}")
-    yield db
-    db.dispose()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """SMALL seeded into a migrated database of each engine."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'bench.db'}"
+        engine = create_engine(url)
+        upgrade(engine)
+        seed(engine, Dataset(SMALL))
+        engine.dispose()
+        db = Database.from_url(url)
+        yield db
+        db.dispose()
+        return
+    with pg.running("bench") as server:
+        engine = create_engine(server.url("bench"))
+        seed(engine, Dataset(SMALL))
+        engine.dispose()
+        db = Database.from_url(server.url("bench"))
+        yield db
+        db.dispose()
 
 
 def test_seeded_counters_match_the_rows(seeded: Database) -> None:
@@ -177,6 +190,22 @@ def test_seeded_data_is_what_the_services_see(seeded: Database) -> None:
 
     before, after = seeded.write(renotify)
     assert before > 0 and before == after
+
+    # The search index was filled after the bulk insert and is kept again from now on.
+    found = search.search(seeded, "harbour", "x", {"statuses"}, 5, 0, targets.reader_id)
+    assert found.statuses, "the seeded statuses are not in the search index"
+    kept_by = sa.text(
+        "SELECT indexname FROM pg_indexes WHERE indexdef LIKE :like"
+        if seeded.is_postgres
+        else "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE :like"
+    )
+    like = "%USING gin%" if seeded.is_postgres else "statuses_fts%"
+    names = seeded.read(lambda conn: set(conn.execute(kept_by, {"like": like}).scalars()))
+    assert names == (
+        {"ix_statuses_search_vector"}
+        if seeded.is_postgres
+        else {"statuses_fts_insert", "statuses_fts_delete", "statuses_fts_update"}
+    )
 
 
 def _record() -> dict[str, object]:

@@ -184,6 +184,7 @@ def bench(
 def _run(plan: Any) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from sqlalchemy.exc import SQLAlchemyError
 
     from aloft.bench import report
     from aloft.bench.load import LoadError
@@ -218,6 +219,13 @@ def _run(plan: Any) -> int:
         except (BenchError, LoadError) as exc:
             progress.stop()
             _fail(f"{exc} (partial results in {folder})")
+        except OSError as exc:  # a folder we cannot write, a full disk
+            progress.stop()
+            _fail(f"{exc.strerror or exc}: {exc.filename or ''} (partial results in {folder})")
+        except SQLAlchemyError as exc:  # seeding: the database refused
+            progress.stop()
+            first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            _fail(f"seeding the dataset failed: {first}")
         except KeyboardInterrupt:
             progress.stop()
             _fail(f"interrupted (partial results in {folder})")

@@ -40,7 +40,12 @@ SEED_DATABASE = "aloft_seed"
 RUN_DATABASE = "aloft_bench"
 START_TIMEOUT = 60.0
 # PostgreSQL for a benchmark: durable, with room for a million statuses' working set.
-PG_SETTINGS = {"shared_buffers": "'256MB'", "max_connections": "200"}
+# TCP only: a Unix socket in the cache directory can pass the 107-byte limit on its path.
+PG_SETTINGS = {
+    "shared_buffers": "'256MB'",
+    "max_connections": "200",
+    "unix_socket_directories": "''",
+}
 
 Progress = Callable[[str], None]
 
@@ -149,8 +154,11 @@ def postgres_dataset(cache: Path, dataset: Dataset, progress: Progress) -> Itera
         started = time.monotonic()
         progress("initdb for PostgreSQL")
         # Seeded without fsync (a cache: a crash means seeding again), served with it.
-        server = pgserver.PostgresServer.create(root, settings=PG_SETTINGS)
-        server.start()
+        try:
+            server = pgserver.PostgresServer.create(root, settings=PG_SETTINGS)
+        except subprocess.CalledProcessError as exc:
+            raise BenchError(f"initdb failed in {root}: {exc.stderr or exc}".strip()) from None
+        _start_postgres(server)
         try:
             server.psql(f"CREATE DATABASE {SEED_DATABASE}")
             engine = create_engine(server.url(SEED_DATABASE))
@@ -171,7 +179,7 @@ def postgres_dataset(cache: Path, dataset: Dataset, progress: Progress) -> Itera
         _write_targets(manifest, dataset.targets)
     server = pgserver.PostgresServer(root / "primary", pgserver.free_port(), pgserver.run_as())
     progress("starting PostgreSQL")
-    server.start()
+    _start_postgres(server)
     try:
         server.psql(f"DROP DATABASE IF EXISTS {RUN_DATABASE} WITH (FORCE)")
         server.psql(f"CREATE DATABASE {RUN_DATABASE} TEMPLATE {SEED_DATABASE}")
@@ -181,6 +189,15 @@ def postgres_dataset(cache: Path, dataset: Dataset, progress: Progress) -> Itera
         with contextlib.suppress(Exception):
             server.psql(f"DROP DATABASE IF EXISTS {RUN_DATABASE} WITH (FORCE)")
         server.stop()
+
+
+def _start_postgres(server: pgserver.PostgresServer) -> None:
+    try:
+        server.start()
+    except RuntimeError:
+        raise BenchError(
+            f"PostgreSQL would not start in {server.datadir} (its log: {server.log})"
+        ) from None
 
 
 # -- cluster --------------------------------------------------------------------------------------
