@@ -77,7 +77,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
         app.state.db = db
         app.state.metrics.watch(db)
         app.state.streams = streaming.Hub(db, settings.effective_base_url)
-        app.state.streams.start()  # and, on PostgreSQL, this process's LISTEN
+        await app.state.streams.start()  # and, on PostgreSQL, this process's LISTEN
         # Finishes videos and removes old unattached uploads, on an engine of its own so
         # that background queries never take a connection from the requests' pool.
         app.state.jobs = Jobs(Database.from_settings(settings))

@@ -39,6 +39,10 @@ def test_events_flow_again_after_the_primary_fails_over(pair: Pair) -> None:  # 
     listener = Listener(db.engine, db.events)
     listener.start()
     try:
+        deadline = time.monotonic() + WAIT
+        while not listener.connected:  # what commits before LISTEN is nobody's to hear
+            assert time.monotonic() < deadline, "the listener never listened"
+            time.sleep(0.05)
         db.write(lambda conn: emit(conn, {"k": "probe", "n": 1}))
         assert _next(got, "probe") == {"k": "probe", "n": 1}
 

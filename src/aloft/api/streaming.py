@@ -77,6 +77,7 @@ QUEUE_LIMIT = 1000
 # id from before its first attempt and may commit up to the write deadline later.
 REPLAY_MARGIN_MS = 60_000
 REMEMBERED = 20_000  # delivered event ids kept for replay dedupe
+LISTEN_WAIT = 5.0  # at start-up, for the listener's first LISTEN
 
 
 class StreamError(Exception):
@@ -165,7 +166,9 @@ class Hub:
 
     # -- life -------------------------------------------------------------------------
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start routing events; on PostgreSQL, wait (up to LISTEN_WAIT) for this process's
+        listener to listen, so that what is written once the app serves is heard."""
         loop = asyncio.get_running_loop()
 
         def sink(event: Event) -> None:
@@ -177,6 +180,8 @@ class Hub:
         if self.db.is_postgres:
             self._listener = Listener(self.db.engine, self.db.events)
             self._listener.start()
+            if not await run_in_threadpool(self._listener.wait_listening, LISTEN_WAIT):
+                log.warning("serving before the event listener listens (it keeps trying)")
 
     def _end_streams_on_exit(self, loop: asyncio.AbstractEventLoop) -> None:
         """End every stream when the server is told to stop. uvicorn waits for open
@@ -282,7 +287,12 @@ class Hub:
         audience = {viewer: streams for viewer, streams in audience.items() if streams}
         if not audience:
             return
-        deliveries = await run_in_threadpool(rules.route, self.db, event, audience)
+        try:
+            deliveries = await run_in_threadpool(rules.route, self.db, event, audience)
+        except Exception:
+            # Not delivered: a replay after a listener gap may still deliver it.
+            self._delivered.pop((str(event.get("k")), int(event.get("id", 0))), None)
+            raise
         for delivery in deliveries:
             payload = self._payload(delivery)
             for client in list(self.clients):

@@ -140,11 +140,16 @@ class Listener:
         self.connected = False
         self.reconnects = 0
         self._stop = threading.Event()
+        self._listening = threading.Event()
         self._thread = threading.Thread(target=self._run, name="aloft-listener", daemon=True)
         self._conn: Any = None
 
     def start(self) -> None:
         self._thread.start()
+
+    def wait_listening(self, timeout: float) -> bool:
+        """Wait until the listener has listened once (or `timeout` passes); True if it has."""
+        return self._listening.wait(timeout)
 
     def stop(self) -> None:
         self._stop.set()
@@ -185,6 +190,7 @@ class Listener:
             try:
                 conn = self._conn = self._connect()
                 self.connected = True
+                self._listening.set()
                 backoff = BACKOFF_FIRST
                 if lost_at is not None:
                     now = time.time()
