@@ -4,9 +4,12 @@ A handler reads a parameter by passing its name to one of `Params`'s getters
 (`p.string("status")`, `ctx.params.ids("id")`, …). `parameters(endpoint)` parses the
 endpoint's source and the source of every function of `aloft.api` / `aloft.web` it calls,
 however deep (`page_request`, `_client_credentials`, `_authorize_request`, …), and collects
-those names. So a parameter added to a handler is fuzzed without anyone listing it, and a
-getter called with a name this cannot read (not a literal, not a module constant) is an
-error here rather than a parameter that escapes the fuzz.
+those names, and the names a handler reads from the query string itself
+(`request.query_params.get("stream")`, as the streaming routes do). So a parameter added to
+a handler is fuzzed without anyone listing it, and a getter called with a name this cannot
+read (not a literal, not a module constant) is an error here rather than a parameter that
+escapes the fuzz. What it cannot see: a handler that hands a copy of all the parameters to
+someone else (`dict(request.query_params)`), whose reads are then that code's own.
 
 The getters are found from `Params` itself: every public method whose first argument is
 `name`.
@@ -76,22 +79,46 @@ def parameters(endpoint: Callable[..., Any]) -> frozenset[str]:
         seen.add(fn)
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
         for node in ast.walk(tree):
+            if _from_query(node):
+                assert isinstance(node, ast.Call | ast.Subscript)
+                key = node.args[0] if isinstance(node, ast.Call) else node.slice
+                found.add(_name(fn, names, key, "query_params"))
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in GETTERS and node.args:
-                first = node.args[0]
-                name = first.value if isinstance(first, ast.Constant) else _resolve(first, names)
-                if not isinstance(name, str):
-                    where = f"{fn.__module__}.{fn.__qualname__}"
-                    raise UnreadableParameter(
-                        f"{where} calls .{func.attr}({ast.unparse(first)}): pass the parameter "
-                        "name as a literal or a module constant, so the fuzz test can find it"
-                    )
-                found.add(name)
+                found.add(_name(fn, names, node.args[0], func.attr))
             # Follow calls, and functions handed to calls (run_in_threadpool(fn, …)).
             for candidate in [func, *node.args]:
                 target = _resolve(candidate, names)
                 if target is not None and _ours(target):
                     pending.append(target)
     return frozenset(found)
+
+
+def _from_query(node: ast.AST) -> bool:
+    """`….query_params.get(…)`, `….query_params.getlist(…)` or `….query_params[…]`: a
+    handler that reads the query string itself (the streaming routes do)."""
+    if isinstance(node, ast.Subscript):
+        owner = node.value
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("get", "getlist")
+        and node.args
+    ):
+        owner = node.func.value
+    else:
+        return False
+    return isinstance(owner, ast.Attribute) and owner.attr == "query_params"
+
+
+def _name(fn: types.FunctionType, names: dict[str, Any], node: ast.expr, getter: str) -> str:
+    name = node.value if isinstance(node, ast.Constant) else _resolve(node, names)
+    if not isinstance(name, str):
+        where = f"{fn.__module__}.{fn.__qualname__}"
+        raise UnreadableParameter(
+            f"{where} reads {getter}({ast.unparse(node)}): pass the parameter name as a "
+            "literal or a module constant, so the fuzz test can find it"
+        )
+    return name

@@ -192,6 +192,10 @@ PATH_JUNK = [
 ]
 
 
+# A path parameter: {id}, {hashtag}, {rest:path}…
+PATH_PARAM = re.compile(r"\{[^}]+\}")
+
+
 # --- the routes -------------------------------------------------------------------------
 
 
@@ -342,7 +346,7 @@ def real_path(f: Fuzz, path: str) -> str:
         real = w.notification_id
     else:
         real = w.alice.id
-    return re.sub(r"\{hashtag\}", "hello", re.sub(r"\{\w+\}", real, path))
+    return PATH_PARAM.sub(real, path.replace("{hashtag}", "hello"))
 
 
 # --- sending ----------------------------------------------------------------------------
@@ -516,7 +520,7 @@ def test_every_parameter_survives_junk(fuzz: Fuzz, case: RouteCase) -> None:
     assert not run.problems, "\n".join(run.problems[:40])
 
 
-PATH_ROUTES = [c for c in ROUTES if "{" in c.path]
+PATH_ROUTES = [c for c in ROUTES if PATH_PARAM.search(c.path)]
 
 
 @pytest.mark.parametrize("case", PATH_ROUTES, ids=[f"{c.method} {c.path}" for c in PATH_ROUTES])
@@ -525,7 +529,7 @@ def test_every_path_parameter_survives_junk(fuzz: Fuzz, case: RouteCase) -> None
     run = Run(f, case)
     base = (BASES.get((case.method, case.path)) or [lambda f: {}])[0](f)
     for filler in PATH_JUNK:
-        path = re.sub(r"\{\w+\}", filler, case.path)
+        path = PATH_PARAM.sub(filler, case.path)
         for who, headers in [("token", f.user.headers), ("anonymous", {})]:
             run.check(f"{who} {path[:100]}", path, headers, base)
     assert not run.problems, "\n".join(run.problems[:40])
@@ -552,3 +556,10 @@ def test_a_name_the_finder_cannot_read_is_an_error() -> None:
 
     with pytest.raises(UnreadableParameter):
         parameters(handler)
+
+
+def test_the_finder_sees_a_handler_that_reads_the_query_string_itself() -> None:
+    def handler(request: Any) -> Any:
+        return request.query_params.get("stream"), request.query_params["list"]
+
+    assert parameters(handler) == {"stream", "list"}
