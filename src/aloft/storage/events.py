@@ -155,7 +155,8 @@ class Listener:
         self._stop.set()
         conn = self._conn
         if conn is not None:
-            _shutdown(conn.pgconn.socket)
+            with contextlib.suppress(Exception):  # already closed: nothing to wake
+                _shutdown(conn.pgconn.socket)
         self._thread.join(timeout=5)
 
     def _connect(self) -> Any:
