@@ -78,6 +78,7 @@ QUEUE_LIMIT = 1000
 REPLAY_MARGIN_MS = 60_000
 REMEMBERED = 20_000  # delivered event ids kept for replay dedupe
 LISTEN_WAIT = 5.0  # at start-up, for the listener's first LISTEN
+BATCH = 200  # events routed in one read
 
 
 class StreamError(Exception):
@@ -250,36 +251,54 @@ class Hub:
     # -- events -----------------------------------------------------------------------
 
     async def _run(self) -> None:
+        """Route events in batches: whatever queued up while the last batch was being
+        routed goes in one read (see `services.streaming.route`). A gap splits a batch."""
         while True:
-            event = await self._events.get()
-            try:
+            batch = [await self._events.get()]
+            while not self._events.empty() and len(batch) < BATCH:
+                batch.append(self._events.get_nowait())
+            pending: list[Event] = []
+            for event in batch:
                 if event.get("k") == "gap":
-                    since = int(event["from"]) - REPLAY_MARGIN_MS
-                    replay = await run_in_threadpool(rules.committed_since, self.db, since)
-                    log.info("replaying %d events committed around a listener gap", len(replay))
-                    for missed in replay:
-                        await self._dispatch(missed)
+                    await self._guarded(self._dispatch(pending))
+                    pending = []
+                    await self._guarded(self._replay(event))
                 else:
-                    await self._dispatch(event)
-            except Exception:
-                # A database that is failing over, say: this event is lost to streams,
-                # and the next ones are tried as usual.
-                log.exception("streaming: could not deliver %s", event.get("k"))
+                    pending.append(event)
+            await self._guarded(self._dispatch(pending))
 
-    def _seen(self, event: Event) -> bool:
-        """True if this status/notification was delivered already (replays skip it)."""
-        if event.get("k") not in ("status", "notification"):
-            return False
-        key = (str(event["k"]), int(event["id"]))
-        if key in self._delivered:
-            return True
-        self._delivered[key] = None
-        if len(self._delivered) > REMEMBERED:
-            self._delivered.popitem(last=False)
-        return False
+    async def _guarded(self, work: Any) -> None:
+        try:
+            await work
+        except Exception:
+            # A database that is failing over, say: these events are lost to streams
+            # (unless a replay finds them), and the next ones are tried as usual.
+            log.exception("streaming: could not deliver a batch of events")
 
-    async def _dispatch(self, event: Event) -> None:
-        if self._seen(event) or not self.clients:
+    async def _replay(self, gap: Event) -> None:
+        since = int(gap["from"]) - REPLAY_MARGIN_MS
+        missed = await run_in_threadpool(rules.committed_since, self.db, since)
+        log.info("replaying up to %d events committed around a listener gap", len(missed))
+        for first in range(0, len(missed), BATCH):
+            await self._dispatch(missed[first : first + BATCH])
+
+    def _unseen(self, events: list[Event]) -> list[Event]:
+        """The events not delivered yet (a replay skips the others), now marked as seen."""
+        out = []
+        for event in events:
+            if event.get("k") in ("status", "notification"):
+                key = (str(event["k"]), int(event["id"]))
+                if key in self._delivered:
+                    continue
+                self._delivered[key] = None
+                if len(self._delivered) > REMEMBERED:
+                    self._delivered.popitem(last=False)
+            out.append(event)
+        return out
+
+    async def _dispatch(self, events: list[Event]) -> None:
+        events = self._unseen(events)
+        if not events or not self.clients:
             return
         audience: dict[int, set[Stream]] = defaultdict(set)
         for client in self.clients:
@@ -288,10 +307,11 @@ class Hub:
         if not audience:
             return
         try:
-            deliveries = await run_in_threadpool(rules.route, self.db, event, audience)
+            deliveries = await run_in_threadpool(rules.route, self.db, events, audience)
         except Exception:
-            # Not delivered: a replay after a listener gap may still deliver it.
-            self._delivered.pop((str(event.get("k")), int(event.get("id", 0))), None)
+            # Not delivered: a replay after a listener gap may still deliver them.
+            for event in events:
+                self._delivered.pop((str(event.get("k")), int(event.get("id", 0))), None)
             raise
         for delivery in deliveries:
             payload = self._payload(delivery)

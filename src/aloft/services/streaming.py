@@ -24,7 +24,8 @@ arrive before a standby has replayed the commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -180,71 +181,151 @@ def normalize_tag(name: str) -> str:
     return name.strip().lstrip("#").lower()
 
 
-def _followers_among(conn: Connection, author: int, viewers: Iterable[int]) -> set[int]:
-    wanted = list(viewers)
-    if not wanted:
-        return set()
-    return set(
-        conn.execute(
-            sa.select(follows.c.account_id).where(
-                follows.c.target_account_id == author, follows.c.account_id.in_(wanted)
-            )
-        ).scalars()
-    )
-
-
-def route(db: Database, event: Event, audience: Mapping[int, set[Stream]]) -> list[Delivery]:
-    """The deliveries of one committed event to the viewers in `audience` (viewer → the
-    streams their open connections subscribe to). Empty for an event nobody may see."""
-    kind = event.get("k")
-    if not audience or kind not in ("status", "notification", "delete"):
-        return []
-    if kind == "notification":
-        return db.read(lambda conn: _notification(conn, int(event["id"]), audience), "primary")
-    if kind == "delete":
-        return db.read(lambda conn: _delete(conn, event, audience), "primary")
-    return db.read(lambda conn: _status(conn, int(event["id"]), audience), "primary")
-
-
-def _status(
-    conn: Connection, status_id: int, audience: Mapping[int, set[Stream]]
+def route(
+    db: Database, events: Sequence[Event], audience: Mapping[int, set[Stream]]
 ) -> list[Delivery]:
-    row = conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).first()
-    if row is None:
-        return []  # deleted before we got to it
-    facts = Facts(
-        author=row.account_id,
-        visibility=row.visibility,
-        mentioned=set(
+    """The deliveries of committed `events`, in their order, to the viewers in `audience`
+    (viewer → the streams their open connections subscribe to). One read transaction and a
+    fixed number of queries per batch, whatever its size (each event alone cost ~30 ms of
+    queries: a drill's 35 posts a second queued up a second behind)."""
+    wanted = [e for e in events if e.get("k") in ("status", "notification", "delete")]
+    if not audience or not wanted:
+        return []
+    return db.read(lambda conn: _route(conn, wanted, audience), "primary")
+
+
+def _route(
+    conn: Connection, events: Sequence[Event], audience: Mapping[int, set[Stream]]
+) -> list[Delivery]:
+    status_ids = [int(e["id"]) for e in events if e["k"] == "status"]
+    note_ids = [int(e["id"]) for e in events if e["k"] == "notification"]
+    rows = _by_id(conn, statuses, status_ids)  # a status deleted since is simply not here
+    notes = {
+        n.id: n for n in _by_id(conn, notifications, note_ids).values() if n.account_id in audience
+    }
+    mentioned: dict[int, set[int]] = defaultdict(set)
+    tagged: dict[int, set[str]] = defaultdict(set)
+    pictured: set[int] = set()
+    if rows:
+        for m in conn.execute(
+            sa.select(mentions.c.status_id, mentions.c.account_id).where(
+                mentions.c.status_id.in_(rows)
+            )
+        ):
+            mentioned[m.status_id].add(m.account_id)
+        for t in conn.execute(
+            sa.select(status_tags.c.status_id, tags.c.name)
+            .join(tags, tags.c.id == status_tags.c.tag_id)
+            .where(status_tags.c.status_id.in_(rows))
+        ):
+            tagged[t.status_id].add(t.name)
+        pictured = set(
             conn.execute(
-                sa.select(mentions.c.account_id).where(mentions.c.status_id == row.id)
+                sa.select(media_attachments.c.status_id).where(
+                    media_attachments.c.status_id.in_(rows)
+                )
             ).scalars()
-        ),
-        tags=set(
-            conn.execute(
-                sa.select(tags.c.name)
-                .join(status_tags, status_tags.c.tag_id == tags.c.id)
-                .where(status_tags.c.status_id == row.id)
-            ).scalars()
-        ),
-        in_public_timeline=_in_public_timeline(row),
-        has_media=conn.execute(
-            sa.select(media_attachments.c.id).where(media_attachments.c.status_id == row.id)
-        ).first()
-        is not None,
-    )
-    facts.followers = _followers_among(conn, row.account_id, audience)
+        )
+    authors = {r.account_id for r in rows.values()}
+    authors |= {int(e["a"]) for e in events if e["k"] == "delete"}
+    followers = _followers_of(conn, authors, audience)
+
+    # What each viewer gets, in event order; entities are loaded per viewer afterwards.
+    plan: list[tuple[int, str, set[Stream], int]] = []
+    for event in events:
+        kind, event_id = event["k"], int(event["id"])
+        if kind == "notification":
+            note = notes.get(event_id)
+            if note is not None:
+                streams = audience[note.account_id] & NOTIFICATION_STREAMS
+                if streams:
+                    plan.append((note.account_id, "notification", streams, event_id))
+            continue
+        if kind == "status":
+            row = rows.get(event_id)
+            if row is None:
+                continue
+            facts = Facts(
+                author=row.account_id,
+                visibility=row.visibility,
+                mentioned=mentioned[row.id],
+                tags=tagged[row.id],
+                in_public_timeline=_in_public_timeline(row),
+                has_media=row.id in pictured,
+            )
+        else:
+            facts = _deleted_facts(event)
+        facts.followers = followers[facts.author]
+        for viewer, subscribed in audience.items():
+            streams = facts.streams_for(viewer, subscribed)
+            if streams:
+                name = "update" if kind == "status" else "delete"
+                plan.append((viewer, name, streams, event_id))
+
+    # Every status a viewer's deliveries show (updates, and what notifications are about),
+    # loaded once per viewer: the entities as that viewer sees them (favourited, etc.).
+    shown: dict[int, set[int]] = defaultdict(set)
+    senders: dict[int, set[int]] = defaultdict(set)
+    for viewer, name, _, event_id in plan:
+        if name == "update":
+            shown[viewer].add(event_id)
+        elif name == "notification":
+            senders[viewer].add(notes[event_id].from_account_id)
+            if notes[event_id].status_id:
+                shown[viewer].add(notes[event_id].status_id)
+    more = _by_id(conn, statuses, set().union(*shown.values()) - rows.keys()) if shown else {}
+    known = {**rows, **more}
+    bundles: dict[int, Bundle] = {}
+    for viewer in shown.keys() | senders.keys():
+        status_rows = [known[i] for i in sorted(shown[viewer]) if i in known]
+        bundles[viewer] = load_statuses(conn, status_rows, viewer)
+        load_accounts(conn, senders[viewer], bundles[viewer])
+
     out = []
-    for viewer, wanted in audience.items():
-        streams = facts.streams_for(viewer, wanted)
-        if streams:
-            # The entity as this viewer sees it (their favourited/bookmarked flags).
-            bundle = load_statuses(conn, [row], viewer)
-            out.append(Delivery(viewer, "update", streams, status=row, bundle=bundle))
+    for viewer, name, streams, event_id in plan:
+        if name == "update":
+            out.append(
+                Delivery(viewer, name, streams, status=rows[event_id], bundle=bundles[viewer])
+            )
+        elif name == "notification":
+            out.append(
+                Delivery(
+                    viewer, name, streams, notification=notes[event_id], bundle=bundles[viewer]
+                )
+            )
+        else:
+            out.append(Delivery(viewer, name, streams, deleted_id=event_id))
     return out
 
 
-def _delete(conn: Connection, event: Event, audience: Mapping[int, set[Stream]]) -> list[Delivery]:
+NOTIFICATION_STREAMS = frozenset({("user", None), ("user:notification", None)})
+
+
+def _by_id(conn: Connection, table: sa.Table, wanted: Iterable[int]) -> dict[int, Row]:
+    keys = list(wanted)
+    if not keys:
+        return {}
+    return {r.id: r for r in conn.execute(sa.select(table).where(table.c.id.in_(keys)))}
+
+
+def _followers_of(
+    conn: Connection, authors: Iterable[int], viewers: Iterable[int]
+) -> dict[int, set[int]]:
+    """author → which of `viewers` follow them: one query."""
+    out: dict[int, set[int]] = defaultdict(set)
+    wanted, among = list(authors), list(viewers)
+    if not wanted or not among:
+        return out
+    for f in conn.execute(
+        sa.select(follows.c.target_account_id, follows.c.account_id).where(
+            follows.c.target_account_id.in_(wanted), follows.c.account_id.in_(among)
+        )
+    ):
+        out[f.target_account_id].add(f.account_id)
+    return out
+
+
+def _deleted_facts(event: Event) -> Facts:
     facts = Facts(
         author=int(event["a"]),
         visibility=int(event["v"]),
@@ -257,34 +338,7 @@ def _delete(conn: Connection, event: Event, audience: Mapping[int, set[Stream]])
     if event.get("trimmed"):
         # The lists did not fit the payload: tell only those who surely saw it.
         facts.mentioned = set()
-    facts.followers = _followers_among(conn, facts.author, audience)
-    out = []
-    for viewer, wanted in audience.items():
-        streams = facts.streams_for(viewer, wanted)
-        if streams:
-            out.append(Delivery(viewer, "delete", streams, deleted_id=int(event["id"])))
-    return out
-
-
-def _notification(
-    conn: Connection, notification_id: int, audience: Mapping[int, set[Stream]]
-) -> list[Delivery]:
-    row = conn.execute(
-        sa.select(notifications).where(notifications.c.id == notification_id)
-    ).first()
-    if row is None or row.account_id not in audience:
-        return []
-    streams = audience[row.account_id] & {("user", None), ("user:notification", None)}
-    if not streams:
-        return []
-    status_rows = (
-        conn.execute(sa.select(statuses).where(statuses.c.id == row.status_id)).all()
-        if row.status_id
-        else []
-    )
-    bundle = load_statuses(conn, status_rows, row.account_id)
-    load_accounts(conn, {row.from_account_id}, bundle)
-    return [Delivery(row.account_id, "notification", streams, notification=row, bundle=bundle)]
+    return facts
 
 
 def committed_since(db: Database, since_ms: int) -> list[Event]:
