@@ -299,6 +299,42 @@ def test_private_and_direct_reach_only_those_who_may_see_them(site: Site) -> Non
     asyncio.run(run())
 
 
+def test_user_stream_carries_notifications_only_to_a_token_that_may_read_them(
+    site: Site,
+) -> None:
+    alice, bob = person(site), person(site)
+    alice.api.account_follow(bob.id)
+    grant = httpx.post(
+        f"{site.url}/oauth/token",
+        data={
+            "grant_type": "password",
+            "client_id": site.client_id,
+            "client_secret": site.client_secret,
+            "username": alice.username,
+            "password": PASSWORD,
+            "scope": "read:statuses",
+        },
+    )
+    assert grant.status_code == 200, grant.text
+    statuses_only = grant.json()["access_token"]
+
+    async def run() -> None:
+        for token, notified in ((statuses_only, False), (alice.token, True)):
+            post = await asyncio.to_thread(alice.api.status_post, "like me")
+            async with websockets.connect(site.ws, subprotocols=[token]) as ws:  # type: ignore[list-item]
+                sock = Socket(ws)
+                await sock.subscribe("user")
+                await ready(sock)
+                await asyncio.to_thread(bob.api.status_favourite, post.id)
+                await asyncio.to_thread(bob.api.status_unfavourite, post.id)
+                marker = await asyncio.to_thread(bob.api.status_post, "marker")
+                seen = await sock.until(is_update_of(str(marker.id), ["user"]))
+                kinds = [m["event"] for m in seen]
+                assert ("notification" in kinds) is notified, kinds
+
+    asyncio.run(run())
+
+
 def test_sse_notification(site: Site) -> None:
     alice, bob = person(site), person(site)
     post = alice.api.status_post("like me")
