@@ -51,3 +51,31 @@ def test_bad_input_and_scopes(api: Api) -> None:
         headers={"Authorization": f"Bearer {token}"},
     )
     assert r.status_code == 403
+
+
+def test_familiar_followers(api: Api) -> None:
+    """GET /api/v1/accounts/familiar_followers (a fixed path before /accounts/{id}): the
+    accounts I follow that follow each account asked about."""
+    from tests.api.test_entities import assert_conforms
+
+    me, alice, bob, carol = (api.register(n) for n in ("me", "alice", "bob", "carol"))
+    api.follow(me, alice)
+    api.follow(me, bob)
+    api.follow(alice, carol)
+    api.follow(bob, carol)
+    api.follow(carol, alice)
+    r = api.client.get(
+        "/api/v1/accounts/familiar_followers",
+        headers=me.headers,
+        params={"id[]": [carol.id, alice.id, bob.id, "99999"]},
+    )
+    assert r.status_code == 200, r.text
+    got = {f["id"]: [a["id"] for a in f["accounts"]] for f in r.json()}
+    assert [f["id"] for f in r.json()] == [carol.id, alice.id, bob.id, "99999"]
+    assert sorted(got[carol.id]) == sorted([alice.id, bob.id])
+    assert got[alice.id] == [] and got[bob.id] == [] and got["99999"] == []
+    assert_conforms("FamiliarFollowers", r.json(), many=True)
+    assert api.get("/api/v1/accounts/familiar_followers", me).json() == []
+    bad = api.get("/api/v1/accounts/familiar_followers", me, **{"id[]": "x"})
+    assert bad.status_code == 422
+    assert api.client.get("/api/v1/accounts/familiar_followers").status_code == 401

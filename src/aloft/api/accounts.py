@@ -148,3 +148,14 @@ def search_accounts(ctx: Ctx) -> Any:
         following=p.flag("following"),
     )
     return [entities.account(row, _base(ctx)) for row in rows]
+
+
+@endpoint(scope="read:follows", user=True)
+def familiar_followers(ctx: Ctx) -> Any:
+    """GET /api/v1/accounts/familiar_followers?id[]=…: who the viewer follows among each
+    account's followers (Elk shows them on profiles)."""
+    found = accounts.familiar_followers(ctx.db, ctx.viewer, ctx.params.ids("id"))
+    return [
+        {"id": str(target), "accounts": [entities.account(row, _base(ctx)) for row in rows]}
+        for target, rows in found
+    ]

@@ -51,6 +51,7 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/accounts/relationships", GET, accounts.relationships),
     ("/api/v1/accounts/lookup", GET, accounts.lookup),
     ("/api/v1/accounts/search", GET, accounts.search_accounts),
+    ("/api/v1/accounts/familiar_followers", GET, accounts.familiar_followers),
     ("/api/v1/accounts/{id}", GET, accounts.show),
     ("/api/v1/accounts/{id}/statuses", GET, accounts.statuses),
     ("/api/v1/accounts/{id}/followers", GET, accounts.followers),

@@ -486,6 +486,33 @@ def relationship(db: Database, viewer: Viewer, target_id: int) -> Relationship:
     return relationships(db, viewer, [target_id])[0]
 
 
+def familiar_followers(
+    db: Database, viewer: Viewer, target_ids: Sequence[int]
+) -> list[tuple[int, list[Row]]]:
+    """For each target (in the order asked, at most 100, unknown ones with no accounts): the
+    accounts the viewer follows that follow it."""
+    me = viewer.account_id
+    wanted = list(dict.fromkeys(target_ids))[:100]
+    mine = follows.alias("mine")
+
+    def unit(conn: Connection) -> list[tuple[int, list[Row]]]:
+        found: dict[int, list[Row]] = {i: [] for i in wanted}
+        if not wanted:
+            return []
+        query = (
+            sa.select(accounts, follows.c.target_account_id.label("familiar_to"))
+            .join(follows, follows.c.account_id == accounts.c.id)
+            .join(mine, sa.and_(mine.c.target_account_id == accounts.c.id, mine.c.account_id == me))
+            .where(follows.c.target_account_id.in_(wanted))
+            .order_by(follows.c.id.desc())
+        )
+        for row in conn.execute(query):
+            found[row.familiar_to].append(row)
+        return list(found.items())
+
+    return db.read(unit)
+
+
 def follow_list(db: Database, account_id: int, page: PageRequest, direction: str) -> Page[Row]:
     """Accounts following (`followers`) or followed by (`following`) `account_id`."""
     if direction == "followers":
