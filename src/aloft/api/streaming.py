@@ -296,6 +296,11 @@ class Hub:
             out.append(event)
         return out
 
+    def _forget(self, events: list[Event]) -> None:
+        """Not delivered after all: a replay after a listener gap may still deliver these."""
+        for event in events:
+            self._delivered.pop((str(event.get("k")), int(event.get("id", 0))), None)
+
     async def _dispatch(self, events: list[Event]) -> None:
         events = self._unseen(events)
         if not events or not self.clients:
@@ -307,13 +312,12 @@ class Hub:
         if not audience:
             return
         try:
-            deliveries = await run_in_threadpool(rules.route, self.db, events, audience)
+            routed = await run_in_threadpool(rules.route, self.db, events, audience)
         except Exception:
-            # Not delivered: a replay after a listener gap may still deliver them.
-            for event in events:
-                self._delivered.pop((str(event.get("k")), int(event.get("id", 0))), None)
+            self._forget(events)
             raise
-        for delivery in deliveries:
+        self._forget(routed.not_found)
+        for delivery in routed.deliveries:
             payload = self._payload(delivery)
             for client in list(self.clients):
                 if client.account_id != delivery.viewer_id:

@@ -181,28 +181,41 @@ def normalize_tag(name: str) -> str:
     return name.strip().lstrip("#").lower()
 
 
-def route(
-    db: Database, events: Sequence[Event], audience: Mapping[int, set[Stream]]
-) -> list[Delivery]:
-    """The deliveries of committed `events`, in their order, to the viewers in `audience`
-    (viewer → the streams their open connections subscribe to). One read transaction and a
-    fixed number of queries per batch, whatever its size (each event alone cost ~30 ms of
-    queries: a drill's 35 posts a second queued up a second behind)."""
+@dataclass
+class Routed:
+    """What `route` made of a batch: the deliveries, in event order, and the status and
+    notification events whose rows it did not find (deleted since, or read from a standby
+    that has not replayed them yet during a failover: a later replay may find them)."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    not_found: list[Event] = field(default_factory=list)
+
+
+def route(db: Database, events: Sequence[Event], audience: Mapping[int, set[Stream]]) -> Routed:
+    """The deliveries of committed `events` to the viewers in `audience` (viewer → the
+    streams their open connections subscribe to). One read transaction and a fixed number
+    of queries per batch, whatever its size (each event alone cost ~30 ms of queries: a
+    drill's 35 posts a second queued up a second behind)."""
     wanted = [e for e in events if e.get("k") in ("status", "notification", "delete")]
     if not audience or not wanted:
-        return []
+        return Routed()
     return db.read(lambda conn: _route(conn, wanted, audience), "primary")
 
 
 def _route(
     conn: Connection, events: Sequence[Event], audience: Mapping[int, set[Stream]]
-) -> list[Delivery]:
+) -> Routed:
     status_ids = [int(e["id"]) for e in events if e["k"] == "status"]
     note_ids = [int(e["id"]) for e in events if e["k"] == "notification"]
     rows = _by_id(conn, statuses, status_ids)  # a status deleted since is simply not here
-    notes = {
-        n.id: n for n in _by_id(conn, notifications, note_ids).values() if n.account_id in audience
-    }
+    all_notes = _by_id(conn, notifications, note_ids)
+    notes = {i: n for i, n in all_notes.items() if n.account_id in audience}
+    not_found = [
+        e
+        for e in events
+        if (e["k"] == "status" and int(e["id"]) not in rows)
+        or (e["k"] == "notification" and int(e["id"]) not in all_notes)
+    ]
     mentioned: dict[int, set[int]] = defaultdict(set)
     tagged: dict[int, set[str]] = defaultdict(set)
     pictured: set[int] = set()
@@ -295,7 +308,7 @@ def _route(
             )
         else:
             out.append(Delivery(viewer, name, streams, deleted_id=event_id))
-    return out
+    return Routed(out, not_found)
 
 
 NOTIFICATION_STREAMS = frozenset({("user", None), ("user:notification", None)})
