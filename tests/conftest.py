@@ -175,6 +175,9 @@ class Server:
     log: Path
 
 
+STARTUP_SECONDS = 90
+
+
 def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Server:
     """Start `aloft serve` on a free port and wait until it answers (or fail with its log)."""
     port = free_port()
@@ -194,7 +197,9 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
             [sys.executable, "-m", "aloft", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # Generous: a start takes ~4 s here, but over 30 s was seen with the machine's load
+    # average above 20 (imports, migrations, the event listener's first LISTEN).
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"aloft serve exited: {log.read_text()}")
@@ -205,7 +210,7 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
             pass
         time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"aloft serve did not answer in 30 s: {log.read_text()}")
+    raise RuntimeError(f"aloft serve did not answer in {STARTUP_SECONDS} s: {log.read_text()}")
 
 
 def stop_server(server: Server) -> None:
