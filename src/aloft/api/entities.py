@@ -2,7 +2,7 @@
 
 Field names, types and nullability follow the Mastodon documentation (checked against
 `shared/mastodon-openapi/schema.json` by tests/api/test_entities.py). IDs are strings.
-Fields for features this server does not have (media, polls, emojis, cards, filters)
+Fields for features this server does not have (emojis, cards, filters)
 are present with empty values, because clients read them unconditionally.
 """
 
@@ -16,11 +16,14 @@ from sqlalchemy.engine import Row
 
 from aloft import VERSION_STRING, __version__
 from aloft.config import Settings
+from aloft.services import pins, polls
 from aloft.services.accounts import Relationship
 from aloft.services.auth import IssuedToken
+from aloft.services.edits import History, Revision
 from aloft.services.loader import Bundle
 from aloft.services.markers import Marker
 from aloft.services.notifications import GROUPABLE, Group, GroupPage, group_of
+from aloft.services.polls import PollView
 from aloft.services.transcoder import IMAGE_TYPES, LIMITS, VIDEO_TYPES, ffmpeg_missing
 from aloft.services.visibility import NAMES
 
@@ -120,7 +123,7 @@ def status(row: Row, bundle: Bundle, base: str, with_source: bool = False) -> di
         "replies_count": row.replies_count,
         "reblogs_count": row.reblogs_count,
         "favourites_count": row.favourites_count,
-        "edited_at": None,
+        "edited_at": iso(row.edited_at),
         "content": row.content,
         "reblog": status(original, bundle, base) if original is not None else None,
         "application": {"name": app.name, "website": app.website} if app else None,
@@ -138,14 +141,16 @@ def status(row: Row, bundle: Bundle, base: str, with_source: bool = False) -> di
         "tags": [{"name": t, "url": f"{base}/tags/{t}"} for t in bundle.tags.get(row.id, ())],
         "emojis": [],
         "card": None,
-        "poll": None,
+        "poll": poll(bundle.polls[row.poll_id]) if row.poll_id in bundle.polls else None,
     }
     if bundle.viewer_id is not None:
         data["favourited"] = content_id in bundle.favourited
         data["reblogged"] = content_id in bundle.reblogged
         data["bookmarked"] = content_id in bundle.bookmarked
-        data["muted"] = False
-        data["pinned"] = False
+        data["muted"] = content_id in bundle.muted
+        if row.account_id == bundle.viewer_id and original is None:
+            # Mastodon sends `pinned` only on the viewer's own statuses.
+            data["pinned"] = row.id in bundle.pinned
     if with_source:
         data["text"] = row.text
     return data
@@ -170,6 +175,57 @@ def media_attachment(row: Row, base: str) -> dict[str, Any]:
         "description": row.description,
         "blurhash": row.blurhash,
     }
+
+
+def poll(view: PollView) -> dict[str, Any]:
+    """A Poll. Totals hidden (`hide_totals`) show as null until it ends (Mastodon's
+    show_totals_now?); `voted`/`own_votes` only with a viewer, and its author counts as
+    having voted, as Mastodon's Poll#voted? says."""
+    row = view.row
+    ended = polls.expired(row)
+    hidden = row.hide_totals and not ended
+    data: dict[str, Any] = {
+        "id": str(row.id),
+        "expires_at": iso(row.expires_at),
+        "expired": ended,
+        "multiple": row.multiple,
+        "votes_count": row.votes_count,
+        "voters_count": row.voters_count,
+        "options": [
+            {"title": o.title, "votes_count": None if hidden else o.option_votes}
+            for o in view.options
+        ],
+        "emojis": [],
+    }
+    if view.own_votes is not None:
+        data["voted"] = bool(view.own_votes) or _is_author(view)
+        data["own_votes"] = list(view.own_votes)
+    return data
+
+
+def _is_author(view: PollView) -> bool:
+    return view.viewer_id is not None and view.viewer_id == view.row.account_id
+
+
+def status_edit(edit: Revision, history: History, base: str) -> dict[str, Any]:
+    """A StatusEdit: one revision, as `aloft.services.edits.history` returns them."""
+    options = edit.poll_options
+    return {
+        "content": edit.content,
+        "spoiler_text": edit.spoiler_text,
+        "sensitive": edit.sensitive,
+        "created_at": iso(edit.created_at),
+        "account": account(history.accounts[edit.account_id], base),
+        "poll": {"options": [{"title": t} for t in options]} if options is not None else None,
+        "media_attachments": [
+            media_attachment(history.media[i], base) for i in edit.media_ids if i in history.media
+        ],
+        "emojis": [],
+    }
+
+
+def status_source(row: Row) -> dict[str, Any]:
+    return {"id": str(row.id), "text": row.text, "spoiler_text": row.spoiler_text}
 
 
 def _media_meta(row: Row) -> dict[str, Any]:
@@ -365,10 +421,10 @@ def _limits() -> dict[str, Any]:
             "description_limit": LIMITS.description,
         },
         "polls": {
-            "max_options": 0,
-            "max_characters_per_option": 0,
-            "min_expiration": 0,
-            "max_expiration": 0,
+            "max_options": polls.MAX_OPTIONS,
+            "max_characters_per_option": polls.MAX_OPTION_CHARS,
+            "min_expiration": polls.MIN_EXPIRATION,
+            "max_expiration": polls.MAX_EXPIRATION,
         },
     }
 
@@ -400,7 +456,7 @@ def instance_v1(settings: Settings, users: int, statuses_total: int) -> dict[str
 def instance_v2(settings: Settings, active_month: int) -> dict[str, Any]:
     base = settings.effective_base_url
     config = _limits()
-    config["accounts"] = {"max_featured_tags": 0, "max_pinned_statuses": 0}
+    config["accounts"] = {"max_featured_tags": 0, "max_pinned_statuses": pins.MAX_PINNED}
     config["translation"] = {"enabled": False}
     config["urls"] = {"streaming": base.replace("http", "ws", 1), "status": None}
     return {

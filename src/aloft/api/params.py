@@ -180,6 +180,63 @@ class Params:
             raise Invalid(f"{name}[{key}] must not contain NUL characters")
         return str(value)
 
+    def _nested_raw(self, name: str, key: str) -> list[Any] | None:
+        """The values of `name[key]` / `name[key][]` (form, query) or `{"name": {"key": …}}`
+        (JSON; a list stays a list of values)."""
+        flat = self._values.get(f"{name}[{key}]") or self._values.get(f"{name}[{key}][]")
+        if flat:
+            return flat
+        raw = self._values.get(name)
+        if not raw:
+            return None
+        holder = raw[-1]
+        if not isinstance(holder, dict):
+            raise Invalid(f"{name} must be an object with {key}")
+        value = holder.get(key)
+        if value is None:
+            return None
+        return value if isinstance(value, list) else [value]
+
+    def nested_strings(self, name: str, key: str) -> list[str]:
+        """`name[key][]` as a list of strings (poll[options][])."""
+        out = []
+        for item in self._nested_raw(name, key) or []:
+            if isinstance(item, bool) or not isinstance(item, str | int):
+                raise _invalid(f"{name}[{key}]", "must be a list of strings")
+            if "\x00" in str(item):
+                raise _invalid(f"{name}[{key}]", "must not contain NUL characters")
+            out.append(str(item))
+        return out
+
+    def nested_flag(self, name: str, key: str) -> bool:
+        raw = self._nested_raw(name, key)
+        if not raw:
+            return False
+        value = raw[-1]
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in TRUE:
+            return True
+        if text in FALSE:
+            return False
+        raise _invalid(f"{name}[{key}]", "must be true or false")
+
+    def nested_number(self, name: str, key: str) -> int | None:
+        raw = self._nested_raw(name, key)
+        if not raw or raw[-1] in (None, ""):
+            return None
+        value = raw[-1]
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise _invalid(f"{name}[{key}]", "must be a whole number")
+        try:
+            number = int(value)
+        except ValueError:
+            raise _invalid(f"{name}[{key}]", "must be a whole number") from None
+        if abs(number) > MAX_ID:
+            raise _invalid(f"{name}[{key}]", "is out of range")
+        return number
+
     def file(self, name: str) -> UploadFile | None:
         """An uploaded file (multipart, on endpoints that take uploads), or None."""
         raw = self._values.get(name)

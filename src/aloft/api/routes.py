@@ -30,7 +30,7 @@ from aloft.api import (
     timelines,
 )
 
-GET, POST, DELETE, PATCH = ["GET"], ["POST"], ["DELETE"], ["PATCH"]
+GET, POST, DELETE, PATCH, PUT = ["GET"], ["POST"], ["DELETE"], ["PATCH"], ["PUT"]
 
 TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     # instance and discovery
@@ -63,6 +63,9 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/statuses", GET, statuses.index),
     ("/api/v1/statuses/{id}", GET, statuses.show),
     ("/api/v1/statuses/{id}", DELETE, statuses.delete),
+    ("/api/v1/statuses/{id}", PUT, statuses.update),
+    ("/api/v1/statuses/{id}/history", GET, statuses.history),
+    ("/api/v1/statuses/{id}/source", GET, statuses.source),
     ("/api/v1/statuses/{id}/context", GET, statuses.context),
     ("/api/v1/statuses/{id}/favourite", POST, statuses.favourite),
     ("/api/v1/statuses/{id}/unfavourite", POST, statuses.unfavourite),
@@ -70,10 +73,17 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/statuses/{id}/unreblog", POST, statuses.unreblog),
     ("/api/v1/statuses/{id}/bookmark", POST, statuses.bookmark),
     ("/api/v1/statuses/{id}/unbookmark", POST, statuses.unbookmark),
+    ("/api/v1/statuses/{id}/pin", POST, statuses.pin),
+    ("/api/v1/statuses/{id}/unpin", POST, statuses.unpin),
+    ("/api/v1/statuses/{id}/mute", POST, statuses.mute),
+    ("/api/v1/statuses/{id}/unmute", POST, statuses.unmute),
     ("/api/v1/statuses/{id}/favourited_by", GET, statuses.favourited_by),
     ("/api/v1/statuses/{id}/reblogged_by", GET, statuses.reblogged_by),
     ("/api/v1/favourites", GET, statuses.favourites_list),
     ("/api/v1/bookmarks", GET, statuses.bookmarks_list),
+    # polls
+    ("/api/v1/polls/{id}", GET, statuses.poll_show),
+    ("/api/v1/polls/{id}/votes", POST, statuses.poll_vote),
     # media (the files themselves: /media/..., in aloft.app)
     ("/api/v2/media", POST, media_api.create_v2),
     ("/api/v1/media", POST, media_api.create_v1),
@@ -141,6 +151,11 @@ IDEMPOTENT: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/statuses/{id}/unreblog"),
         ("POST", "/api/v1/statuses/{id}/bookmark"),
         ("POST", "/api/v1/statuses/{id}/unbookmark"),
+        ("POST", "/api/v1/statuses/{id}/pin"),
+        ("POST", "/api/v1/statuses/{id}/unpin"),
+        ("POST", "/api/v1/statuses/{id}/mute"),
+        ("POST", "/api/v1/statuses/{id}/unmute"),
+        ("POST", "/api/v1/polls/{id}/votes"),
         ("POST", "/api/v1/notifications/clear"),
         ("POST", "/api/v1/notifications/{id}/dismiss"),
         ("POST", "/api/v2/notifications/{group_key}/dismiss"),

@@ -10,8 +10,9 @@ from sqlalchemy.engine import Row
 from aloft.api import entities
 from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.links import page_request, paged
-from aloft.api.params import path_id
-from aloft.services import limits, statuses
+from aloft.api.params import Params, path_id
+from aloft.errors import BadRequest, Invalid
+from aloft.services import edits, limits, pins, polls, statuses
 from aloft.services.auth import Viewer
 from aloft.services.loader import Bundle
 from aloft.storage.database import Database
@@ -35,9 +36,64 @@ def create(ctx: Ctx) -> Any:
         language=p.string("language") or None,
         idempotency_key=key,
         media_ids=tuple(p.ids("media_ids")),
+        poll=_poll(p),
     )
     row, bundle = statuses.create(ctx.db, ctx.viewer, ctx.site, new, ctx.settings.rate_limits)
     return entities.status(row, bundle, _base(ctx))
+
+
+def _poll(p: Params) -> polls.NewPoll | None:
+    """poll[options][], poll[expires_in], poll[multiple], poll[hide_totals] (form, query or
+    a JSON object); None when no poll is asked for."""
+    options = p.nested_strings("poll", "options")
+    expires_in = p.nested_number("poll", "expires_in")
+    multiple = p.nested_flag("poll", "multiple")
+    hide_totals = p.nested_flag("poll", "hide_totals")
+    if not options and expires_in is None:
+        return None
+    return polls.NewPoll(tuple(options), expires_in, multiple, hide_totals)
+
+
+@endpoint(scope="write:statuses", user=True)
+def update(ctx: Ctx) -> Any:
+    """PUT /api/v1/statuses/:id: edit one of the viewer's statuses."""
+    p = ctx.params
+    if p.has("media_attributes"):
+        raise Invalid("media_attributes is not supported: describe media with PUT /api/v1/media")
+    change = edits.Edit(
+        text=p.string("status"),
+        spoiler_text=p.string("spoiler_text"),
+        sensitive=p.flag("sensitive") if p.has("sensitive") else None,
+        language=p.string("language") or None,
+        media_ids=tuple(p.ids("media_ids")),
+        poll=_poll(p),
+    )
+    row, bundle = edits.edit(ctx.db, ctx.viewer, ctx.site, path_id(ctx.path("id")), change)
+    return entities.status(row, bundle, _base(ctx))
+
+
+@endpoint(if_token="read:statuses")
+def history(ctx: Ctx) -> Any:
+    found = edits.history(ctx.db, ctx.viewer, path_id(ctx.path("id")))
+    return [entities.status_edit(e, found, _base(ctx)) for e in found.edits]
+
+
+@endpoint(scope="read:statuses", user=True)
+def source(ctx: Ctx) -> Any:
+    return entities.status_source(edits.source(ctx.db, ctx.viewer, path_id(ctx.path("id"))))
+
+
+@endpoint(if_token="read:statuses")
+def poll_show(ctx: Ctx) -> Any:
+    return entities.poll(polls.get(ctx.db, ctx.viewer, path_id(ctx.path("id"))))
+
+
+@endpoint(scope="write:statuses", user=True)
+def poll_vote(ctx: Ctx) -> Any:
+    if not ctx.params.has("choices"):
+        raise BadRequest("Missing required parameter: choices")
+    choices = ctx.params.ids("choices")
+    return entities.poll(polls.vote(ctx.db, ctx.viewer, path_id(ctx.path("id")), choices))
 
 
 @endpoint(if_token="read:statuses")
@@ -85,6 +141,10 @@ unfavourite = _action("write:favourites", statuses.unfavourite)
 unreblog = _action("write:statuses", statuses.unreblog, limits.DELETION)
 bookmark = _action("write:bookmarks", statuses.bookmark)
 unbookmark = _action("write:bookmarks", statuses.unbookmark)
+pin = _action("write:accounts", pins.pin)
+unpin = _action("write:accounts", pins.unpin)
+mute = _action("write:mutes", pins.mute)
+unmute = _action("write:mutes", pins.unmute)
 
 
 @endpoint(scope="write:statuses", user=True)

@@ -1,4 +1,5 @@
-"""Background work of one app process: finishing videos and GIFs, removing old uploads.
+"""Background work of one app process: finishing videos and GIFs, removing old uploads,
+telling of polls that ended.
 
 One thread per process (`Jobs`), started and stopped by the app's lifespan, with a
 `Database` of its own (its own connection pool). It finishes
@@ -7,6 +8,8 @@ cleanup (`media.remove_unattached`) every `cleanup_every` seconds, and otherwise
 until woken (an upload in this process) or `poll` seconds pass, so that work left by
 another replica, or by a replica that died mid-job, is picked up too. Every replica runs
 the same loop; the claims in `aloft.services.media` keep them from doing one job twice.
+Every round also notifies the end of expired polls (`aloft.services.poll_expiry`, whose
+claim is `FOR UPDATE SKIP LOCKED`), so a poll's end is told within `poll` seconds.
 An error is logged and the loop goes on: during a failover the database calls raise
 `Unavailable` after their deadline, and the next round tries again.
 """
@@ -17,7 +20,7 @@ import logging
 import threading
 import time
 
-from aloft.services import media
+from aloft.services import media, poll_expiry
 from aloft.storage.database import Database
 
 log = logging.getLogger("aloft.jobs")
@@ -55,6 +58,11 @@ class Jobs:
             self._wake.clear()
             try:
                 while not self._stop.is_set() and media.process_next(self.db):
+                    pass
+                while (
+                    not self._stop.is_set()
+                    and poll_expiry.end_expired(self.db) == poll_expiry.END_BATCH
+                ):
                     pass
                 if time.monotonic() >= next_cleanup:
                     removed = media.remove_unattached(self.db)

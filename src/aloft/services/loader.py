@@ -3,7 +3,9 @@ queries whatever the page size (no N+1).
 
 For a page of statuses: the reblogged originals, every author, mentions, hashtags, media
 attachments, apps and the viewer's favourited / reblogged / bookmarked flags: at most nine
-queries.
+queries; then polls (one query, only for a page that has some) and the viewer's votes in
+them (one), the viewer's pins (one, only when the page has statuses of the viewer's own) and
+the viewer's muted conversations (one): at most thirteen.
 Counts come from counter columns on the rows themselves.
 """
 
@@ -16,13 +18,16 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from aloft.services import media
+from aloft.services import conversation_mutes, media
+from aloft.services.polls import PollView
+from aloft.services.polls import for_statuses as polls_for
 from aloft.storage.schema import (
     accounts,
     apps,
     bookmarks,
     favourites,
     mentions,
+    status_pins,
     status_tags,
     statuses,
     tags,
@@ -42,6 +47,9 @@ class Bundle:
     favourited: set[int] = field(default_factory=set)
     reblogged: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
+    polls: dict[int, PollView] = field(default_factory=dict)  # by poll id
+    pinned: set[int] = field(default_factory=set)
+    muted: set[int] = field(default_factory=set)  # statuses in a conversation the viewer muted
     viewer_id: int | None = None
 
 
@@ -86,6 +94,8 @@ def load_statuses(
         for t in conn.execute(query):
             bundle.tags[t.status_id].append(t.name)
         bundle.media.update(media.for_statuses(conn, content_ids))
+        poll_ids = [r.poll_id for r in all_rows if r.reblog_of_id is None and r.poll_id]
+        bundle.polls.update(polls_for(conn, poll_ids, viewer_id))
     app_ids = {r.app_id for r in all_rows if r.app_id} - bundle.apps.keys()
     if app_ids:
         for a in conn.execute(
@@ -102,6 +112,10 @@ def load_statuses(
                 )
             ).scalars()
         )
+        own = [r.id for r in all_rows if r.reblog_of_id is None and r.account_id == viewer_id]
+        if own:
+            bundle.pinned |= _flags(conn, status_pins, viewer_id, own)
+        bundle.muted |= conversation_mutes.muted_among(conn, viewer_id, content_ids)
     return bundle
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Row
 from aloft import ids
 from aloft.errors import NotFound
 from aloft.services.auth import Viewer, now
+from aloft.services.conversation_mutes import conversation_muted
 from aloft.services.loader import Bundle, load_accounts, load_statuses
 from aloft.services.pages import Page, PageRequest
 from aloft.services.streaming import notified
@@ -36,7 +37,9 @@ from aloft.services.visibility import visible_to
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.schema import markers, notifications, statuses
 
-TYPES = ("mention", "follow", "follow_request", "favourite", "reblog")
+TYPES = ("mention", "follow", "follow_request", "favourite", "reblog", "poll", "update")
+# A muted conversation (aloft.services.conversation_mutes) stops these, as Mastodon.
+MUTED_WITH_CONVERSATION = ("mention", "favourite", "reblog", "update")
 # Mastodon 4.3 groups these (Notification::GROUPABLE_NOTIFICATION_TYPES).
 GROUPABLE = ("favourite", "reblog", "follow")
 MAX_GROUP_SPAN_HOURS = 12
@@ -87,6 +90,31 @@ def notify(
     """Record a notification unless it is about oneself or already recorded."""
     if recipient_id == from_id:
         return
+    if (
+        status_id is not None
+        and kind in MUTED_WITH_CONVERSATION
+        and conversation_muted(conn, recipient_id, status_id)
+    ):
+        return
+    _record(conn, recipient_id, from_id, kind, status_id, _dedupe_key(kind, from_id, status_id))
+
+
+def notify_keyed(
+    conn: Connection, recipient_id: int, from_id: int, kind: str, status_id: int, key: str
+) -> None:
+    """Record a notification under a dedupe key of the caller's: the `poll` notification
+    its own author gets (from themselves, as Mastodon writes it), one `update` per edit."""
+    _record(conn, recipient_id, from_id, kind, status_id, f"{kind}:{key}")
+
+
+def _record(
+    conn: Connection,
+    recipient_id: int,
+    from_id: int,
+    kind: str,
+    status_id: int | None,
+    dedupe_key: str,
+) -> None:
     at = now()
     notification_id = ids.new_id()
     added = insert_ignore(
@@ -98,7 +126,7 @@ def notify(
             "from_account_id": from_id,
             "type": kind,
             "status_id": status_id,
-            "dedupe_key": _dedupe_key(kind, from_id, status_id),
+            "dedupe_key": dedupe_key,
             "group_key": _group_key(conn, recipient_id, kind, status_id, at),
             "created_at": at,
         },

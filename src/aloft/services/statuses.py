@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
 from aloft.errors import Forbidden, Invalid, NotFound
-from aloft.services import limits, text
+from aloft.services import limits, polls, text
 from aloft.services.auth import Viewer, now
 from aloft.services.loader import Bundle, load_statuses
 from aloft.services.media import attach_to_status, check_media_ids
@@ -66,6 +66,7 @@ class NewStatus:
     language: str | None = None
     idempotency_key: str | None = None
     media_ids: tuple[int, ...] = ()
+    poll: polls.NewPoll | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,13 @@ def _bump(conn: Connection, table: sa.Table, row_id: int, column: str, delta: in
     conn.execute(sa.update(table).where(table.c.id == row_id).values({col: col + delta}))
 
 
-def _validate(new: NewStatus) -> int:
+def validate(new: NewStatus) -> int:
+    """The visibility code of a status that keeps the text limits (422 otherwise); editing
+    (`aloft.services.edits`) checks an edited status by the same rules."""
+    if new.poll is not None:
+        if new.media_ids:
+            raise Invalid("Validation failed: a poll cannot be attached to a post with media")
+        polls.validate(new.poll)
     if not new.text.strip() and not new.media_ids:
         raise Invalid.on("status", "ERR_BLANK", "can't be blank", "Text")
     if text.weighted_length(new.text) + len(new.spoiler_text) > text.MAX_CHARACTERS:
@@ -128,7 +135,7 @@ def create(
     already made is answered, not limited)."""
     me = viewer.account_id
     assert me is not None
-    visibility = _validate(new)
+    visibility = validate(new)
     media_ids = check_media_ids(new.media_ids)
     parsed = text.parse(new.text, site.domain)
 
@@ -177,6 +184,8 @@ def create(
             )
         )
         attach_to_status(conn, me, status_id, media_ids)
+        if new.poll is not None:
+            polls.write(conn, poll_id, status_id, me, new.poll)
         if mentioned:
             conn.execute(
                 sa.insert(mentions),
@@ -219,6 +228,7 @@ def create(
     # and returns it. Only a real snowflake collision with another account's status draws a
     # new ID. Reruns are Database.write's own attempts: one deadline, each one fenced.
     status_id = [ids.new_id()]
+    poll_id = ids.new_id()
     twins = [0]
 
     def attempt(conn: Connection) -> tuple[Row, Bundle]:

@@ -84,6 +84,12 @@ def status_posted(conn: Connection, status_id: int) -> None:
     emit(conn, {"k": "status", "id": status_id})
 
 
+def status_edited(conn: Connection, status_id: int, edit_id: int) -> None:
+    """An edit of `status_id` (its revision `edit_id`): `status.update` on the streams that
+    show the status. Not replayed after a listener gap (a client reloads what it shows)."""
+    emit(conn, {"k": "edit", "id": status_id, "e": edit_id})
+
+
 def notified(conn: Connection, notification_id: int) -> None:
     emit(conn, {"k": "notification", "id": notification_id})
 
@@ -114,7 +120,7 @@ class Delivery:
     """One event for one viewer: on which of the viewer's streams, and what to render."""
 
     viewer_id: int
-    event: str  # "update", "notification" or "delete"
+    event: str  # "update", "status.update", "notification" or "delete"
     streams: set[Stream]
     status: Row | None = None  # update
     notification: Row | None = None
@@ -196,7 +202,7 @@ def route(db: Database, events: Sequence[Event], audience: Mapping[int, set[Stre
     streams their open connections subscribe to). One read transaction and a fixed number
     of queries per batch, whatever its size (each event alone cost ~30 ms of queries: a
     drill's 35 posts a second queued up a second behind)."""
-    wanted = [e for e in events if e.get("k") in ("status", "notification", "delete")]
+    wanted = [e for e in events if e.get("k") in ("status", "notification", "delete", "edit")]
     if not audience or not wanted:
         return Routed()
     return db.read(lambda conn: _route(conn, wanted, audience), "primary")
@@ -205,7 +211,7 @@ def route(db: Database, events: Sequence[Event], audience: Mapping[int, set[Stre
 def _route(
     conn: Connection, events: Sequence[Event], audience: Mapping[int, set[Stream]]
 ) -> Routed:
-    status_ids = [int(e["id"]) for e in events if e["k"] == "status"]
+    status_ids = [int(e["id"]) for e in events if e["k"] in ("status", "edit")]
     note_ids = [int(e["id"]) for e in events if e["k"] == "notification"]
     rows = _by_id(conn, statuses, status_ids)  # a status deleted since is simply not here
     all_notes = _by_id(conn, notifications, note_ids)
@@ -247,6 +253,8 @@ def _route(
     plan: list[tuple[int, str, set[Stream], int]] = []
     for event in events:
         kind, event_id = event["k"], int(event["id"])
+        edited = kind == "edit"  # routed as its status is, sent as status.update
+        kind = "status" if edited else kind
         if kind == "notification":
             note = notes.get(event_id)
             if note is not None:
@@ -272,7 +280,7 @@ def _route(
         for viewer, subscribed in audience.items():
             streams = facts.streams_for(viewer, subscribed)
             if streams:
-                name = "update" if kind == "status" else "delete"
+                name = "status.update" if edited else "update" if kind == "status" else "delete"
                 plan.append((viewer, name, streams, event_id))
 
     # Every status a viewer's deliveries show (updates, and what notifications are about),
@@ -280,7 +288,7 @@ def _route(
     shown: dict[int, set[int]] = defaultdict(set)
     senders: dict[int, set[int]] = defaultdict(set)
     for viewer, name, _, event_id in plan:
-        if name == "update":
+        if name in ("update", "status.update"):
             shown[viewer].add(event_id)
         elif name == "notification":
             senders[viewer].add(notes[event_id].from_account_id)
@@ -296,7 +304,7 @@ def _route(
 
     out = []
     for viewer, name, streams, event_id in plan:
-        if name == "update":
+        if name in ("update", "status.update"):
             out.append(
                 Delivery(viewer, name, streams, status=rows[event_id], bundle=bundles[viewer])
             )

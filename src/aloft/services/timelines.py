@@ -18,7 +18,15 @@ from aloft.services.pages import Page, PageRequest
 from aloft.services.text import TAG_NAME
 from aloft.services.visibility import PUBLIC, visible_to
 from aloft.storage.database import Database
-from aloft.storage.schema import accounts, follows, media_attachments, status_tags, statuses, tags
+from aloft.storage.schema import (
+    accounts,
+    follows,
+    media_attachments,
+    status_pins,
+    status_tags,
+    statuses,
+    tags,
+)
 
 Result = tuple[Page[Row], Bundle]
 
@@ -82,8 +90,10 @@ def account(
     exclude_replies: bool = False,
     exclude_reblogs: bool = False,
     only_media: bool = False,
+    pinned: bool = False,
 ) -> Result:
-    """An account's statuses that the viewer may see."""
+    """An account's statuses that the viewer may see; with `pinned`, only those it pinned
+    (`aloft.services.pins`)."""
     me = viewer.account_id
     query = sa.select(statuses).where(statuses.c.account_id == account_id, visible_to(me))
     if exclude_replies:
@@ -97,6 +107,12 @@ def account(
         query = query.where(statuses.c.reblog_of_id.is_(None))
     if only_media:
         query = query.where(WITH_MEDIA)
+    if pinned:
+        query = query.where(
+            statuses.c.id.in_(
+                sa.select(status_pins.c.status_id).where(status_pins.c.account_id == account_id)
+            )
+        )
 
     def unit(conn: Connection) -> Result:
         if (

@@ -112,6 +112,8 @@ statuses = sa.Table(
     sa.Column("replies_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("reblogs_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("favourites_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("edited_at", TS, nullable=True),  # the last edit (status_edits), if any
+    sa.Column("poll_id", ID, nullable=True),  # polls.id; lets a page skip polls it has not
     sa.Index(None, "account_id", "id"),
     sa.Index(None, "in_reply_to_id"),
     sa.Index(None, "visibility", "id"),
@@ -301,4 +303,88 @@ media_files = sa.Table(
     sa.Column("variant", sa.String(10), primary_key=True),
     sa.Column("content_type", sa.String(50), nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
+
+# Edits (aloft.services.edits): one row per revision, the original first, written on the
+# first edit. `id` is drawn before the edit's first attempt, so a rerun finds its revision.
+# media_ids and poll_options are JSON lists (the attachments and option titles it showed).
+status_edits = sa.Table(
+    "status_edits",
+    metadata,
+    _id_pk(),
+    sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("spoiler_text", sa.Text, nullable=False),
+    sa.Column("sensitive", sa.Boolean, nullable=False),
+    sa.Column("media_ids", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("poll_options", sa.Text, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index(None, "status_id", "id"),
+)
+
+# Polls (aloft.services.polls): one per status. `ended` is set by the expiry job in the
+# same transaction as the `poll` notifications, so they are written once.
+polls = sa.Table(
+    "polls",
+    metadata,
+    _id_pk(),
+    sa.Column(
+        "status_id",
+        ID,
+        sa.ForeignKey("statuses.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("multiple", sa.Boolean, nullable=False),
+    sa.Column("hide_totals", sa.Boolean, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("votes_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("voters_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("ended", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index(None, "ended", "expires_at"),
+)
+
+poll_options = sa.Table(
+    "poll_options",
+    metadata,
+    sa.Column("poll_id", ID, sa.ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("position", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("votes_count", sa.Integer, nullable=False, server_default="0"),
+)
+
+# One row per chosen option: an account votes once (several rows on a multiple poll).
+poll_votes = sa.Table(
+    "poll_votes",
+    metadata,
+    _id_pk(),
+    sa.Column("poll_id", ID, sa.ForeignKey("polls.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("choice", sa.SmallInteger, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("poll_id", "account_id", "choice"),
+    sa.Index(None, "account_id", "poll_id"),
+)
+
+# Pinned statuses (aloft.services.pins): `id` orders an account's pins, newest first.
+status_pins = sa.Table(
+    "status_pins",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("id", ID, nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index(None, "account_id", "id"),
+)
+
+# Muted conversations (aloft.services.conversation_mutes): the root status of the thread.
+conversation_mutes = sa.Table(
+    "conversation_mutes",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True),
 )
