@@ -20,14 +20,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _bench(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALOFT_")}
+def _bench(
+    *args: str, out: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ALOFT_")}
     return subprocess.run(
         [sys.executable, "-m", "aloft", "bench", *args, "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=240,
-        env={**env, "COLUMNS": "200"},
+        env={**clean, "COLUMNS": "200", **(env or {})},
     )
 
 
@@ -77,6 +79,14 @@ def test_operator_errors_are_one_line(tmp_path: Path) -> None:
     assert no_cluster.returncode == 2
     assert "no cluster in" in no_cluster.stderr
     assert "Traceback" not in no_cluster.stderr
+    no_postgres = _bench(
+        "--quick", "--engine", "postgresql", out=tmp_path, env={"ALOFT_PG_BIN": "/nonexistent"}
+    )
+    assert no_postgres.returncode == 2
+    assert no_postgres.stderr.strip() == (
+        "aloft: cannot benchmark PostgreSQL: no PostgreSQL binaries in /nonexistent "
+        "(install postgresql-15 or set ALOFT_PG_BIN)"
+    )
     no_wrk = subprocess.run(
         [sys.executable, "-m", "aloft", "bench", "--quick", "--out", str(tmp_path)],
         capture_output=True,

@@ -73,7 +73,7 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 
 
-COLUMNS = ("req/s", "p50 ms", "p99 ms", "bare req/s", "of bare", "failed")
+COLUMNS = ("req/s", "p50 ms", "p99 ms", "bare req/s", "of bare", "failed", "load")
 
 
 def cells(m: dict[str, Any] | None) -> list[str]:
@@ -87,6 +87,7 @@ def cells(m: dict[str, Any] | None) -> list[str]:
         _n(m.get("ceiling_rps")),
         _pct(m.get("ratio")),
         str(m.get("failed", "–")),
+        "–" if m.get("loadavg") is None else f"{m['loadavg']:.1f}",
     ]
 
 
@@ -131,6 +132,7 @@ def table(record: dict[str, Any]) -> Table:
         ),
         title_justify="left",
     )
+    out.caption = "load: the 1-minute load average when the measurement ended"
     out.add_column("endpoint", no_wrap=True)
     out.add_column("conns", justify="right")
     out.add_column("run", no_wrap=True)
@@ -140,7 +142,7 @@ def table(record: dict[str, Any]) -> Table:
     for label, connections, run, m in _long_rows(record):
         values = cells(m)
         if m is not None and m.get("failed"):
-            values[-1] = f"[red bold]{values[-1]}[/]"
+            values[5] = f"[red bold]{values[5]}[/]"
         first = (label, connections) != previous
         out.add_row(
             label if first else "",
@@ -513,7 +515,8 @@ def render_html(record: dict[str, Any]) -> str:
         f'<p class="warn">{escape(load_line(record))}. {escape(meta.get("note", ""))}</p>',
         "<h2>All figures</h2>",
         '<p class="meta">Each engine\'s figures with the bare Starlette route measured next to '
-        "them (same uvicorn, same workers, same connections) and the share of it reached.</p>",
+        "them (same uvicorn, same workers, same connections) and the share of it reached; "
+        "load is the machine's 1-minute load average when the measurement ended.</p>",
         _html_table(record),
         "<h2>Runs</h2>",
         _runs_table(record),

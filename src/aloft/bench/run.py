@@ -309,7 +309,8 @@ class Runner:
         self.step()
         figures = result.to_dict()
         figures["wall_seconds"] = round(time.monotonic() - started, 2)
-        figures["loadavg"] = loadavg()[0] if loadavg() else None
+        now = loadavg()
+        figures["loadavg"] = now[0] if now else None
         return figures
 
 
