@@ -132,6 +132,9 @@ class Runner:
         self.say = say
         self.step = step
         self.record = Record(self._meta())
+        # What must be idle before a measurement: the server's process group, and
+        # PostgreSQL's postmaster.pid (its processes and their children).
+        self._busy: tuple[int | None, Path | None] = (None, None)
 
     def _meta(self) -> dict[str, Any]:
         plan = self.plan
@@ -213,9 +216,11 @@ class Runner:
         process = server.start_aloft(
             run_dir, free_port(), self.plan.workers, seeded.env, self.plan.log_level
         )
+        self._busy = (process.process.pid, seeded.postmaster)
         try:
             yield process.url, seeded.targets, seeded.seconds, process
         finally:
+            self._busy = (None, None)
             process.stop()
 
     def _engine(self, engine: str, size: Size, ceiling: server.Process) -> None:
@@ -268,6 +273,16 @@ class Runner:
                 run["memory_mb"] = [round(x, 1) for x in process.worker_rss_mb()]
         run["loadavg_end"] = loadavg()
 
+    def _settle(self, endpoint: Endpoint) -> float:
+        """Wait until the server measured next is idle (seconds waited)."""
+        if endpoint is CEILING:
+            return 0.0
+        group, pid_file = self._busy
+        if group is None:
+            return 0.0
+        self.say("waiting for the server to finish what the last run left in flight")
+        return server.settle(group, pid_file)
+
     def _measure(
         self,
         url: str,
@@ -294,6 +309,7 @@ class Runner:
         # wrk needs a URL; the script's request() (or wrk.path) decides the path.
         target = base + endpoint.path.replace("{id}", str(ids[0]) if ids else "0")
         if plan.warmup > 0:
+            self._settle(endpoint)
             load.run(
                 target,
                 load.script(endpoint, token, ids, offset + share // 2),
@@ -302,12 +318,19 @@ class Runner:
                 plan.warmup,
                 plan.threads,
             )
+        settled = self._settle(endpoint)
         started = time.monotonic()
         result = load.run(
             target, lua, run_dir / "wrk" / f"{name}.lua", connections, plan.duration, plan.threads
         )
         self.step()
         figures = result.to_dict()
+        figures["settle_seconds"] = round(settled, 1)
+        if result.requests == 0:
+            # Not one answer in the whole run: every connection's request is a failure
+            # (wrk counts none, as they were still in flight when it stopped).
+            figures["errors"]["none_completed"] = connections
+            figures["failed"] += connections
         figures["wall_seconds"] = round(time.monotonic() - started, 2)
         now = loadavg()
         figures["loadavg"] = now[0] if now else None

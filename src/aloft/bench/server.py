@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +92,7 @@ class Seeded:
     targets: Targets
     seconds: float  # spent seeding now (0 when the cache had it)
     env: dict[str, str]
+    postmaster: Path | None = None  # PostgreSQL's postmaster.pid: its processes work too
 
 
 # -- SQLite ---------------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def postgres_dataset(cache: Path, dataset: Dataset, progress: Progress) -> Itera
         server.psql(f"DROP DATABASE IF EXISTS {RUN_DATABASE} WITH (FORCE)")
         server.psql(f"CREATE DATABASE {RUN_DATABASE} TEMPLATE {SEED_DATABASE}")
         env = {"ALOFT_DATABASE_URL": server.url(RUN_DATABASE)}
-        yield Seeded(_read_targets(manifest), seconds, env)
+        yield Seeded(_read_targets(manifest), seconds, env, server.datadir / "postmaster.pid")
     finally:
         with contextlib.suppress(Exception):
             server.psql(f"DROP DATABASE IF EXISTS {RUN_DATABASE} WITH (FORCE)")
@@ -254,6 +255,56 @@ class Process:
         # Workers left behind by a parent that died first share its process group.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/pid/stat after the command name) for every process."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            yield int(entry.name), stat.rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(group: int | None, parents: Iterable[int] = ()) -> float:
+    """CPU time used so far by every process of process group `group`, and by the
+    processes in `parents` and their children (from /proc; state, ppid, pgrp, utime and
+    stime are fields 3, 4, 5, 14 and 15 of stat)."""
+    wanted = set(parents)
+    ticks = 0
+    for pid, fields in _stats():
+        ppid, pgrp = int(fields[1]), int(fields[2])
+        if pgrp == group or pid in wanted or ppid in wanted:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid(pid_file: Path | None) -> list[int]:
+    try:
+        return [int(pid_file.read_text().split()[0])] if pid_file else []
+    except (OSError, ValueError, IndexError):
+        return []
+
+
+def settle(
+    group: int | None, pid_file: Path | None, quiet: float = 0.1, timeout: float = 120.0
+) -> float:
+    """Wait until the server (and its PostgreSQL) is idle: under `quiet` of a core over
+    half a second. A client that goes away does not stop the work it asked for (a handler
+    runs to its end), so without this the requests wrk left in flight would be served
+    during the next measurement. Returns the seconds waited (`timeout` at most)."""
+    started = time.monotonic()
+    parents = postmaster_pid(pid_file)
+    before = cpu_seconds(group, parents)
+    while time.monotonic() - started < timeout:
+        time.sleep(0.5)
+        now = cpu_seconds(group, parents)
+        if now - before < quiet * 0.5:
+            break
+        before = now
+    return time.monotonic() - started
 
 
 def _worker_pids(parent: int) -> list[int]:
