@@ -78,6 +78,20 @@ def account(row: Row, base: str) -> dict[str, Any]:
         "emojis": [],
         "fields": [],
         "roles": [],
+    } | (_suspended() if getattr(row, "suspended_at", None) is not None else {})
+
+
+def _suspended() -> dict[str, Any]:
+    """What a suspended account's profile shows, as Mastodon's serializer blanks it."""
+    return {
+        "suspended": True,
+        "display_name": "",
+        "note": "",
+        "locked": False,
+        "bot": False,
+        "discoverable": False,
+        "emojis": [],
+        "fields": [],
     }
 
 
@@ -363,10 +377,10 @@ def relationship(rel: Relationship) -> dict[str, Any]:
         "notifying": False,
         "languages": None,
         "followed_by": rel.followed_by,
-        "blocking": False,
-        "blocked_by": False,
-        "muting": False,
-        "muting_notifications": False,
+        "blocking": rel.blocking,
+        "blocked_by": rel.blocked_by,
+        "muting": rel.muting,
+        "muting_notifications": rel.muting_notifications,
         "requested": rel.requested,
         "requested_by": rel.requested_by,
         "domain_blocking": False,
@@ -494,4 +508,81 @@ def nodeinfo(settings: Settings, users: int, active_month: int, posts: int) -> d
         },
         "openRegistrations": settings.registrations,
         "metadata": {"nodeName": settings.instance_title},
+    }
+
+
+def muted_account(row: Row, base: str) -> dict[str, Any]:
+    """An account in GET /api/v1/mutes: with when its mute ends (null: never)."""
+    return account(row, base) | {"mute_expires_at": iso(row.mute_expires_at)}
+
+
+def report(row: Row, target: Row, base: str) -> dict[str, Any]:
+    """Report, as its author sees it."""
+    return {
+        "id": str(row.id),
+        "action_taken": row.action_taken_at is not None,
+        "action_taken_at": iso(row.action_taken_at),
+        "category": row.category,
+        "comment": row.comment,
+        "forwarded": row.forwarded,
+        "created_at": iso(row.created_at),
+        "status_ids": status_ids_of(row),
+        "rule_ids": [],
+        "target_account": account(target, base),
+    }
+
+
+def status_ids_of(row: Row) -> list[str]:
+    return list(orjson.loads(row.status_ids or "[]"))
+
+
+def admin_account(row: Row, base: str) -> dict[str, Any]:
+    """Admin::Account: what a moderator sees of an account."""
+    role = credential_account(row, base)["role"]
+    return {
+        "id": str(row.id),
+        "username": row.username,
+        "domain": None,
+        "created_at": iso(row.created_at),
+        "email": row.email,
+        "ip": None,
+        "ips": [],
+        "locale": "",
+        "invite_request": None,
+        "role": role,
+        "confirmed": True,
+        "approved": True,
+        "disabled": False,
+        "silenced": False,
+        "suspended": row.suspended_at is not None,
+        "sensitized": False,
+        "account": account(row, base),
+    }
+
+
+def admin_report(
+    row: Row, people: dict[int, Row], shown: dict[int, Row], bundle: Bundle, base: str
+) -> dict[str, Any]:
+    """Admin::Report: the report with its reporter, target and statuses in full. `people`
+    holds the accounts involved, `shown` the reported statuses that still exist."""
+    taken_by = row.action_taken_by_account_id
+    return {
+        "id": str(row.id),
+        "action_taken": row.action_taken_at is not None,
+        "action_taken_at": iso(row.action_taken_at),
+        "category": row.category,
+        "comment": row.comment,
+        "forwarded": row.forwarded,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.action_taken_at or row.created_at),
+        "account": admin_account(people[row.account_id], base),
+        "target_account": admin_account(people[row.target_account_id], base),
+        "assigned_account": None,
+        "action_taken_by_account": (
+            admin_account(people[taken_by], base) if taken_by in people else None
+        ),
+        "statuses": [
+            status(shown[int(i)], bundle, base) for i in status_ids_of(row) if int(i) in shown
+        ],
+        "rules": [],
     }

@@ -58,7 +58,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from aloft.api import entities
 from aloft.api.responses import json_response
-from aloft.errors import Unauthorized
+from aloft.errors import Forbidden, Unauthorized
 from aloft.services import scopes
 from aloft.services import streaming as rules
 from aloft.services.auth import Viewer, authenticate
@@ -370,7 +370,7 @@ async def _viewer(conn: HTTPConnection, websocket: bool) -> tuple[Viewer, str | 
         raise StreamError(401, "Missing access token")
     try:
         viewer = await run_in_threadpool(authenticate, conn.app.state.db, token)
-    except Unauthorized:
+    except (Unauthorized, Forbidden):  # unknown, revoked, or its account suspended
         raise StreamError(401, "Invalid access token") from None
     if viewer.account_id is None:  # an app's own token: there is no user to stream for
         raise StreamError(401, "Invalid access token")

@@ -22,14 +22,14 @@ from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
 from aloft.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from aloft.services import limits, text
+from aloft.services import limits, text, visibility
 from aloft.services.auth import IssuedToken, Viewer, insert_token, now
 from aloft.services.notifications import notify, unnotify
 from aloft.services.pages import Page, PageRequest
 from aloft.services.passwords import hash_password
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.failures import RunAgain, is_unique_violation
-from aloft.storage.schema import accounts, follow_requests, follows, tokens
+from aloft.storage.schema import accounts, blocks, follow_requests, follows, mutes, tokens
 
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -254,6 +254,8 @@ def follow(db: Database, viewer: Viewer, target_id: int, limited: bool = True) -
 
     def unit(conn: Connection) -> None:
         target = get_row(conn, target_id)
+        if blocked_either_way(conn, me, target_id):
+            raise Forbidden("This action is not allowed")
         if target.locked and not _follows(conn, me, target_id):
             added = insert_ignore(
                 conn,
@@ -275,6 +277,19 @@ def follow(db: Database, viewer: Viewer, target_id: int, limited: bool = True) -
             limits.follows_allowed(conn, me, extra=1)
 
     db.write(unit)
+
+
+def blocked_either_way(conn: Connection, a: int, b: int) -> bool:
+    """Whether `a` blocks `b` or `b` blocks `a` (then neither may follow the other)."""
+    found = conn.execute(
+        sa.select(blocks.c.id).where(
+            sa.or_(
+                sa.and_(blocks.c.account_id == a, blocks.c.target_account_id == b),
+                sa.and_(blocks.c.account_id == b, blocks.c.target_account_id == a),
+            )
+        )
+    ).first()
+    return found is not None
 
 
 def _follows(conn: Connection, account_id: int, target_id: int) -> bool:
@@ -305,7 +320,7 @@ def _add_follow(conn: Connection, account_id: int, target_id: int, follow_id: in
     return added
 
 
-def _drop_request(conn: Connection, requester_id: int, target_id: int) -> bool:
+def drop_request(conn: Connection, requester_id: int, target_id: int) -> bool:
     """Delete a pending request and its notification; False if there was none."""
     removed = conn.execute(
         sa.delete(follow_requests).where(
@@ -328,7 +343,7 @@ def _authorize(conn: Connection, requester_id: int, target_id: int) -> None:
     ).first()
     if request is None:
         return
-    _drop_request(conn, requester_id, target_id)
+    drop_request(conn, requester_id, target_id)
     # Mastodon tells the target "X followed you" once it has accepted.
     _add_follow(conn, requester_id, target_id, request.id)
 
@@ -392,7 +407,7 @@ def reject_follow_request(db: Database, viewer: Viewer, requester_id: int) -> No
 
     def unit(conn: Connection) -> None:
         get_row(conn, requester_id)
-        _drop_request(conn, requester_id, me)
+        drop_request(conn, requester_id, me)
 
     db.write(unit)
 
@@ -405,17 +420,22 @@ def unfollow(db: Database, viewer: Viewer, target_id: int) -> None:
 
     def unit(conn: Connection) -> None:
         get_row(conn, target_id)
-        _drop_request(conn, me, target_id)
-        removed = conn.execute(
-            sa.delete(follows).where(
-                follows.c.account_id == me, follows.c.target_account_id == target_id
-            )
-        ).rowcount
-        if removed:
-            _bump(conn, me, "following_count", -1)
-            _bump(conn, target_id, "followers_count", -1)
+        drop_request(conn, me, target_id)
+        drop_follow(conn, me, target_id)
 
     db.write(unit)
+
+
+def drop_follow(conn: Connection, account_id: int, target_id: int) -> None:
+    """Remove a follow if there is one; the counters move only when it was there."""
+    removed = conn.execute(
+        sa.delete(follows).where(
+            follows.c.account_id == account_id, follows.c.target_account_id == target_id
+        )
+    ).rowcount
+    if removed:
+        _bump(conn, account_id, "following_count", -1)
+        _bump(conn, target_id, "followers_count", -1)
 
 
 def _bump(conn: Connection, account_id: int, column: str, delta: int) -> None:
@@ -430,11 +450,16 @@ class Relationship:
     followed_by: bool
     requested: bool = False
     requested_by: bool = False
+    blocking: bool = False
+    blocked_by: bool = False
+    muting: bool = False
+    muting_notifications: bool = False
 
 
 def relationships(db: Database, viewer: Viewer, target_ids: Sequence[int]) -> list[Relationship]:
     """The viewer's relationship to each target, in the order asked (unknown ids skipped)."""
     me = viewer.account_id
+    assert me is not None
     wanted = list(dict.fromkeys(target_ids))[:100]
 
     def unit(conn: Connection) -> list[Relationship]:
@@ -473,8 +498,41 @@ def relationships(db: Database, viewer: Viewer, target_ids: Sequence[int]) -> li
                 )
             ).scalars()
         )
+        blocking = set(
+            conn.execute(
+                sa.select(blocks.c.target_account_id).where(
+                    blocks.c.account_id == me, blocks.c.target_account_id.in_(wanted)
+                )
+            ).scalars()
+        )
+        blocked_by = set(
+            conn.execute(
+                sa.select(blocks.c.account_id).where(
+                    blocks.c.target_account_id == me, blocks.c.account_id.in_(wanted)
+                )
+            ).scalars()
+        )
+        # Only mutes in force: an expired one is compared with now, never swept.
+        muting = {
+            m.target_account_id: m.notifications
+            for m in conn.execute(
+                sa.select(mutes.c.target_account_id, mutes.c.notifications).where(
+                    visibility.muting(me), mutes.c.target_account_id.in_(wanted)
+                )
+            )
+        }
         return [
-            Relationship(i, i in following, i in followed_by, i in requested, i in requested_by)
+            Relationship(
+                i,
+                i in following,
+                i in followed_by,
+                i in requested,
+                i in requested_by,
+                blocking=i in blocking,
+                blocked_by=i in blocked_by,
+                muting=i in muting,
+                muting_notifications=bool(muting.get(i, False)),
+            )
             for i in wanted
             if i in known
         ]

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Row
 
 from aloft import ids
 from aloft.errors import (
+    Forbidden,
     Invalid,
     InvalidClient,
     InvalidGrant,
@@ -172,10 +173,17 @@ def _check_redirect_uri(uri: str) -> None:
         raise Invalid.on("redirect_uris", "ERR_INVALID", "cannot contain a fragment.", REDIRECT)
 
 
+LOGIN_DISABLED = "Your login is currently disabled"
+
+
 def authenticate(db: Database, bearer: str) -> Viewer:
-    """The Viewer behind a bearer token; Unauthorized if it is unknown or revoked."""
-    query = sa.select(tokens.c.account_id, tokens.c.scopes, tokens.c.app_id).where(
-        tokens.c.token_hash == digest(bearer)
+    """The Viewer behind a bearer token; Unauthorized if it is unknown or revoked,
+    Forbidden if its account is suspended (Mastodon's 403 "Your login is currently
+    disabled"); one query either way."""
+    query = (
+        sa.select(tokens.c.account_id, tokens.c.scopes, tokens.c.app_id, accounts.c.suspended_at)
+        .select_from(tokens.outerjoin(accounts, accounts.c.id == tokens.c.account_id))
+        .where(tokens.c.token_hash == digest(bearer))
     )
     found = db.read(lambda conn: conn.execute(query).first())
     if found is None:
@@ -183,6 +191,8 @@ def authenticate(db: Database, bearer: str) -> Viewer:
         found = db.read(lambda conn: conn.execute(query).first(), prefer="primary")
     if found is None:
         raise Unauthorized("The access token is invalid")
+    if found.suspended_at is not None:
+        raise Forbidden(LOGIN_DISABLED)
     return Viewer(found.account_id, frozenset(found.scopes.split()), found.app_id)
 
 
@@ -265,6 +275,8 @@ def check_login(db: Database, login: str, password: str) -> int:
     account = db.read(lambda conn: find_account_by_login(conn, login))
     if not verify_password(account.password_hash if account else None, password) or not account:
         raise InvalidGrant(BAD_LOGIN)
+    if account.suspended_at is not None:
+        raise InvalidGrant(LOGIN_DISABLED)
     return int(account.id)
 
 
@@ -353,9 +365,10 @@ def grant_code(db: Database, request: AuthorizeRequest, login: str, password: st
 
     try:
         account_id = check_login(db, login, password)
-    except InvalidGrant:
-        # On the sign-in page this is a person's wrong password, not an OAuth grant.
-        raise Unauthorized(WRONG_LOGIN) from None
+    except InvalidGrant as exc:
+        # On the sign-in page this is a person's wrong password (or suspended account),
+        # not an OAuth grant.
+        raise Unauthorized(WRONG_LOGIN if exc.message == BAD_LOGIN else exc.message) from None
 
     def unit(conn: Connection) -> None:
         app = conn.execute(sa.select(apps).where(apps.c.client_id == request.client_id)).one()

@@ -33,7 +33,7 @@ from aloft.services.conversation_mutes import conversation_muted
 from aloft.services.loader import Bundle, load_accounts, load_statuses
 from aloft.services.pages import Page, PageRequest
 from aloft.services.streaming import notified
-from aloft.services.visibility import visible_to
+from aloft.services.visibility import silenced, silenced_senders, visible_to
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.schema import markers, notifications, statuses
 
@@ -87,8 +87,10 @@ def _dedupe_key(kind: str, from_id: int, status_id: int | None) -> str:
 def notify(
     conn: Connection, recipient_id: int, from_id: int, kind: str, status_id: int | None = None
 ) -> None:
-    """Record a notification unless it is about oneself or already recorded."""
-    if recipient_id == from_id:
+    """Record a notification unless it is about oneself, already recorded, or from an
+    account silenced for the recipient (blocked either way, or muted with notifications:
+    nothing is written, as Mastodon's NotifyService drops it)."""
+    if recipient_id == from_id or silenced(conn, recipient_id, from_id):
         return
     if (
         status_id is not None
@@ -169,10 +171,16 @@ class Filters:
 
 
 def _visible(me: int) -> sa.ColumnElement[bool]:
-    """No notification about a status the recipient may not see."""
-    return sa.or_(
-        notifications.c.status_id.is_(None),
-        sa.exists().where(statuses.c.id == notifications.c.status_id, visible_to(me)),
+    """No notification about a status the recipient may not see, and none from an account
+    silenced for them (blocked either way, suspended, or muted with its notifications)."""
+    return sa.and_(
+        notifications.c.from_account_id.not_in(silenced_senders(me)),
+        sa.or_(
+            notifications.c.status_id.is_(None),
+            sa.exists().where(
+                statuses.c.id == notifications.c.status_id, visible_to(me, listing=False)
+            ),
+        ),
     )
 
 

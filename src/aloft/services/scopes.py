@@ -2,7 +2,8 @@
 
 A token's scopes are a space-separated list. A granular scope ("read:statuses") is granted
 by itself or by its top-level scope ("read"). The legacy "follow" scope grants the
-follow/block/mute scopes.
+follow/block/mute scopes. The admin scopes (admin:read, admin:write:reports…) are granted
+only by themselves or their admin:read / admin:write parent.
 """
 
 from aloft.errors import Invalid
@@ -38,10 +39,29 @@ GRANULAR = {
         "statuses",
     ),
 }
+# Mastodon's admin scopes: admin:read and admin:write grant their granular scopes; the
+# top-level read and write grant none of them.
+ADMIN_GRANULAR = (
+    "accounts",
+    "reports",
+    "domain_allows",
+    "domain_blocks",
+    "ip_blocks",
+    "email_domain_blocks",
+    "canonical_email_blocks",
+)
+ADMIN = frozenset(
+    {"admin:read", "admin:write"}
+    | {f"admin:{mode}:{sub}" for mode in ("read", "write") for sub in ADMIN_GRANULAR}
+)
 FOLLOW_GRANTS = frozenset(
     {"read:blocks", "write:blocks", "read:follows", "write:follows", "read:mutes", "write:mutes"}
 )
-KNOWN = frozenset(TOP_LEVEL) | {f"{top}:{sub}" for top, subs in GRANULAR.items() for sub in subs}
+KNOWN = (
+    frozenset(TOP_LEVEL)
+    | {f"{top}:{sub}" for top, subs in GRANULAR.items() for sub in subs}
+    | ADMIN
+)
 DEFAULT = "read"
 
 
@@ -58,6 +78,8 @@ def allows(granted: tuple[str, ...] | frozenset[str], required: str) -> bool:
     """Whether a token holding `granted` may use an endpoint that requires `required`."""
     if required in granted:
         return True
+    if required.startswith("admin:"):
+        return required.rsplit(":", 1)[0] in granted
     top = required.split(":", 1)[0]
     if top in granted:
         return True

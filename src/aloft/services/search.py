@@ -4,7 +4,8 @@ Accounts are found by username prefix ("@name" and "name@our.domain" work too), 
 by name prefix. Statuses are found with each engine's own full-text index (migration 0002):
 PostgreSQL's tsvector/tsquery, SQLite's FTS5. Every word of the query must occur; only
 statuses the viewer may see are returned, newest first, and only to a signed-in viewer
-(as on Mastodon).
+(as on Mastodon). Accounts and statuses hidden from the viewer (blocked either way, muted,
+suspended: `aloft.services.visibility`) are left out.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from aloft.services.loader import Bundle, load_statuses
-from aloft.services.visibility import visible_to
+from aloft.services.visibility import hidden_accounts, visible_to
 from aloft.storage.database import Database
 from aloft.storage.schema import accounts, follows, statuses, tags
 
@@ -88,7 +89,10 @@ def search(
         exact = sa.case((accounts.c.username_lower == username, 0), else_=1)
         rows = conn.execute(
             sa.select(accounts)
-            .where(accounts.c.username_lower.like(_prefix(username), escape="\\"))
+            .where(
+                accounts.c.username_lower.like(_prefix(username), escape="\\"),
+                accounts.c.id.not_in(hidden_accounts(viewer_id)),
+            )
             .order_by(exact, accounts.c.username_lower)
             .limit(limit)
             .offset(offset)
@@ -147,7 +151,7 @@ def accounts_by_name(
         display.like(_prefix(username), escape="\\"),
         display.like("% " + _prefix(username), escape="\\"),
     )
-    query_ = sa.select(accounts).where(match)
+    query_ = sa.select(accounts).where(match, accounts.c.id.not_in(hidden_accounts(viewer_id)))
     if following:
         query_ = query_.where(followed)
     exact = sa.case((accounts.c.username_lower == username, 0), else_=1)

@@ -79,7 +79,8 @@ class Site:
 
 def _visible_row(conn: Connection, viewer_id: int | None, status_id: int) -> Row:
     row = conn.execute(
-        sa.select(statuses).where(statuses.c.id == status_id, visible_to(viewer_id))
+        # By id, a muted or blocked account's status is still shown (as Mastodon does).
+        sa.select(statuses).where(statuses.c.id == status_id, visible_to(viewer_id, listing=False))
     ).first()
     if row is None:
         raise NotFound("Record not found")
@@ -289,7 +290,9 @@ def get_many(db: Database, viewer: Viewer, status_ids: Sequence[int]) -> tuple[l
     def unit(conn: Connection) -> tuple[list[Row], Bundle]:
         if not wanted:
             return [], load_statuses(conn, [], viewer.account_id)
-        query = sa.select(statuses).where(statuses.c.id.in_(wanted), visible_to(viewer.account_id))
+        query = sa.select(statuses).where(
+            statuses.c.id.in_(wanted), visible_to(viewer.account_id, listing=False)
+        )
         found = {r.id: r for r in conn.execute(query)}
         rows = [found[i] for i in wanted if i in found]
         return rows, load_statuses(conn, rows, viewer.account_id)
@@ -551,7 +554,7 @@ def marked(
         query = (
             sa.select(statuses, table.c.id.label("mark_id"))
             .join(table, table.c.status_id == statuses.c.id)
-            .where(table.c.account_id == me, visible_to(me))
+            .where(table.c.account_id == me, visible_to(me, listing=False))
         )
         rows = page.finish(conn.execute(page.apply(query, table.c.id)).all())
         return Page.of(rows, [r.mark_id for r in rows]), load_statuses(conn, rows, me)

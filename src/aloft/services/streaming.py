@@ -16,7 +16,10 @@ the rules, which are the timelines' rules applied to one status at a time:
 * `direct`: direct statuses the viewer wrote or is mentioned in;
 * `list`: this server has no lists, so there is never a list to stream.
 
-A notification goes only to its owner. A deleted status's `delete` goes to the streams
+Blocks, mutes and suspensions apply as in the timelines (`visibility.hidden_among`): a
+status by (or reblogging) an account the viewer blocks, mutes or is blocked by, or a
+suspended one, reaches none of their streams, nor does a notification they would not be
+shown. A notification goes only to its owner. A deleted status's `delete` goes to the streams
 that would have shown it, judged from facts the event carries (author, visibility,
 mentions, tags), since the row is gone. Events are read on the primary: a NOTIFY may
 arrive before a standby has replayed the commit.
@@ -33,7 +36,7 @@ from sqlalchemy.engine import Connection, Row
 
 from aloft import ids
 from aloft.services.loader import Bundle, load_accounts, load_statuses
-from aloft.services.visibility import DIRECT, PRIVATE, PUBLIC, UNLISTED
+from aloft.services.visibility import DIRECT, PRIVATE, PUBLIC, UNLISTED, hidden_among
 from aloft.storage.database import Database
 from aloft.storage.events import Event, emit
 from aloft.storage.schema import (
@@ -248,6 +251,20 @@ def _route(
     authors = {r.account_id for r in rows.values()}
     authors |= {int(e["a"]) for e in events if e["k"] == "delete"}
     followers = _followers_of(conn, authors, audience)
+    # Blocks, mutes and suspensions (aloft.services.visibility): a reblog is hidden for its
+    # original's author too. Two queries (three with reblogs) per batch.
+    reblogged = {r.reblog_of_id for r in rows.values() if r.reblog_of_id} - rows.keys()
+    originals = {**rows, **_by_id(conn, statuses, reblogged)}
+    original_author = {
+        r.id: originals[r.reblog_of_id].account_id
+        for r in rows.values()
+        if r.reblog_of_id in originals
+    }
+    hidden = hidden_among(
+        conn,
+        audience,
+        authors | set(original_author.values()) | {n.from_account_id for n in notes.values()},
+    )
 
     # What each viewer gets, in event order; entities are loaded per viewer afterwards.
     plan: list[tuple[int, str, set[Stream], int]] = []
@@ -257,7 +274,9 @@ def _route(
         kind = "status" if edited else kind
         if kind == "notification":
             note = notes.get(event_id)
-            if note is not None:
+            if note is not None and not hidden.hides_notification(
+                note.account_id, note.from_account_id
+            ):
                 streams = audience[note.account_id] & NOTIFICATION_STREAMS
                 if streams:
                     plan.append((note.account_id, "notification", streams, event_id))
@@ -277,7 +296,10 @@ def _route(
         else:
             facts = _deleted_facts(event)
         facts.followers = followers[facts.author]
+        shown_by = (facts.author, original_author.get(event_id, facts.author))
         for viewer, subscribed in audience.items():
+            if kind == "status" and hidden.hides_status(viewer, *shown_by):
+                continue
             streams = facts.streams_for(viewer, subscribed)
             if streams:
                 name = "status.update" if edited else "update" if kind == "status" else "delete"

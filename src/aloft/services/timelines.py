@@ -53,6 +53,7 @@ def public(db: Database, viewer: Viewer, page: PageRequest, only_media: bool = F
     """Public statuses that start or continue their author's own thread; no reblogs."""
     query = sa.select(statuses).where(
         statuses.c.visibility == PUBLIC,
+        visible_to(viewer.account_id),
         statuses.c.reblog_of_id.is_(None),
         sa.or_(
             statuses.c.in_reply_to_id.is_(None),
@@ -75,7 +76,7 @@ def tag(
     query = (
         sa.select(statuses)
         .join(status_tags, status_tags.c.status_id == statuses.c.id)
-        .where(tagged, statuses.c.visibility == PUBLIC)
+        .where(tagged, statuses.c.visibility == PUBLIC, visible_to(viewer.account_id))
     )
     if only_media:
         query = query.where(WITH_MEDIA)
@@ -95,7 +96,10 @@ def account(
     """An account's statuses that the viewer may see; with `pinned`, only those it pinned
     (`aloft.services.pins`)."""
     me = viewer.account_id
-    query = sa.select(statuses).where(statuses.c.account_id == account_id, visible_to(me))
+    # A profile shows a muted or blocked account's statuses (not to those it blocks).
+    query = sa.select(statuses).where(
+        statuses.c.account_id == account_id, visible_to(me, listing=False)
+    )
     if exclude_replies:
         query = query.where(
             sa.or_(

@@ -49,6 +49,9 @@ accounts = sa.Table(
     sa.Column("following_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("statuses_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_status_at", TS, nullable=True),
+    # Set by an admin (POST /api/v1/admin/accounts/:id/action type=suspend): the account
+    # cannot sign in or use its tokens, and its statuses are hidden everywhere.
+    sa.Column("suspended_at", TS, nullable=True),
 )
 
 apps = sa.Table(
@@ -303,6 +306,72 @@ media_files = sa.Table(
     sa.Column("variant", sa.String(10), primary_key=True),
     sa.Column("content_type", sa.String(50), nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
+
+def _account_pair_table(name: str, *extra: sa.Column) -> sa.Table:
+    """Blocks and mutes: one row per (account, target), paged by their own id."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(
+            "account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column(
+            "target_account_id",
+            ID,
+            sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("id", ID, nullable=False, unique=True),
+        sa.Column("created_at", TS, nullable=False),
+        *extra,
+        sa.Index(None, "target_account_id"),
+        sa.Index(None, "account_id", "id"),
+    )
+
+
+# Blocks and mutes (aloft.services.relations). A mute with `expires_at` stops applying once
+# that time has passed (compared at read time: no job removes it); `notifications` says
+# whether the target's notifications are hidden too.
+blocks = _account_pair_table("blocks")
+mutes = _account_pair_table(
+    "mutes",
+    sa.Column("notifications", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("expires_at", TS, nullable=True),
+)
+
+# Domains an account blocks. Stored and listed only: every account is local (no domain),
+# so they hide nothing until federation comes.
+domain_blocks = sa.Table(
+    "domain_blocks",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("domain", sa.String(255), primary_key=True),
+    sa.Column("id", ID, nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index(None, "account_id", "id"),
+)
+
+# Reports to the moderators (POST /api/v1/reports). status_ids and rule_ids are JSON lists
+# of ids; action_taken_at is set when an admin resolves the report.
+reports = sa.Table(
+    "reports",
+    metadata,
+    _id_pk(),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "target_account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("status_ids", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("category", sa.String(20), nullable=False),
+    sa.Column("forwarded", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("action_taken_at", TS, nullable=True),
+    sa.Column("action_taken_by_account_id", ID, nullable=True),
+    sa.Index(None, "action_taken_at", "id"),
+    sa.Index(None, "target_account_id"),
 )
 
 
