@@ -135,7 +135,9 @@ def _sqlite_engine(url: sa.URL) -> Engine:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DatabaseError(f"cannot create data directory {folder}: {exc.strerror}") from exc
-        probe = folder / ".aloft-write-test"
+        # A probe of its own: `serve --workers N` starts N processes at once, and with one
+        # shared file a worker's unlink removed another's probe, which then failed to start.
+        probe = folder / f".aloft-write-test-{os.getpid()}-{threading.get_ident()}"
         try:
             probe.write_text("")
             probe.unlink()
