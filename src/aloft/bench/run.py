@@ -135,6 +135,7 @@ class Runner:
         # What must be idle before a measurement: the server's process group, and
         # PostgreSQL's postmaster.pid (its processes and their children).
         self._busy: tuple[int | None, Path | None] = (None, None)
+        self._server: server.Process | None = None
 
     def _meta(self) -> dict[str, Any]:
         plan = self.plan
@@ -217,10 +218,12 @@ class Runner:
             run_dir, free_port(), self.plan.workers, seeded.env, self.plan.log_level
         )
         self._busy = (process.process.pid, seeded.postmaster)
+        self._server = process
         try:
             yield process.url, seeded.targets, seeded.seconds, process
         finally:
             self._busy = (None, None)
+            self._server = None
             process.stop()
 
     def _engine(self, engine: str, size: Size, ceiling: server.Process) -> None:
@@ -273,6 +276,17 @@ class Runner:
                 run["memory_mb"] = [round(x, 1) for x in process.worker_rss_mb()]
         run["loadavg_end"] = loadavg()
 
+    def _check_server(self) -> None:
+        """BenchError naming the server's last words if it is gone (or lost a worker)."""
+        process = self._server
+        if process is None:
+            return
+        lines = process.log.read_text(errors="replace").splitlines()
+        died = [line for line in lines if "ERROR" in line or "Error:" in line]
+        if process.process.poll() is not None or died:
+            last = (died or lines or ["no output"])[-1].strip()
+            raise BenchError(f"aloft serve failed during the run: {last} (log: {process.log})")
+
     def _settle(self, endpoint: Endpoint) -> float:
         """Wait until the server measured next is idle (seconds waited)."""
         if endpoint is CEILING:
@@ -308,21 +322,30 @@ class Runner:
         base = url.rstrip("/")
         # wrk needs a URL; the script's request() (or wrk.path) decides the path.
         target = base + endpoint.path.replace("{id}", str(ids[0]) if ids else "0")
-        if plan.warmup > 0:
-            self._settle(endpoint)
-            load.run(
+        try:
+            if plan.warmup > 0:
+                self._settle(endpoint)
+                load.run(
+                    target,
+                    load.script(endpoint, token, ids, offset + share // 2),
+                    run_dir / "wrk" / f"{name}-warmup.lua",
+                    connections,
+                    plan.warmup,
+                    plan.threads,
+                )
+            settled = self._settle(endpoint)
+            started = time.monotonic()
+            result = load.run(
                 target,
-                load.script(endpoint, token, ids, offset + share // 2),
-                run_dir / "wrk" / f"{name}-warmup.lua",
+                lua,
+                run_dir / "wrk" / f"{name}.lua",
                 connections,
-                plan.warmup,
+                plan.duration,
                 plan.threads,
             )
-        settled = self._settle(endpoint)
-        started = time.monotonic()
-        result = load.run(
-            target, lua, run_dir / "wrk" / f"{name}.lua", connections, plan.duration, plan.threads
-        )
+        except LoadError:
+            self._check_server()  # a server that died is the news, not wrk's refusal
+            raise
         self.step()
         figures = result.to_dict()
         figures["settle_seconds"] = round(settled, 1)
