@@ -353,18 +353,21 @@ def start(
         )
     server = Process(name, url, process, log)
     deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            raise BenchError(f"{name} exited at start: {tail[0]} (log: {log})")
-        try:
-            if httpx.get(url + probe, timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise BenchError(f"{name} did not answer within {START_TIMEOUT:.0f} s (log: {log})")
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+                raise BenchError(f"{name} exited at start: {tail[0]} (log: {log})")
+            try:
+                if httpx.get(url + probe, timeout=2).status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise BenchError(f"{name} did not answer within {START_TIMEOUT:.0f} s (log: {log})")
+    except BaseException:
+        server.stop()  # interrupted or failed while starting: leave nothing running
+        raise
 
 
 def start_aloft(
