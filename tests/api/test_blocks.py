@@ -242,3 +242,16 @@ def test_bad_input(api: Api) -> None:
         f"/api/v1/accounts/{bob.id}/block", headers={"Authorization": f"Bearer {reader}"}
     )
     assert r.status_code == 403
+
+
+def test_grouped_notifications_leave_out_blocked_accounts(api: Api) -> None:
+    alice, bob, carol = api.register("alice"), api.register("bob"), api.register("carol")
+    post = api.post(alice, "like me")
+    for fan in (bob, carol):
+        _ok(api, fan, f"/api/v1/statuses/{post['id']}/favourite")
+    _ok(api, alice, f"/api/v1/accounts/{bob.id}/block")
+    grouped = api.get("/api/v2/notifications", alice).json()
+    groups = [(g["type"], g["notifications_count"], g["sample_account_ids"])
+              for g in grouped["notification_groups"]]  # fmt: skip
+    assert groups == [("favourite", 1, [carol.id])], groups
+    assert bob.id not in [a["id"] for a in grouped["accounts"]]

@@ -198,6 +198,7 @@ def test_resolve_suspend_and_unsuspend(api: Api) -> None:
     assert api.get(f"/api/v1/statuses/{spam['id']}").status_code == 404
     profile = api.get(f"/api/v1/accounts/{bob.id}").json()
     assert profile["suspended"] is True and profile["display_name"] == ""
+    assert api.get(f"/api/v1/accounts/{bob.id}/followers", carol).json() == []
     assert_conforms("Account", profile)
     assert bob.id not in [
         a["id"] for a in api.get("/api/v1/accounts/search", carol, q="bob").json()

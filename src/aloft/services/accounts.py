@@ -579,7 +579,8 @@ def follow_list(db: Database, account_id: int, page: PageRequest, direction: str
         anchor, other = follows.c.account_id, follows.c.target_account_id
 
     def unit(conn: Connection) -> Page[Row]:
-        get_row(conn, account_id)
+        if get_row(conn, account_id).suspended_at is not None:
+            return Page.of([], [])  # a suspended account's lists are hidden, as Mastodon's
         query = (
             sa.select(accounts, follows.c.id.label("follow_id"))
             .join(follows, other == accounts.c.id)

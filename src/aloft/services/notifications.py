@@ -348,7 +348,12 @@ def _group_data(
     if not keys:
         return {}
     n = notifications
-    upto = [n.c.account_id == me, n.c.group_key.in_(list(keys))]
+    # Counts and samples leave out senders the recipient is not shown (blocks, mutes).
+    upto = [
+        n.c.account_id == me,
+        n.c.group_key.in_(list(keys)),
+        n.c.from_account_id.not_in(silenced_senders(me)),
+    ]
     if high is not None:
         upto.append(n.c.id <= high)
     oldest = sa.func.min(sa.case((n.c.id >= low, n.c.id)) if low is not None else n.c.id)
