@@ -11,7 +11,7 @@ from aloft.api import entities
 from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.links import page_request, paged
 from aloft.api.params import Params, path_id
-from aloft.errors import BadRequest, Invalid
+from aloft.errors import Invalid
 from aloft.services import edits, limits, pins, polls, statuses
 from aloft.services.auth import Viewer
 from aloft.services.loader import Bundle
@@ -90,9 +90,8 @@ def poll_show(ctx: Ctx) -> Any:
 
 @endpoint(scope="write:statuses", user=True)
 def poll_vote(ctx: Ctx) -> Any:
-    if not ctx.params.has("choices"):
-        raise BadRequest("Missing required parameter: choices")
-    choices = ctx.params.ids("choices")
+    # Missing choices are told after the poll is found: an unknown poll is 404 first.
+    choices = ctx.params.ids("choices") if ctx.params.has("choices") else None
     return entities.poll(polls.vote(ctx.db, ctx.viewer, path_id(ctx.path("id")), choices))
 
 

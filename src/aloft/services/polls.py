@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from aloft import ids
-from aloft.errors import Invalid, NotFound
+from aloft.errors import BadRequest, Invalid, NotFound
 from aloft.services.auth import Viewer, now
 from aloft.services.visibility import visible_to
 from aloft.storage.database import Database, insert_ignore
@@ -204,19 +204,22 @@ def get(db: Database, viewer: Viewer, poll_id: int) -> PollView:
     return db.read(unit)
 
 
-def vote(db: Database, viewer: Viewer, poll_id: int, choices: Sequence[int]) -> PollView:
+def vote(db: Database, viewer: Viewer, poll_id: int, choices: Sequence[int] | None) -> PollView:
     """Vote in a poll the viewer may see and did not make, before it ends: one choice, or
     several distinct ones on a multiple-choice poll. A second vote is refused (422); a rerun
-    of this very vote (the same choices already recorded) answers as the first run did."""
+    of this very vote (the same choices already recorded) answers as the first run did.
+    `choices` None: the parameter was missing (400, once the poll is found: 404 first)."""
     me = viewer.account_id
     assert me is not None
-    wanted = sorted(set(choices))
-    if not wanted:
-        raise Invalid.on("choices", "ERR_BLANK", "can't be blank")
+    wanted = sorted(set(choices or ()))
     vote_ids = [ids.new_id() for _ in wanted]
 
     def unit(conn: Connection) -> PollView:
         row = _visible_poll(conn, me, poll_id)
+        if choices is None:
+            raise BadRequest("Missing required parameter: choices")
+        if not wanted:
+            raise Invalid.on("choices", "ERR_BLANK", "can't be blank")
         mine = sorted(
             conn.execute(
                 sa.select(poll_votes.c.choice).where(
