@@ -33,6 +33,39 @@ def _settings() -> Settings:
         fail(f"bad setting: {exc}")
 
 
+def _prepare_schema(settings: Settings) -> None:
+    """Migrate before serving. When no server takes writes right now (a replica cluster in
+    the middle of a failover, or with its primary down) but a server that can be read says
+    the schema is already current, serve anyway: the app holds writes until a primary is
+    back, as it would had it started a minute earlier. Only a schema that needs migrating
+    and cannot be migrated stops the start."""
+    from sqlalchemy.exc import OperationalError
+
+    from aloft.storage.migrate import is_current, upgrade
+
+    try:
+        db = Database.from_settings(settings)
+    except DatabaseError as exc:
+        fail(str(exc))
+    try:
+        upgrade(db.engine)
+    except OperationalError as exc:
+        try:
+            current = db.read(is_current)
+        except Exception:
+            current = False
+        if not current:
+            fail(f"cannot open the database: {exc.orig}")
+        click.secho(
+            "aloft: no database server takes writes right now; the schema is current, so "
+            "serving (writes wait for a primary)",
+            fg="yellow",
+            err=True,
+        )
+    finally:
+        db.dispose()
+
+
 def _open_database(settings: Settings, migrate: bool = True) -> Database:
     from sqlalchemy.exc import OperationalError
 
@@ -88,7 +121,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     if not 0 < settings.port < 65536:
         fail(f"bad port {settings.port}: expected 1 to 65535")
     _check_port(settings.host, settings.port)
-    _open_database(settings).dispose()
+    _prepare_schema(settings)
     # Workers are separate processes that read their settings from the environment.
     os.environ.update(
         ALOFT_HOST=settings.host, ALOFT_PORT=str(settings.port), ALOFT_WORKERS=str(settings.workers)

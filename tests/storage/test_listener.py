@@ -19,7 +19,7 @@ from aloft.services.auth import Viewer
 from aloft.storage.database import Database
 from aloft.storage.events import Listener, emit
 from tests.conftest import Api
-from tests.storage.test_promotion import Pair, pair  # noqa: F401 (a fixture)
+from tests.storage.conftest import Pair
 
 WAIT = 60.0
 
@@ -32,7 +32,7 @@ def _next(got: queue.Queue[dict[str, Any]], kind: str) -> dict[str, Any]:
             return event
 
 
-def test_events_flow_again_after_the_primary_fails_over(pair: Pair) -> None:  # noqa: F811
+def test_events_flow_again_after_the_primary_fails_over(pair: Pair) -> None:
     db = Database.from_url(pair.multi_host_url())
     got: queue.Queue[dict[str, Any]] = queue.Queue()
     db.events.subscribe(got.put)
