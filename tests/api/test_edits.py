@@ -126,3 +126,45 @@ def test_rebloggers_are_told_of_each_edit(api: Api) -> None:
     assert notes[0]["status"]["id"] == status["id"]
     assert "twice" in notes[0]["status"]["content"]
     assert_conforms("Notification", notes[0])
+
+
+def test_edit_media_and_its_history(api: Api) -> None:
+    from tests.api.test_media import png
+
+    alice, bob = api.register("alice"), api.register("bob")
+
+    def media() -> str:
+        r = api.client.post(
+            "/api/v2/media", headers=alice.headers, files={"file": ("a.png", png(), "image/png")}
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["id"])
+
+    first, second = media(), media()
+    status = api.post(alice, "a picture", **{"media_ids[]": first})
+    edited = _edit(
+        api, alice, status["id"], status="two pictures", **{"media_ids[]": [second, first]}
+    )
+    assert edited.status_code == 200, edited.text
+    assert [m["id"] for m in edited.json()["media_attachments"]] == [second, first]
+    history = api.get(f"/api/v1/statuses/{status['id']}/history", alice).json()
+    assert [[m["id"] for m in h["media_attachments"]] for h in history] == [
+        [first],
+        [second, first],
+    ]
+    assert_conforms("StatusEdit", history, many=True)
+    # Someone else's media, and a poll with media, are refused; media left out are removed.
+    theirs = api.client.post(
+        "/api/v2/media", headers=bob.headers, files={"file": ("b.png", png(), "image/png")}
+    ).json()["id"]
+    assert _edit(api, alice, status["id"], status="x", **{"media_ids[]": theirs}).status_code == 422
+    with_poll = _edit(
+        api,
+        alice,
+        status["id"],
+        status="x",
+        **{"media_ids[]": first, "poll[options][]": ["a", "b"], "poll[expires_in]": "600"},
+    )
+    assert with_poll.status_code == 422
+    bare = _edit(api, alice, status["id"], status="no pictures").json()
+    assert bare["media_attachments"] == []
