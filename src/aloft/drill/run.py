@@ -108,7 +108,10 @@ class FaultSchedule(threading.Thread):
             return
         self.injected = True
         self.fault.inject(self.recorder)
-        self._cancel.wait(max(0.0, self.at + self.window - self.recorder.now()))
+        due = self.at + self.window
+        if self.fault.hold is not None:  # a sequence: mend a set time after its last blow
+            due = min(due, self.recorder.now() + self.fault.hold)
+        self._cancel.wait(max(0.0, due - self.recorder.now()))
         self.fault.repair(self.recorder)
         self.repaired = True
 

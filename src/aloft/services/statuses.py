@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
-from aloft.errors import Forbidden, Invalid, NotFound
+from aloft.errors import FieldError, Forbidden, Invalid, NotFound
 from aloft.services import limits, polls, text
 from aloft.services.auth import Viewer, now
 from aloft.services.loader import Bundle, load_statuses
@@ -115,7 +115,9 @@ def validate(new: NewStatus) -> int:
         )
     too_large = text.size_error(new.text, new.spoiler_text)
     if too_large is not None:
-        raise Invalid(f"Validation failed: {too_large}")
+        raise Invalid(
+            f"Validation failed: {too_large}", [FieldError("status", "ERR_TOO_LONG", too_large)]
+        )
     visibility = BY_NAME.get(new.visibility or "public")
     if visibility is None:
         raise Invalid.on(
