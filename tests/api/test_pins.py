@@ -101,3 +101,16 @@ def test_conversation_mute_is_per_account(api: Api) -> None:
     assert api.get(f"/api/v1/statuses/{root['id']}", alice).json()["muted"] is False
     api.client.post(f"/api/v1/statuses/{root['id']}/favourite", headers=bob.headers)
     assert len(api.get("/api/v1/notifications", alice).json()) == 1
+
+
+def test_a_muted_conversation_hides_edits_too(api: Api) -> None:
+    alice, bob = api.register("alice"), api.register("bob")
+    status = api.post(alice, "original")
+    api.client.post(f"/api/v1/statuses/{status['id']}/reblog", headers=bob.headers)
+    _act(api, bob, status["id"], "mute")
+    edit = api.client.put(
+        f"/api/v1/statuses/{status['id']}", headers=alice.headers, data={"status": "edited"}
+    )
+    assert edit.status_code == 200
+    # Mastodon drops every notification about a status in a muted conversation.
+    assert api.get("/api/v1/notifications", bob, **{"types[]": "update"}).json() == []

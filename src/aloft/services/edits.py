@@ -350,7 +350,14 @@ def history(db: Database, viewer: Viewer, status_id: int) -> History:
 
 
 def source(db: Database, viewer: Viewer, status_id: int) -> Row:
-    """The source of one of the viewer's own statuses (Mastodon looks among them only)."""
-    me = viewer.account_id
-    assert me is not None
-    return db.read(lambda conn: _own(conn, me, status_id))
+    """The source of a status the viewer may see (NotFound otherwise, as Mastodon)."""
+
+    def unit(conn: Connection) -> Row:
+        row = conn.execute(
+            sa.select(statuses).where(statuses.c.id == status_id, visible_to(viewer.account_id))
+        ).first()
+        if row is None:
+            raise NotFound("Record not found")
+        return row
+
+    return db.read(unit)

@@ -38,8 +38,6 @@ from aloft.storage.database import Database, insert_ignore
 from aloft.storage.schema import markers, notifications, statuses
 
 TYPES = ("mention", "follow", "follow_request", "favourite", "reblog", "poll", "update")
-# A muted conversation (aloft.services.conversation_mutes) stops these, as Mastodon.
-MUTED_WITH_CONVERSATION = ("mention", "favourite", "reblog", "update")
 # Mastodon 4.3 groups these (Notification::GROUPABLE_NOTIFICATION_TYPES).
 GROUPABLE = ("favourite", "reblog", "follow")
 MAX_GROUP_SPAN_HOURS = 12
@@ -92,12 +90,6 @@ def notify(
     nothing is written, as Mastodon's NotifyService drops it)."""
     if recipient_id == from_id or silenced(conn, recipient_id, from_id):
         return
-    if (
-        status_id is not None
-        and kind in MUTED_WITH_CONVERSATION
-        and conversation_muted(conn, recipient_id, status_id)
-    ):
-        return
     _record(conn, recipient_id, from_id, kind, status_id, _dedupe_key(kind, from_id, status_id))
 
 
@@ -117,6 +109,10 @@ def _record(
     status_id: int | None,
     dedupe_key: str,
 ) -> None:
+    # Nothing about a status in a conversation the recipient muted (any type: Mastodon's
+    # NotifyService drops every notification whose target status is in one).
+    if status_id is not None and conversation_muted(conn, recipient_id, status_id):
+        return
     at = now()
     notification_id = ids.new_id()
     added = insert_ignore(
