@@ -58,6 +58,7 @@ class _Server(http.server.ThreadingHTTPServer):
 @pytest.fixture
 def proxy(tmp_path: Path) -> Iterator[str]:
     topology = Topology.create(tmp_path / "cluster", 3, None, Path("/p"), Path("/py"))
+    topology.haproxy_socket.parent.mkdir(parents=True)  # `up` makes it for the stats socket
     # Strict round robin here, so that three requests reach the three stand-ins; the real
     # configuration hashes the Authorization header (test_render pins that), which for
     # requests without one falls back to a round robin that need not alternate strictly.
