@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
+from aloft.cluster.commands import DIR_OPTION
 from aloft.drill.faults import FAULTS
 
 EXIT_FAILED = 1
@@ -30,6 +31,17 @@ class WorkloadOption(click.Option):
         extra = super().get_help_extra(ctx)
         extra["default"] = f"{getattr(WorkloadSettings(), str(self.name)):g}"
         return extra
+
+
+def out_option(help_text: str) -> Any:
+    """--out, the folder drills write their runs under."""
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("runs"),
+        show_default=True,
+        help=help_text,
+    )
 
 
 def _given(options: dict[str, Any]) -> dict[str, Any]:
@@ -64,14 +76,7 @@ def drill() -> None:
     show_default=True,
     help="What to break (none: only the workload and the checker).",
 )
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("cluster"),
-    show_default=True,
-    help="The cluster directory (from `aloft cluster up --dir`).",
-)
+@DIR_OPTION
 @click.option("--url", default=None, help="Send the traffic here instead (127.0.0.0/8 only).")
 @click.option(
     "--duration",
@@ -114,13 +119,7 @@ def drill() -> None:
     default=None,
     help="How long a plain client waits for one answer (seconds).",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("runs"),
-    show_default=True,
-    help="Where run folders are written.",
-)
+@out_option("Where run folders are written.")
 @click.option(
     "--stall-budget",
     type=click.FloatRange(min=0),
@@ -212,21 +211,8 @@ def check_command(history_file: Path, stall_budget: float | None) -> None:
     help="Comma-separated faults to run [every fault `aloft drill run` knows].",
 )
 @click.option("--quick", is_flag=True, help="Only a short subset that takes a few minutes.")
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("cluster"),
-    show_default=True,
-    help="The cluster directory (from `aloft cluster up --dir`).",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("runs"),
-    show_default=True,
-    help="Where the matrix folder is written.",
-)
+@DIR_OPTION
+@out_option("Where the matrix folder is written.")
 @click.option(
     "--clients",
     cls=WorkloadOption,
@@ -284,21 +270,8 @@ def matrix_command(
 
 @drill.command("soak")
 @click.option("--minutes", type=click.FloatRange(min=0.1), default=30, show_default=True)
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("cluster"),
-    show_default=True,
-    help="The cluster directory (from `aloft cluster up --dir`).",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("runs"),
-    show_default=True,
-    help="Where the run folder is written.",
-)
+@DIR_OPTION
+@out_option("Where the run folder is written.")
 @click.option("--cpu/--no-cpu", default=True, show_default=True, help="Keep every core busy.")
 @click.option(
     "--fsync/--no-fsync", default=True, show_default=True, help="Write and fsync without pause."
