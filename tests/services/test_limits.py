@@ -108,9 +108,7 @@ def test_general_counts_reach_other_processes_at_the_next_sync(
         a.hit(GENERAL, "42")
 
 
-def test_counts_wait_for_the_database_when_it_is_away(
-    settings: Settings, tmp_path: Path
-) -> None:
+def test_counts_wait_for_the_database_when_it_is_away(settings: Settings, tmp_path: Path) -> None:
     """A sync that cannot write keeps this process's counts for the next one."""
     db = Database.from_settings(settings)
     upgrade(db.engine)
