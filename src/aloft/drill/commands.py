@@ -44,6 +44,22 @@ def out_option(help_text: str) -> Any:
     )
 
 
+CLIENTS = click.option(
+    "--clients",
+    cls=WorkloadOption,
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Careful clients (retry with the same Idempotency-Key), each with its own account.",
+)
+PLAIN_CLIENTS = click.option(
+    "--plain-clients",
+    cls=WorkloadOption,
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Plain clients (send each request once), each with its own account.",
+)
+
+
 def _given(options: dict[str, Any]) -> dict[str, Any]:
     """The options that were given (a WorkloadOption left out is None)."""
     return {name: value for name, value in options.items() if value is not None}
@@ -98,20 +114,8 @@ def drill() -> None:
     help="Seconds from the fault until it is repaired [20; 30 for hang-* and partition-primary"
     " and isolate-primary-from-consensus, which must outlast Patroni's 20 s lease].",
 )
-@click.option(
-    "--clients",
-    cls=WorkloadOption,
-    type=click.IntRange(1, 64),
-    default=None,
-    help="Careful clients (retry with the same Idempotency-Key), each with its own account.",
-)
-@click.option(
-    "--plain-clients",
-    cls=WorkloadOption,
-    type=click.IntRange(0, 64),
-    default=None,
-    help="Plain clients (send each request once), each with its own account.",
-)
+@CLIENTS
+@PLAIN_CLIENTS
 @click.option(
     "--plain-timeout",
     cls=WorkloadOption,
@@ -213,20 +217,8 @@ def check_command(history_file: Path, stall_budget: float | None) -> None:
 @click.option("--quick", is_flag=True, help="Only a short subset that takes a few minutes.")
 @DIR_OPTION
 @out_option("Where the matrix folder is written.")
-@click.option(
-    "--clients",
-    cls=WorkloadOption,
-    type=click.IntRange(1, 64),
-    default=None,
-    help="Careful clients per drill.",
-)
-@click.option(
-    "--plain-clients",
-    cls=WorkloadOption,
-    type=click.IntRange(0, 64),
-    default=None,
-    help="Plain clients per drill.",
-)
+@CLIENTS
+@PLAIN_CLIENTS
 def matrix_command(
     runs: int,
     faults: str | None,
@@ -292,8 +284,8 @@ def matrix_command(
     show_default=True,
     help="Percent of frames dropped on every zone's link, each way.",
 )
-@click.option("--clients", cls=WorkloadOption, type=click.IntRange(1, 64), default=None)
-@click.option("--plain-clients", cls=WorkloadOption, type=click.IntRange(0, 64), default=None)
+@CLIENTS
+@PLAIN_CLIENTS
 def soak_command(
     minutes: float,
     directory: Path,
