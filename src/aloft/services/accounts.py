@@ -456,6 +456,17 @@ class Relationship:
     muting_notifications: bool = False
 
 
+def _linked(
+    conn: Connection, table: sa.Table, me: int, wanted: list[int], outgoing: bool
+) -> set[int]:
+    """Which of `wanted` a row of `table` (follows, follow requests, blocks) links to `me`:
+    from me to them when `outgoing`, else from them to me."""
+    mine, theirs = table.c.account_id, table.c.target_account_id
+    if not outgoing:
+        mine, theirs = theirs, mine
+    return set(conn.execute(sa.select(theirs).where(mine == me, theirs.in_(wanted))).scalars())
+
+
 def relationships(db: Database, viewer: Viewer, target_ids: Sequence[int]) -> list[Relationship]:
     """The viewer's relationship to each target, in the order asked (unknown ids skipped)."""
     me = viewer.account_id
@@ -468,50 +479,12 @@ def relationships(db: Database, viewer: Viewer, target_ids: Sequence[int]) -> li
         known = set(
             conn.execute(sa.select(accounts.c.id).where(accounts.c.id.in_(wanted))).scalars()
         )
-        following = set(
-            conn.execute(
-                sa.select(follows.c.target_account_id).where(
-                    follows.c.account_id == me, follows.c.target_account_id.in_(wanted)
-                )
-            ).scalars()
-        )
-        followed_by = set(
-            conn.execute(
-                sa.select(follows.c.account_id).where(
-                    follows.c.target_account_id == me, follows.c.account_id.in_(wanted)
-                )
-            ).scalars()
-        )
-        requested = set(
-            conn.execute(
-                sa.select(follow_requests.c.target_account_id).where(
-                    follow_requests.c.account_id == me,
-                    follow_requests.c.target_account_id.in_(wanted),
-                )
-            ).scalars()
-        )
-        requested_by = set(
-            conn.execute(
-                sa.select(follow_requests.c.account_id).where(
-                    follow_requests.c.target_account_id == me,
-                    follow_requests.c.account_id.in_(wanted),
-                )
-            ).scalars()
-        )
-        blocking = set(
-            conn.execute(
-                sa.select(blocks.c.target_account_id).where(
-                    blocks.c.account_id == me, blocks.c.target_account_id.in_(wanted)
-                )
-            ).scalars()
-        )
-        blocked_by = set(
-            conn.execute(
-                sa.select(blocks.c.account_id).where(
-                    blocks.c.target_account_id == me, blocks.c.account_id.in_(wanted)
-                )
-            ).scalars()
-        )
+        following = _linked(conn, follows, me, wanted, outgoing=True)
+        followed_by = _linked(conn, follows, me, wanted, outgoing=False)
+        requested = _linked(conn, follow_requests, me, wanted, outgoing=True)
+        requested_by = _linked(conn, follow_requests, me, wanted, outgoing=False)
+        blocking = _linked(conn, blocks, me, wanted, outgoing=True)
+        blocked_by = _linked(conn, blocks, me, wanted, outgoing=False)
         # Only mutes in force: an expired one is compared with now, never swept.
         muting = {
             m.target_account_id: m.notifications
