@@ -227,3 +227,37 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = start_server(tmp_path_factory.mktemp("server") / "data")
     yield srv
     stop_server(srv)
+
+
+def register_http(
+    client: httpx.Client, username: str, password: str = "correct horse battery"
+) -> httpx.Response:
+    """Sign up through the API as an app does: register an app, take its client token, post
+    the account. Returns the registration's answer (its JSON holds the user's token)."""
+    app = client.post(
+        "/api/v1/apps",
+        data={
+            "client_name": "t",
+            "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+            "scopes": "read write",
+        },
+    ).json()
+    app_token = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+            "scope": "read write",
+        },
+    ).json()["access_token"]
+    return client.post(
+        "/api/v1/accounts",
+        headers={"Authorization": f"Bearer {app_token}"},
+        data={
+            "username": username,
+            "email": f"{username}@example.org",
+            "password": password,
+            "agreement": "true",
+        },
+    )

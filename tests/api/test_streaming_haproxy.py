@@ -20,7 +20,7 @@ import websockets
 
 from aloft.cluster.render import REPLAY_AFTER, haproxy_config
 from aloft.cluster.topology import Topology
-from tests.conftest import Server, free_port, stop_server
+from tests.conftest import Server, free_port, register_http, stop_server
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 IDLE = REPLAY_AFTER + 5.0  # longer than HAProxy waits for a silent server
@@ -86,33 +86,7 @@ def test_idle_streams_live_through_haproxy(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "HAProxy never answered"
             time.sleep(0.2)
         client = httpx.Client(base_url=base, timeout=30)
-        app = client.post(
-            "/api/v1/apps",
-            data={
-                "client_name": "t",
-                "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
-                "scopes": "read write",
-            },
-        ).json()
-        app_token = client.post(
-            "/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": app["client_id"],
-                "client_secret": app["client_secret"],
-                "scope": "read write",
-            },
-        ).json()["access_token"]
-        token = client.post(
-            "/api/v1/accounts",
-            headers={"Authorization": f"Bearer {app_token}"},
-            data={
-                "username": "idle",
-                "email": "idle@example.org",
-                "password": "long enough!",
-                "agreement": "true",
-            },
-        ).json()["access_token"]
+        token = register_http(client, "idle", "long enough!").json()["access_token"]
         advertised = client.get("/api/v2/instance").json()["configuration"]["urls"]["streaming"]
         assert advertised == base.replace("http", "ws", 1)
 

@@ -24,6 +24,7 @@ from aloft.cluster.control import Cluster
 from aloft.cluster.errors import ClusterError
 from tests.cluster.machine import cluster_directory, why_no_cluster
 from tests.commands import aloft
+from tests.conftest import register_http
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -160,33 +161,7 @@ def test_cluster_up_serve_faults_and_down(cluster_dir: Path) -> None:
     # The Mastodon API through HAProxy: register, post, read back.
     with httpx.Client(base_url=cluster.url, timeout=60) as client:
         assert client.get("/api/v1/instance").status_code == 200
-        app = client.post(
-            "/api/v1/apps",
-            data={
-                "client_name": "t",
-                "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
-                "scopes": "read write",
-            },
-        ).json()
-        app_token = client.post(
-            "/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": app["client_id"],
-                "client_secret": app["client_secret"],
-                "scope": "read write",
-            },
-        ).json()["access_token"]
-        registered = client.post(
-            "/api/v1/accounts",
-            headers={"Authorization": f"Bearer {app_token}"},
-            data={
-                "username": "carol",
-                "email": "carol@example.org",
-                "password": "correct horse battery",
-                "agreement": "true",
-            },
-        )
+        registered = register_http(client, "carol")
         assert registered.status_code == 200, registered.text
         auth = {"Authorization": f"Bearer {registered.json()['access_token']}"}
 
