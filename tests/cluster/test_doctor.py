@@ -8,7 +8,15 @@ import json
 import pytest
 
 from aloft.cluster import render
-from aloft.cluster.doctor import Check, Facts, evaluate, expected_stall, summary
+from aloft.cluster.doctor import (
+    Check,
+    Facts,
+    evaluate,
+    expected_stall,
+    lease_in_force,
+    lease_text,
+    summary,
+)
 
 ADDRESSES = ["10.213.0.11", "10.213.0.12", "10.213.0.13"]
 
@@ -75,6 +83,30 @@ def test_a_healthy_cluster_passes_every_check() -> None:
     assert summary(checks) == "failover ready"
     assert expected_stall(healthy()) == render.TTL + 1.0
     assert len(checks) >= 13
+
+
+def test_the_lease_in_force_and_the_stall_a_crash_would_cost() -> None:
+    facts = healthy()
+    assert facts.patroni_config is not None
+    facts.patroni_config.update(ttl=6, loop_wait=1, retry_timeout=2)
+    facts.leader_lease_ttl = 6
+    lease = lease_in_force(facts)
+    assert lease == {
+        "ttl": 6,
+        "loop_wait": 1,
+        "retry_timeout": 2,
+        "granted_ttl": 6,
+        "expected_crash_stall_s": 7.0,
+    }
+    assert lease_text(lease) == (
+        "lease: ttl 6 s (etcd granted 6 s), loop_wait 1 s, retry_timeout 2 s; "
+        "a node crash now would stall writes ≈7 s"
+    )
+    facts.leader_lease_ttl = None
+    assert "no leader holds the key" in lease_text(lease_in_force(facts))
+    facts.patroni_config = None
+    assert lease_in_force(facts) is None
+    assert lease_text(None).startswith("lease: unknown")
 
 
 def test_facts_round_trip_through_json() -> None:

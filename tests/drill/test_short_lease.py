@@ -43,6 +43,13 @@ def test_patroni_runs_the_short_lease(short_lease_cluster: Path) -> None:
     for log in (short_lease_cluster / "logs").glob("patroni-*.log"):
         assert "adjusting" not in log.read_text(), f"Patroni adjusted a timing: {log}"
     assert doctor.returncode == 0, doctor.stdout
+    status = aloft("cluster", "status", "--dir", str(short_lease_cluster))
+    assert "lease: ttl 6 s (etcd granted 6 s), loop_wait 1 s, retry_timeout 2 s" in status.stdout
+    assert "a node crash now would stall writes ≈7 s" in status.stdout
+    lease = json.loads(
+        aloft("cluster", "status", "--dir", str(short_lease_cluster), "--json").stdout
+    )["lease"]
+    assert (lease["ttl"], lease["granted_ttl"], lease["expected_crash_stall_s"]) == (6, 6, 7.0)
 
 
 def test_a_node_crash_stalls_writes_for_about_the_lease(

@@ -125,17 +125,21 @@ def up_command(directory: Path, zones: int, timeout: float, lease: int | None) -
 @DIR_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status_command(directory: Path, as_json: bool) -> None:
-    """Zones, roles, timeline, replication lag, app readiness and etcd health."""
+    """Zones, roles, timeline, replication lag, app readiness, etcd health, and the leader
+    lease in force with the write stall a node crash would cause now."""
+    from aloft.cluster import doctor
     from aloft.cluster.control import Cluster
     from aloft.cluster.status import table
 
     try:
         cluster_handle = Cluster.load(directory)
         snapshot = cluster_handle.snapshot()
+        facts = doctor.gather(cluster_handle)
     except ClusterError as exc:
         _fail(str(exc))
+    lease = doctor.lease_in_force(facts)
     if as_json:
-        click.echo(json.dumps(snapshot.as_dict(), indent=2))
+        click.echo(json.dumps({**snapshot.as_dict(), "lease": lease}, indent=2))
         return
     from rich.console import Console
 
@@ -149,9 +153,8 @@ def status_command(directory: Path, as_json: bool) -> None:
         console.print(
             f"[bold green]healthy[/]: leader {snapshot.leader}, clients use {snapshot.url}"
         )
-    from aloft.cluster import doctor
-
-    line = doctor.summary(doctor.evaluate(doctor.gather(cluster_handle)))
+    console.print(doctor.lease_text(lease))
+    line = doctor.summary(doctor.evaluate(facts))
     colour = "green" if line == "failover ready" else "red"
     console.print(f"[bold {colour}]{line}[/] (details: aloft cluster doctor --dir {directory})")
 

@@ -263,6 +263,34 @@ def expected_stall(facts: Facts) -> float | None:
     return float(ttl) + RETRY_BACKOFF_S if isinstance(ttl, int | float) else None
 
 
+def lease_in_force(facts: Facts) -> dict[str, Any] | None:
+    """The leader lease Patroni runs with now (its /config), the TTL etcd granted the leader
+    key, and the write stall a node crash would cause now; None when no Patroni answered."""
+    config = facts.patroni_config or {}
+    if not isinstance(config.get("ttl"), int | float):
+        return None
+    return {
+        "ttl": config["ttl"],
+        "loop_wait": config.get("loop_wait"),
+        "retry_timeout": config.get("retry_timeout"),
+        "granted_ttl": facts.leader_lease_ttl,
+        "expected_crash_stall_s": expected_stall(facts),
+    }
+
+
+def lease_text(lease: dict[str, Any] | None) -> str:
+    """One line for `aloft cluster status`."""
+    if lease is None:
+        return "lease: unknown (no Patroni answered /config)"
+    granted = lease["granted_ttl"]
+    held = "no leader holds the key" if granted is None else f"etcd granted {granted} s"
+    return (
+        f"lease: ttl {lease['ttl']} s ({held}), loop_wait {lease['loop_wait']} s, "
+        f"retry_timeout {lease['retry_timeout']} s; a node crash now would stall writes "
+        f"≈{lease['expected_crash_stall_s']:g} s"
+    )
+
+
 def _gib(n: int) -> str:
     return f"{n / 1024**3:.1f} GiB"
 
