@@ -52,6 +52,15 @@ accounts = sa.Table(
     # Set by an admin (POST /api/v1/admin/accounts/:id/action type=suspend): the account
     # cannot sign in or use its tokens, and its statuses are hidden everywhere.
     sa.Column("suspended_at", TS, nullable=True),
+    # Profile fields as typed (JSON list of {"name", "value"}), rendered when shown.
+    sa.Column("fields", sa.Text, nullable=False, server_default="[]"),
+    # What a new status gets when the client does not say (source[...] of the profile).
+    sa.Column("default_privacy", sa.String(10), nullable=False, server_default="public"),
+    sa.Column("default_sensitive", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("default_language", sa.String(16), nullable=True),
+    sa.Column("discoverable", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("indexable", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("hide_collections", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 apps = sa.Table(
@@ -249,6 +258,55 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", TS, nullable=False),
 )
 
+# Posts waiting for their time (aloft.services.scheduled): `params` is the post as asked
+# (JSON, Mastodon's ScheduledStatus params). The job that publishes one deletes its row in
+# the transaction that writes the status, so it is published once.
+scheduled_statuses = sa.Table(
+    "scheduled_statuses",
+    metadata,
+    _id_pk(),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("scheduled_at", TS, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("account_id", "idempotency_key"),
+    sa.Index(None, "scheduled_at"),
+    sa.Index(None, "account_id", "id"),
+)
+
+# Conversations (aloft.services.conversations), Mastodon's AccountConversation: one row per
+# account, thread of direct posts (its root status) and set of other participants
+# (`participants`, a JSON list of account ids; `participants_key` its SHA-256, for the
+# unique index). Written in the direct post's own transaction.
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    _id_pk(),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("thread_id", ID, nullable=False),
+    sa.Column("participants_key", sa.String(64), nullable=False),
+    sa.Column("participants", sa.Text, nullable=False),
+    sa.Column("last_status_id", ID, nullable=False),
+    sa.Column("unread", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("account_id", "thread_id", "participants_key"),
+    sa.Index(None, "account_id", "last_status_id"),
+)
+
+# The direct posts of each conversation (a deleted one leaves with its status).
+conversation_statuses = sa.Table(
+    "conversation_statuses",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        ID,
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index(None, "status_id"),
+)
+
 # Rate-limit counts shared by every app process of a deployment (aloft.services.limits):
 # requests per rule, key (an account id or an IP address) and fixed window, where `window`
 # is the window's start in seconds since the epoch. Rows older than two windows are swept.
@@ -288,7 +346,16 @@ media_attachments = sa.Table(
     sa.Column("claimed_until", TS, nullable=True),
     sa.Column("claimed_by", sa.String(32), nullable=True),  # the claim's own random token
     sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
+    # Reserved for a scheduled post (aloft.services.scheduled): not cleaned up as
+    # unattached, not attachable to another post; publishing clears it (SET NULL).
+    sa.Column(
+        "scheduled_status_id",
+        ID,
+        sa.ForeignKey("scheduled_statuses.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
     sa.Index(None, "status_id"),
+    sa.Index(None, "scheduled_status_id"),
     sa.Index(None, "state", "id"),
     sa.Index(None, "account_id", "created_at"),
 )
@@ -456,4 +523,79 @@ conversation_mutes = sa.Table(
     metadata,
     sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# An account's private note on another (POST /api/v1/accounts/:id/note).
+account_notes = sa.Table(
+    "account_notes",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "target_account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("comment", sa.Text, nullable=False),
+)
+
+# Endorsements: the accounts an account features on its profile (`id` pages them).
+account_pins = sa.Table(
+    "account_pins",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "target_account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("id", ID, nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index(None, "account_id", "id"),
+)
+
+# Lists (aloft.services.lists): an account's lists of the accounts it follows.
+# `replies_policy` is Mastodon's name (followed, list, none); members of an `exclusive`
+# list are left out of their owner's home timeline.
+lists = sa.Table(
+    "lists",
+    metadata,
+    _id_pk(),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("replies_policy", sa.String(10), nullable=False, server_default="list"),
+    sa.Column("exclusive", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index(None, "account_id", "id"),
+)
+
+# A list's members, unique per (list, account) so adding twice adds one row; paged by the
+# account's id, as Mastodon pages them.
+list_accounts = sa.Table(
+    "list_accounts",
+    metadata,
+    sa.Column("list_id", ID, sa.ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index(None, "account_id", "list_id"),
+)
+
+# Hashtags an account follows (aloft.services.hashtags): public statuses with them reach its
+# home timeline. `id` pages GET /api/v1/followed_tags.
+tag_follows = sa.Table(
+    "tag_follows",
+    metadata,
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tag_id", ID, sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("id", ID, nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index(None, "account_id", "id"),
+    sa.Index(None, "tag_id"),
+)
+
+# Hashtags an account features on its profile (aloft.services.featured_tags); `name` is the
+# spelling it gave. Their counts are read from status_tags, not kept here.
+featured_tags = sa.Table(
+    "featured_tags",
+    metadata,
+    _id_pk(),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("tag_id", ID, sa.ForeignKey("tags.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("account_id", "tag_id"),
 )
