@@ -599,3 +599,41 @@ featured_tags = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.UniqueConstraint("account_id", "tag_id"),
 )
+
+# Filters (aloft.services.filters): an account's filter, v2's shape; a v1 filter is one of
+# its keywords. `context` is the space-separated context names (home, notifications,
+# public, thread, account); `action` is warn, hide or blur.
+filters = sa.Table(
+    "filters",
+    metadata,
+    _id_pk(),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("context", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(10), nullable=False, server_default="warn"),
+    sa.Column("expires_at", TS, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index(None, "account_id", "id"),
+)
+
+filter_keywords = sa.Table(
+    "filter_keywords",
+    metadata,
+    _id_pk(),
+    sa.Column("filter_id", ID, sa.ForeignKey("filters.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("keyword", sa.Text, nullable=False),
+    sa.Column("whole_word", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index(None, "filter_id", "id"),
+)
+
+filter_statuses = sa.Table(
+    "filter_statuses",
+    metadata,
+    _id_pk(),
+    sa.Column("filter_id", ID, sa.ForeignKey("filters.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("filter_id", "status_id"),
+    sa.Index(None, "status_id"),
+)
