@@ -297,16 +297,7 @@ media_attachments = sa.Table(
     sa.Column("claimed_until", TS, nullable=True),
     sa.Column("claimed_by", sa.String(32), nullable=True),  # the claim's own random token
     sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
-    # Reserved for a scheduled post (aloft.services.scheduled): not cleaned up as
-    # unattached, not attachable to another post; publishing clears it (SET NULL).
-    sa.Column(
-        "scheduled_status_id",
-        ID,
-        sa.ForeignKey("scheduled_statuses.id", ondelete="SET NULL"),
-        nullable=True,
-    ),
     sa.Index(None, "status_id"),
-    sa.Index(None, "scheduled_status_id"),
     sa.Index(None, "state", "id"),
     sa.Index(None, "account_id", "created_at"),
 )
