@@ -258,6 +258,55 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", TS, nullable=False),
 )
 
+# Posts waiting for their time (aloft.services.scheduled): `params` is the post as asked
+# (JSON, Mastodon's ScheduledStatus params). The job that publishes one deletes its row in
+# the transaction that writes the status, so it is published once.
+scheduled_statuses = sa.Table(
+    "scheduled_statuses",
+    metadata,
+    _id_pk(),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("scheduled_at", TS, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("account_id", "idempotency_key"),
+    sa.Index(None, "scheduled_at"),
+    sa.Index(None, "account_id", "id"),
+)
+
+# Conversations (aloft.services.conversations), Mastodon's AccountConversation: one row per
+# account, thread of direct posts (its root status) and set of other participants
+# (`participants`, a JSON list of account ids; `participants_key` its SHA-256, for the
+# unique index). Written in the direct post's own transaction.
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    _id_pk(),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("thread_id", ID, nullable=False),
+    sa.Column("participants_key", sa.String(64), nullable=False),
+    sa.Column("participants", sa.Text, nullable=False),
+    sa.Column("last_status_id", ID, nullable=False),
+    sa.Column("unread", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("account_id", "thread_id", "participants_key"),
+    sa.Index(None, "account_id", "last_status_id"),
+)
+
+# The direct posts of each conversation (a deleted one leaves with its status).
+conversation_statuses = sa.Table(
+    "conversation_statuses",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        ID,
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("status_id", ID, sa.ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index(None, "status_id"),
+)
+
 # Rate-limit counts shared by every app process of a deployment (aloft.services.limits):
 # requests per rule, key (an account id or an IP address) and fixed window, where `window`
 # is the window's start in seconds since the epoch. Rows older than two windows are swept.
@@ -297,7 +346,12 @@ media_attachments = sa.Table(
     sa.Column("claimed_until", TS, nullable=True),
     sa.Column("claimed_by", sa.String(32), nullable=True),  # the claim's own random token
     sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
+    # Reserved for a scheduled post (aloft.services.scheduled): not cleaned up as
+    # unattached, not attachable to another post. No foreign key (migration 0012 says
+    # why): publishing or deleting the scheduled post clears it.
+    sa.Column("scheduled_status_id", ID, nullable=True),
     sa.Index(None, "status_id"),
+    sa.Index(None, "scheduled_status_id"),
     sa.Index(None, "state", "id"),
     sa.Index(None, "account_id", "created_at"),
 )
