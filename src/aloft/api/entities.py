@@ -20,11 +20,14 @@ from aloft.services import pins, polls
 from aloft.services.accounts import Relationship
 from aloft.services.auth import IssuedToken
 from aloft.services.edits import History, Revision
+from aloft.services.featured_tags import MAX_FEATURED, FeaturedView
+from aloft.services.hashtags import Day, TagView
 from aloft.services.loader import Bundle
 from aloft.services.markers import Marker
 from aloft.services.notifications import GROUPABLE, Group, GroupPage, group_of
 from aloft.services.polls import PollView
 from aloft.services.transcoder import IMAGE_TYPES, LIMITS, VIDEO_TYPES, ffmpeg_missing
+from aloft.services.trends import LinkView
 from aloft.services.visibility import NAMES
 
 AVATAR_PATH = "/static/avatar.png"
@@ -446,7 +449,7 @@ def _limits() -> dict[str, Any]:
 def instance_v1(settings: Settings, users: int, statuses_total: int) -> dict[str, Any]:
     base = settings.effective_base_url
     config = _limits()
-    config["accounts"] = {"max_featured_tags": 0}
+    config["accounts"] = {"max_featured_tags": MAX_FEATURED}
     return {
         "uri": settings.domain,
         "title": settings.instance_title,
@@ -470,7 +473,7 @@ def instance_v1(settings: Settings, users: int, statuses_total: int) -> dict[str
 def instance_v2(settings: Settings, active_month: int) -> dict[str, Any]:
     base = settings.effective_base_url
     config = _limits()
-    config["accounts"] = {"max_featured_tags": 0, "max_pinned_statuses": pins.MAX_PINNED}
+    config["accounts"] = {"max_featured_tags": MAX_FEATURED, "max_pinned_statuses": pins.MAX_PINNED}
     config["translation"] = {"enabled": False}
     config["urls"] = {"streaming": base.replace("http", "ws", 1), "status": None}
     return {
@@ -586,3 +589,63 @@ def admin_report(
         ],
         "rules": [],
     }
+
+
+def _tag_history(history: list[Day]) -> list[dict[str, str]]:
+    return [{"day": str(d.day), "uses": str(d.uses), "accounts": str(d.accounts)} for d in history]
+
+
+def tag(view: TagView, base: str) -> dict[str, Any]:
+    """A Tag with its history; `following` only for a signed-in viewer, as Mastodon. A tag
+    that is not stored (never used, never followed) has the id ""."""
+    data: dict[str, Any] = {
+        "id": "" if view.id is None else str(view.id),
+        "name": view.name,
+        "url": f"{base}/tags/{view.name}",
+        "history": _tag_history(view.history),
+    }
+    if view.following is not None:
+        data["following"] = view.following
+    return data
+
+
+def featured_tag(view: FeaturedView, base: str) -> dict[str, Any]:
+    """A FeaturedTag: statuses_count as a string and last_status_at as a date, as Mastodon
+    sends them."""
+    return {
+        "id": str(view.id),
+        "name": view.name,
+        "url": f"{base}/@{view.username}/tagged/{view.tag_name}",
+        "statuses_count": str(view.statuses_count),
+        "last_status_at": (
+            view.last_status_at.astimezone(UTC).strftime("%Y-%m-%d")
+            if view.last_status_at is not None
+            else None
+        ),
+    }
+
+
+def trends_link(view: LinkView) -> dict[str, Any]:
+    """A TrendsLink: a PreviewCard with history. Nothing is fetched from the page, so what
+    only the page could tell (title, description, image, author) is empty."""
+    return {
+        "url": view.url,
+        "title": "",
+        "description": "",
+        "type": "link",
+        "author_name": "",
+        "author_url": "",
+        "provider_name": "",
+        "provider_url": "",
+        "html": "",
+        "width": 0,
+        "height": 0,
+        "image": None,
+        "embed_url": "",
+        "blurhash": None,
+        "authors": [],
+        "history": _tag_history(view.history),
+    }
+
+
+# -- filters (aloft.services.filters, aloft.services.filtering) ------------------------------

@@ -30,7 +30,9 @@ from aloft.api import (
     reports,
     search,
     statuses,
+    tags,
     timelines,
+    trends,
 )
 
 GET, POST, DELETE, PATCH, PUT = ["GET"], ["POST"], ["DELETE"], ["PATCH"], ["PUT"]
@@ -65,6 +67,7 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/accounts/{id}/unblock", POST, blocks.unblock),
     ("/api/v1/accounts/{id}/mute", POST, blocks.mute),
     ("/api/v1/accounts/{id}/unmute", POST, blocks.unmute),
+    ("/api/v1/accounts/{id}/featured_tags", GET, tags.of_account),
     # blocks, mutes, domain blocks, reports
     ("/api/v1/blocks", GET, blocks.blocked),
     ("/api/v1/mutes", GET, blocks.muted),
@@ -133,6 +136,20 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v2/notifications/{group_key}/dismiss", POST, notifications.grouped_dismiss),
     # search
     ("/api/v2/search", GET, search.search),
+    # hashtags: followed and featured
+    ("/api/v1/tags/{hashtag}", GET, tags.show),
+    ("/api/v1/tags/{hashtag}/follow", POST, tags.follow),
+    ("/api/v1/tags/{hashtag}/unfollow", POST, tags.unfollow),
+    ("/api/v1/followed_tags", GET, tags.followed),
+    ("/api/v1/featured_tags", GET, tags.featured),
+    ("/api/v1/featured_tags", POST, tags.feature),
+    ("/api/v1/featured_tags/suggestions", GET, tags.suggestions),
+    ("/api/v1/featured_tags/{id}", DELETE, tags.unfeature),
+    # trends (/api/v1/trends is the older path of trending tags)
+    ("/api/v1/trends", GET, trends.tags),
+    ("/api/v1/trends/tags", GET, trends.tags),
+    ("/api/v1/trends/statuses", GET, trends.statuses),
+    ("/api/v1/trends/links", GET, trends.links),
     # moderation (admins only)
     ("/api/v1/admin/reports", GET, admin.reports_index),
     ("/api/v1/admin/reports/{id}", GET, admin.report_show),
@@ -146,7 +163,6 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v2/filters", GET, instance.empty_list),
     ("/api/v1/lists", GET, instance.empty_list),
     ("/api/v1/announcements", GET, instance.empty_list),
-    ("/api/v1/followed_tags", GET, instance.empty_list),
     ("/api/v1/instance/rules", GET, instance.empty_list),
 ]
 
@@ -169,6 +185,9 @@ IDEMPOTENT: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/accounts/{id}/mute"),
         ("POST", "/api/v1/accounts/{id}/unmute"),
         ("POST", "/api/v1/domain_blocks"),
+        ("POST", "/api/v1/tags/{hashtag}/follow"),
+        ("POST", "/api/v1/tags/{hashtag}/unfollow"),
+        ("DELETE", "/api/v1/featured_tags/{id}"),
         ("DELETE", "/api/v1/domain_blocks"),
         ("POST", "/api/v1/admin/reports/{id}/resolve"),
         ("DELETE", "/api/v1/statuses/{id}"),

@@ -1,4 +1,4 @@
-"""/api/v1/timelines: home, public, tag/:hashtag."""
+"""/api/v1/timelines: home, public, tag/:hashtag, list/:list_id."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from aloft.api import entities
 from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.links import page_request, paged
+from aloft.api.params import path_id
 from aloft.services import timelines
 from aloft.services.loader import Bundle
 from aloft.services.pages import Page
@@ -39,3 +40,9 @@ def tag(ctx: Ctx) -> Any:
         return []
     name, only_media = ctx.path("hashtag"), ctx.params.flag("only_media")
     return _render(ctx, timelines.tag(ctx.db, ctx.viewer, name, page_request(ctx), only_media))
+
+
+@endpoint(scope="read:lists", user=True)
+def list_(ctx: Ctx) -> Any:
+    list_id = path_id(ctx.path("list_id"))
+    return _render(ctx, timelines.list_timeline(ctx.db, ctx.viewer, list_id, page_request(ctx)))

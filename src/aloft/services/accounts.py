@@ -24,6 +24,7 @@ from aloft import ids
 from aloft.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from aloft.services import limits, text, visibility
 from aloft.services.auth import IssuedToken, Viewer, insert_token, now
+from aloft.services.lists import forget as leave_lists
 from aloft.services.notifications import notify, unnotify
 from aloft.services.pages import Page, PageRequest
 from aloft.services.passwords import hash_password
@@ -427,12 +428,14 @@ def unfollow(db: Database, viewer: Viewer, target_id: int) -> None:
 
 
 def drop_follow(conn: Connection, account_id: int, target_id: int) -> None:
-    """Remove a follow if there is one; the counters move only when it was there."""
+    """Remove a follow if there is one; the counters move only when it was there. The
+    target leaves the follower's lists with it (`aloft.services.lists.forget`)."""
     removed = conn.execute(
         sa.delete(follows).where(
             follows.c.account_id == account_id, follows.c.target_account_id == target_id
         )
     ).rowcount
+    leave_lists(conn, account_id, target_id)
     if removed:
         _bump(conn, account_id, "following_count", -1)
         _bump(conn, target_id, "followers_count", -1)

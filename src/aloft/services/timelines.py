@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from aloft.errors import NotFound
+from aloft.services import lists
 from aloft.services.auth import Viewer
 from aloft.services.loader import Bundle, load_statuses
 from aloft.services.pages import Page, PageRequest
@@ -124,6 +125,24 @@ def account(
             is None
         ):
             raise NotFound("Record not found")
+        return _run(conn, query, page, me)
+
+    return db.read(unit)
+
+
+def list_timeline(db: Database, viewer: Viewer, list_id: int, page: PageRequest) -> Result:
+    """The statuses and reblogs of a list's members that its owner may see, replies as
+    its `replies_policy` says (`aloft.services.lists`). Someone else's list is NotFound."""
+    me = viewer.account_id
+    assert me is not None
+
+    def unit(conn: Connection) -> Result:
+        row = lists.owned(conn, me, list_id)
+        query = sa.select(statuses).where(
+            statuses.c.account_id.in_(lists.member_ids(list_id)),
+            lists.replies_shown(row),
+            visible_to(me),
+        )
         return _run(conn, query, page, me)
 
     return db.read(unit)
