@@ -46,3 +46,21 @@ def link_headers(request: Request, base: str, page: Page[Any]) -> dict[str, str]
 
 def paged(request: Request, base: str, page: Page[Any], body: list[Any]) -> JSONResponse:
     return json_response(body, headers=link_headers(request, base, page))
+
+
+def offset_links(
+    request: Request, base: str, offset: int, limit: int, full: bool
+) -> dict[str, str]:
+    """The Link header of a page chosen by `offset` (trends), as Mastodon's: next when the
+    page is full, prev when there is a whole page before it."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
+    links = []
+    if full:
+        links.append((offset + limit, "next"))
+    if offset > limit:
+        links.append((offset - limit, "prev"))
+    parts = [
+        f'<{base}{request.url.path}?{urlencode([*kept, ("offset", str(at))])}>; rel="{rel}"'
+        for at, rel in links
+    ]
+    return {"Link": ", ".join(parts)} if parts else {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -38,7 +39,20 @@ _ALLOWED_ATTRS = {"a": {"href", "class", "rel", "target", "translate"}, "span": 
 @dataclass(frozen=True)
 class Parsed:
     mentions: list[str]  # lower-case usernames, local or naming our own domain
-    hashtags: list[str]  # lower-case names, first spelling kept in the text
+    hashtags: list[str]  # normalized names (`normalize_tag`), first spelling kept in the text
+
+
+def normalize_tag(name: str) -> str:
+    """A hashtag's name as it is stored and matched: NFKC, then lower case, as Mastodon
+    matches names ("#Ｃａｔ" is #cat). Mastodon's ASCII folding is not done, so "café" and
+    "cafe" stay two tags."""
+    return unicodedata.normalize("NFKC", name).lower()
+
+
+def is_tag_name(name: str) -> bool:
+    """Whether a status's text could make a hashtag of `name` (normalized): word characters,
+    at most 100, not only digits."""
+    return TAG_NAME.fullmatch(name) is not None and not name.isdigit()
 
 
 def weighted_length(text: str) -> int:
@@ -62,9 +76,14 @@ def parse(text: str, local_domain: str) -> Parsed:
     for m in _TOKENS.finditer(text):
         if m.group("user") and (m.group("domain") or local_domain) == local_domain:
             users[m.group("user").lower()] = None
-        elif m.group("tag") and not m.group("tag").isdigit():
-            tags[m.group("tag").lower()] = None
+        elif m.group("tag") and is_tag_name(name := normalize_tag(m.group("tag"))):
+            tags[name] = None
     return Parsed(list(users), list(tags))
+
+
+def urls(text: str) -> list[str]:
+    """The links in `text`, in order, without repeats."""
+    return list(dict.fromkeys(m.group("url") for m in re.finditer(_URL, text)))
 
 
 def render(text: str, base_url: str, local_domain: str, known: Mapping[str, str]) -> str:
@@ -97,7 +116,7 @@ def render(text: str, base_url: str, local_domain: str, known: Mapping[str, str]
                 out.append(html.escape(m.group(0)))
                 continue
             out.append(
-                f'<a href="{base_url}/tags/{tag.lower()}" class="mention hashtag" '
+                f'<a href="{base_url}/tags/{normalize_tag(tag)}" class="mention hashtag" '
                 f'rel="tag">#<span>{html.escape(tag)}</span></a>'
             )
     out.append(html.escape(text[pos:], quote=False))
