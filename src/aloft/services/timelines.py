@@ -47,6 +47,13 @@ def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
         sa.or_(statuses.c.account_id == me, statuses.c.account_id.in_(followed)),
         visible_to(me),
     )
+    # Members of the viewer's exclusive lists are read in those lists, not here (Mastodon
+    # 4.2+); the viewer's own statuses always stay.
+    if me is not None:
+        exclusive = lists.exclusive_members(me)
+        query = query.where(
+            sa.or_(statuses.c.account_id == me, statuses.c.account_id.not_in(exclusive))
+        )
     return db.read(lambda conn: _run(conn, query, page, me))
 
 
