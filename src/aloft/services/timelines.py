@@ -12,11 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from aloft.errors import NotFound
-from aloft.services import lists
+from aloft.services import hashtags, lists
 from aloft.services.auth import Viewer
 from aloft.services.loader import Bundle, load_statuses
 from aloft.services.pages import Page, PageRequest
-from aloft.services.text import TAG_NAME
 from aloft.services.visibility import PUBLIC, visible_to
 from aloft.storage.database import Database
 from aloft.storage.schema import (
@@ -35,8 +34,19 @@ Result = tuple[Page[Row], Bundle]
 WITH_MEDIA = sa.exists().where(media_attachments.c.status_id == statuses.c.id)
 
 
-def _run(conn: Connection, query: sa.Select, page: PageRequest, viewer_id: int | None) -> Result:
-    rows = page.finish(conn.execute(page.apply(query, statuses.c.id)).all())
+def _run(
+    conn: Connection,
+    query: sa.Select,
+    page: PageRequest,
+    viewer_id: int | None,
+    *also: sa.Select,
+) -> Result:
+    """The page of `query` (a `select(statuses)` with its conditions). Queries in `also`
+    are paged the same way, each on its own, and merged with the first's by id (the page
+    of their union, without an OR that would spoil each one's plan)."""
+    found = {r.id: r for q in (query, *also) for r in conn.execute(page.apply(q, statuses.c.id))}
+    newest_first = sorted(found.values(), key=lambda r: r.id, reverse=page.min_id is None)
+    rows = page.finish(newest_first[: page.limit])
     return Page.of(rows, [r.id for r in rows]), load_statuses(conn, rows, viewer_id)
 
 
@@ -54,7 +64,9 @@ def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
         query = query.where(
             sa.or_(statuses.c.account_id == me, statuses.c.account_id.not_in(exclusive))
         )
-    return db.read(lambda conn: _run(conn, query, page, me))
+    # Public statuses with a hashtag the viewer follows, as Mastodon's home shows them.
+    tagged = [] if me is None else [hashtags.followed_tag_statuses(me)]
+    return db.read(lambda conn: _run(conn, query, page, me, *tagged))
 
 
 def public(db: Database, viewer: Viewer, page: PageRequest, only_media: bool = False) -> Result:
@@ -78,9 +90,9 @@ def tag(
 ) -> Result:
     """Public statuses with the hashtag `name` (any case). A name no status text can make a
     hashtag of has none, and is not sent to the database (PostgreSQL refuses a NUL in text)."""
-    name = name.lower().lstrip("#")
-    tag_id = sa.select(tags.c.id).where(tags.c.name == name).scalar_subquery()
-    tagged = status_tags.c.tag_id == tag_id if TAG_NAME.fullmatch(name) else sa.false()
+    clean = hashtags.clean_name(name)
+    tag_id = sa.select(tags.c.id).where(tags.c.name == clean).scalar_subquery()
+    tagged = status_tags.c.tag_id == tag_id if clean is not None else sa.false()
     query = (
         sa.select(statuses)
         .join(status_tags, status_tags.c.status_id == statuses.c.id)
