@@ -649,3 +649,13 @@ def trends_link(view: LinkView) -> dict[str, Any]:
 
 
 # -- filters (aloft.services.filters, aloft.services.filtering) ------------------------------
+
+
+def list_entity(row: Row) -> dict[str, Any]:
+    """A List (GET /api/v1/lists and the like)."""
+    return {
+        "id": str(row.id),
+        "title": row.title,
+        "replies_policy": row.replies_policy,
+        "exclusive": bool(row.exclusive),
+    }
