@@ -20,6 +20,8 @@ from aloft.services import pins, polls
 from aloft.services.accounts import Relationship
 from aloft.services.auth import IssuedToken
 from aloft.services.edits import History, Revision
+from aloft.services.filtering import Match
+from aloft.services.filters import FilterView, KeywordView, contexts_of
 from aloft.services.featured_tags import MAX_FEATURED, FeaturedView
 from aloft.services.hashtags import Day, TagView
 from aloft.services.loader import Bundle
@@ -165,6 +167,7 @@ def status(row: Row, bundle: Bundle, base: str, with_source: bool = False) -> di
         data["reblogged"] = content_id in bundle.reblogged
         data["bookmarked"] = content_id in bundle.bookmarked
         data["muted"] = content_id in bundle.muted
+        data["filtered"] = [filter_result(m) for m in bundle.filtered.get(row.id, ())]
         if row.account_id == bundle.viewer_id and original is None:
             # Mastodon sends `pinned` only on the viewer's own statuses.
             data["pinned"] = row.id in bundle.pinned
@@ -658,4 +661,51 @@ def list_entity(row: Row) -> dict[str, Any]:
         "title": row.title,
         "replies_policy": row.replies_policy,
         "exclusive": bool(row.exclusive),
+    }
+
+
+# -- filters (aloft.services.filters, aloft.services.filtering) ------------------------------
+
+
+def filter_v2(row: Row, view: FilterView | None = None) -> dict[str, Any]:
+    """A Filter; with its keywords and statuses when `view` has them (Mastodon leaves
+    both out of the filter inside a FilterResult)."""
+    data: dict[str, Any] = {
+        "id": str(row.id),
+        "title": row.title,
+        "context": contexts_of(row),
+        "expires_at": iso(row.expires_at),
+        "filter_action": row.action,
+    }
+    if view is not None:
+        data["keywords"] = [filter_keyword(k) for k in view.keywords]
+        data["statuses"] = [filter_status(s) for s in view.statuses]
+    return data
+
+
+def filter_keyword(row: Row) -> dict[str, Any]:
+    return {"id": str(row.id), "keyword": row.keyword, "whole_word": row.whole_word}
+
+
+def filter_status(row: Row) -> dict[str, Any]:
+    return {"id": str(row.id), "status_id": str(row.status_id)}
+
+
+def filter_result(match: Match) -> dict[str, Any]:
+    return {
+        "filter": filter_v2(match.filter),
+        "keyword_matches": list(match.keyword_matches) if match.keyword_matches else None,
+        "status_matches": [str(i) for i in match.status_matches] if match.status_matches else None,
+    }
+
+
+def filter_v1(view: KeywordView) -> dict[str, Any]:
+    """A V1::Filter: one keyword, with its filter's context, expiry and action."""
+    return {
+        "id": str(view.row.id),
+        "phrase": view.row.keyword,
+        "context": contexts_of(view.filter),
+        "whole_word": view.row.whole_word,
+        "expires_at": iso(view.filter.expires_at),
+        "irreversible": view.filter.action == "hide",
     }

@@ -112,7 +112,7 @@ class Client:
     ip: str
     # stream → the `stream` field our messages carry (the tag as the client wrote it)
     subscriptions: dict[Stream, list[str]] = field(default_factory=dict)
-    queue: asyncio.Queue[tuple[list[str], str, str] | None] = field(
+    queue: asyncio.Queue[tuple[list[str], str, str | None] | None] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
     )
 
@@ -124,7 +124,7 @@ class Client:
     def reads_notifications(self) -> bool:
         return scopes.allows(self.viewer.scopes, "read:notifications")
 
-    def put(self, message: tuple[list[str], str, str] | None) -> bool:
+    def put(self, message: tuple[list[str], str, str | None] | None) -> bool:
         try:
             self.queue.put_nowait(message)
             return True
@@ -332,7 +332,9 @@ class Hub:
                         self._end(client)
                         break
 
-    def _payload(self, delivery: Delivery) -> str:
+    def _payload(self, delivery: Delivery) -> str | None:
+        if delivery.event == "filters_changed":
+            return None  # Mastodon sends it without a payload
         if delivery.event == "delete":
             return str(delivery.deleted_id)
         assert delivery.bundle is not None
@@ -434,7 +436,9 @@ async def sse(request: Request) -> Response:
                 if message is None:
                     return
                 _, event, payload = message
-                yield f"event: {event}\ndata: {payload}\n\n".encode()
+                # No payload is written as Mastodon's streaming server writes it: undefined.
+                data = "undefined" if payload is None else payload
+                yield f"event: {event}\ndata: {data}\n\n".encode()
         finally:
             hub.leave(client)
 
@@ -543,9 +547,10 @@ async def _write(ws: WebSocket, client: Client) -> None:
             await ws.close(1001)
             return
         stream, event, payload = message
-        await ws.send_text(
-            orjson.dumps({"stream": stream, "event": event, "payload": payload}).decode()
-        )
+        body: dict[str, Any] = {"stream": stream, "event": event}
+        if payload is not None:  # filters_changed has none, and Mastodon leaves the key out
+            body["payload"] = payload
+        await ws.send_text(orjson.dumps(body).decode())
 
 
 def routes() -> list[BaseRoute]:

@@ -5,7 +5,8 @@ For a page of statuses: the reblogged originals, every author, mentions, hashtag
 attachments, apps and the viewer's favourited / reblogged / bookmarked flags: at most nine
 queries; then polls (one query, only for a page that has some) and the viewer's votes in
 them (one), the viewer's pins (one, only when the page has statuses of the viewer's own) and
-the viewer's muted conversations (one): at most thirteen.
+the viewer's muted conversations (one): at most thirteen; then the viewer's filters
+(one, `aloft.services.filtering`), whose results are `filtered`: at most fourteen.
 Counts come from counter columns on the rows themselves.
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from aloft.services import conversation_mutes, media
+from aloft.services import conversation_mutes, filtering, media
 from aloft.services.polls import PollView
 from aloft.services.polls import for_statuses as polls_for
 from aloft.storage.schema import (
@@ -50,6 +51,8 @@ class Bundle:
     polls: dict[int, PollView] = field(default_factory=dict)  # by poll id
     pinned: set[int] = field(default_factory=set)
     muted: set[int] = field(default_factory=set)  # statuses in a conversation the viewer muted
+    # status id → the viewer's filters that match it (aloft.services.filtering)
+    filtered: dict[int, list[filtering.Match]] = field(default_factory=dict)
     viewer_id: int | None = None
 
 
@@ -116,6 +119,8 @@ def load_statuses(
         if own:
             bundle.pinned |= _flags(conn, status_pins, viewer_id, own)
         bundle.muted |= conversation_mutes.muted_among(conn, viewer_id, content_ids)
+    if viewer_id is not None and bundle.statuses:
+        bundle.filtered = filtering.screen(conn, viewer_id, bundle)
     return bundle
 
 

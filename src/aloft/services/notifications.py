@@ -30,6 +30,7 @@ from aloft import ids
 from aloft.errors import NotFound
 from aloft.services.auth import Viewer, now
 from aloft.services.conversation_mutes import conversation_muted
+from aloft.services.filtering import hidden
 from aloft.services.loader import Bundle, load_accounts, load_statuses
 from aloft.services.pages import Page, PageRequest
 from aloft.services.streaming import notified
@@ -194,6 +195,19 @@ def _bundle(
     return bundle
 
 
+def _unfiltered(bundle: Bundle, rows: Sequence[Row]) -> list[Row]:
+    """`rows` without the notifications about a status the viewer's `hide` filters for
+    notifications match (aloft.services.filtering); the page's cursors stay the query's."""
+    if not bundle.filtered:
+        return list(rows)
+    return [
+        r
+        for r in rows
+        if r.status_id not in bundle.statuses
+        or not hidden(bundle, bundle.statuses[r.status_id], "notifications")
+    ]
+
+
 def list_page(
     db: Database, viewer: Viewer, page: PageRequest, filters: Filters = Filters()
 ) -> tuple[Page[Row], Bundle]:
@@ -204,7 +218,8 @@ def list_page(
     def unit(conn: Connection) -> tuple[Page[Row], Bundle]:
         query = filters.apply(sa.select(notifications), me)
         rows = page.finish(conn.execute(page.apply(query, notifications.c.id)).all())
-        return Page.of(rows, [r.id for r in rows]), _bundle(conn, rows, me)
+        bundle = _bundle(conn, rows, me)
+        return Page.of(_unfiltered(bundle, rows), [r.id for r in rows]), bundle
 
     return db.read(unit)
 
@@ -452,7 +467,10 @@ def grouped_page(
                 low = page.since_id + 1 if page.since_id is not None else None
         groups = _groups(conn, me, rows, grouped, low, high, paginated=True)
         samples = [a for g in groups for a in g.sample_account_ids]
-        return GroupPage(groups, _bundle(conn, rows, me, samples), [r.id for r in rows])
+        bundle = _bundle(conn, rows, me, samples)
+        kept = {r.id for r in _unfiltered(bundle, rows)}
+        groups = [g for g in groups if g.notification.id in kept]
+        return GroupPage(groups, bundle, [r.id for r in rows])
 
     return db.read(unit)
 

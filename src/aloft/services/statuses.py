@@ -22,6 +22,7 @@ from aloft import ids
 from aloft.errors import FieldError, Forbidden, Invalid, NotFound
 from aloft.services import limits, polls, text
 from aloft.services.auth import Viewer, now
+from aloft.services.filtering import shown
 from aloft.services.loader import Bundle, load_statuses
 from aloft.services.media import attach_to_status, check_media_ids
 from aloft.services.notifications import notify
@@ -383,7 +384,8 @@ def context(db: Database, viewer: Viewer, status_id: int) -> tuple[list[Row], li
             .limit(MAX_DESCENDANTS)
         ).all()
         bundle = load_statuses(conn, [*ancestors, *descendants], me)
-        return list(ancestors), list(descendants), bundle
+        # The viewer's `hide` filters for threads leave their matches out.
+        return shown(bundle, ancestors, "thread"), shown(bundle, descendants, "thread"), bundle
 
     return db.read(unit)
 

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from aloft import ids
+from aloft.services.filtering import hidden
 from aloft.services.loader import Bundle, load_accounts, load_statuses
 from aloft.services.visibility import DIRECT, PRIVATE, PUBLIC, UNLISTED, hidden_among
 from aloft.storage.database import Database
@@ -97,6 +98,12 @@ def notified(conn: Connection, notification_id: int) -> None:
     emit(conn, {"k": "notification", "id": notification_id})
 
 
+def filters_changed(conn: Connection, account_id: int) -> None:
+    """The account's filters changed: `filters_changed` (no payload) on its `user` streams,
+    as Mastodon publishes it after every filter save. Not replayed after a listener gap."""
+    emit(conn, {"k": "filters", "a": account_id})
+
+
 def status_deleted(
     conn: Connection, row: Row, mentioned: Iterable[int], tag_names: Iterable[str]
 ) -> None:
@@ -123,7 +130,7 @@ class Delivery:
     """One event for one viewer: on which of the viewer's streams, and what to render."""
 
     viewer_id: int
-    event: str  # "update", "status.update", "notification" or "delete"
+    event: str  # "update", "status.update", "notification", "delete" or "filters_changed"
     streams: set[Stream]
     status: Row | None = None  # update
     notification: Row | None = None
@@ -206,9 +213,26 @@ def route(db: Database, events: Sequence[Event], audience: Mapping[int, set[Stre
     of queries per batch, whatever its size (each event alone cost ~30 ms of queries: a
     drill's 35 posts a second queued up a second behind)."""
     wanted = [e for e in events if e.get("k") in ("status", "notification", "delete", "edit")]
-    if not audience or not wanted:
+    if not audience or not (wanted or any(e.get("k") == "filters" for e in events)):
         return Routed()
-    return db.read(lambda conn: _route(conn, wanted, audience), "primary")
+    if not wanted:  # nothing to read: only filter changes
+        return Routed(_filters_changed(events, audience))
+    routed = db.read(lambda conn: _route(conn, wanted, audience), "primary")
+    routed.deliveries += _filters_changed(events, audience)
+    return routed
+
+
+def _filters_changed(
+    events: Sequence[Event], audience: Mapping[int, set[Stream]]
+) -> list[Delivery]:
+    """`filters_changed` for each account whose filters changed, on its `user` streams."""
+    out = []
+    for event in events:
+        if event.get("k") == "filters":
+            owner = int(event["a"])
+            if USER_STREAM in audience.get(owner, ()):
+                out.append(Delivery(owner, "filters_changed", {USER_STREAM}))
+    return out
 
 
 def _route(
@@ -323,6 +347,7 @@ def _route(
         status_rows = [known[i] for i in sorted(shown[viewer]) if i in known]
         bundles[viewer] = load_statuses(conn, status_rows, viewer)
         load_accounts(conn, senders[viewer], bundles[viewer])
+    plan = _screened(plan, notes, bundles)
 
     out = []
     for viewer, name, streams, event_id in plan:
@@ -341,7 +366,44 @@ def _route(
     return Routed(out, not_found)
 
 
+USER_STREAM: Stream = ("user", None)
 NOTIFICATION_STREAMS = frozenset({("user", None), ("user:notification", None)})
+# The filter context of each stream that shows statuses (Mastodon's web client's mapping).
+STREAM_CONTEXTS = {
+    "user": "home",
+    "list": "home",
+    **{name: "public" for name in PUBLIC_STREAMS},
+}
+
+
+def _screened(
+    plan: list[tuple[int, str, set[Stream], int]],
+    notes: Mapping[int, Row],
+    bundles: Mapping[int, Bundle],
+) -> list[tuple[int, str, set[Stream], int]]:
+    """The plan without what each viewer's `hide` filters leave out (as the listings do,
+    `aloft.services.filtering`): a status on the streams whose context a filter hides it
+    in, a notification about a status hidden in notifications."""
+    out = []
+    for viewer, name, streams, event_id in plan:
+        bundle = bundles.get(viewer)
+        if bundle is not None and bundle.filtered:
+            if name in ("update", "status.update") and event_id in bundle.statuses:
+                row = bundle.statuses[event_id]
+                streams = {
+                    s
+                    for s in streams
+                    if s[0] not in STREAM_CONTEXTS or not hidden(bundle, row, STREAM_CONTEXTS[s[0]])
+                }
+            elif name == "notification":
+                about = notes[event_id].status_id
+                if about in bundle.statuses and hidden(
+                    bundle, bundle.statuses[about], "notifications"
+                ):
+                    continue
+        if streams:
+            out.append((viewer, name, streams, event_id))
+    return out
 
 
 def _by_id(conn: Connection, table: sa.Table, wanted: Iterable[int]) -> dict[int, Row]:

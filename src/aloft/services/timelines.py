@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Row
 from aloft.errors import NotFound
 from aloft.services import hashtags, lists
 from aloft.services.auth import Viewer
+from aloft.services.filtering import page_shown
 from aloft.services.loader import Bundle, load_statuses
 from aloft.services.pages import Page, PageRequest
 from aloft.services.visibility import PUBLIC, visible_to
@@ -66,7 +67,7 @@ def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
         )
     # Public statuses with a hashtag the viewer follows, as Mastodon's home shows them.
     tagged = [] if me is None else [hashtags.followed_tag_statuses(me)]
-    return db.read(lambda conn: _run(conn, query, page, me, *tagged))
+    return db.read(lambda conn: page_shown(_run(conn, query, page, me, *tagged), "home"))
 
 
 def public(db: Database, viewer: Viewer, page: PageRequest, only_media: bool = False) -> Result:
@@ -82,7 +83,7 @@ def public(db: Database, viewer: Viewer, page: PageRequest, only_media: bool = F
     )
     if only_media:
         query = query.where(WITH_MEDIA)
-    return db.read(lambda conn: _run(conn, query, page, viewer.account_id))
+    return db.read(lambda conn: page_shown(_run(conn, query, page, viewer.account_id), "public"))
 
 
 def tag(
@@ -100,7 +101,7 @@ def tag(
     )
     if only_media:
         query = query.where(WITH_MEDIA)
-    return db.read(lambda conn: _run(conn, query, page, viewer.account_id))
+    return db.read(lambda conn: page_shown(_run(conn, query, page, viewer.account_id), "public"))
 
 
 def account(
@@ -144,7 +145,7 @@ def account(
             is None
         ):
             raise NotFound("Record not found")
-        return _run(conn, query, page, me)
+        return page_shown(_run(conn, query, page, me), "account")
 
     return db.read(unit)
 
@@ -162,6 +163,6 @@ def list_timeline(db: Database, viewer: Viewer, list_id: int, page: PageRequest)
             lists.replies_shown(row),
             visible_to(me),
         )
-        return _run(conn, query, page, me)
+        return page_shown(_run(conn, query, page, me), "home")
 
     return db.read(unit)
