@@ -57,6 +57,12 @@ KNOWN_SCHEMA_DEVIATIONS: dict[tuple[str, str], str] = {
     ("V1Instance", "$.email: '' is not a 'email'"): (
         "Mastodon sends its site_contact_email setting, '' until an admin sets one"
     ),
+    **{
+        ("TrendsLink", f"$.{field}: '' is not a 'uri'"): (
+            "Mastodon's preview cards hold '' (the column default) for what a page did not say"
+        )
+        for field in ("author_url", "provider_url", "embed_url")
+    },
 }
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")

@@ -87,9 +87,8 @@ def top_tags(
         chosen = _ranked(counts, last)[offset : offset + limit]
         if not chosen:
             return []
-        names = dict(
-            conn.execute(sa.select(tags.c.id, tags.c.name).where(tags.c.id.in_(chosen))).tuples()
-        )
+        found = conn.execute(sa.select(tags.c.id, tags.c.name).where(tags.c.id.in_(chosen)))
+        names = {r.id: r.name for r in found}
         followed = hashtags.following(conn, me, chosen)
         return [
             TagView(
