@@ -61,6 +61,13 @@ accounts = sa.Table(
     sa.Column("discoverable", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("indexable", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("hide_collections", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Partial: the visibility rule asks for the suspended accounts on every listing.
+    sa.Index(
+        None,
+        "suspended_at",
+        sqlite_where=sa.text("suspended_at IS NOT NULL"),
+        postgresql_where=sa.text("suspended_at IS NOT NULL"),
+    ),
 )
 
 apps = sa.Table(
