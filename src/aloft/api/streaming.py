@@ -62,6 +62,7 @@ from aloft.errors import Forbidden, Unauthorized
 from aloft.services import scopes
 from aloft.services import streaming as rules
 from aloft.services.auth import Viewer, authenticate
+from aloft.services.lists import owns
 from aloft.services.streaming import Delivery, Stream
 from aloft.storage.database import Database
 from aloft.storage.events import Event, Listener
@@ -146,10 +147,22 @@ def resolve_stream(name: str, params: dict[str, Any], viewer: Viewer) -> tuple[S
             raise StreamError(400, "Missing tag name parameter")
         return (name, rules.normalize_tag(tag)), [name, tag]
     if name == "list":
-        if not isinstance(params.get("list"), str) or not params["list"]:
+        raw = params.get("list")
+        raw = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+        if not isinstance(raw, str) or not raw:
             raise StreamError(400, "Missing list name parameter")
-        raise StreamError(401, "Not authorized to stream this list")  # there are no lists
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+            raise StreamError(401, "Not authorized to stream this list")
+        return (name, raw), [name, raw]  # its owner is checked by `_owned`
     return (name, None), [name]
+
+
+async def _owned(db: Database, stream: Stream, viewer: Viewer) -> None:
+    """A list's stream is its owner's alone (Mastodon's authorizeListAccess)."""
+    if stream[0] != "list" or stream[1] is None:
+        return
+    if not await run_in_threadpool(owns, db, viewer, int(stream[1])):
+        raise StreamError(401, "Not authorized to stream this list")
 
 
 class Hub:
@@ -416,6 +429,7 @@ async def sse(request: Request) -> Response:
     try:
         viewer, _ = await _viewer(request, websocket=False)
         stream, label = resolve_stream(name, dict(request.query_params), viewer)
+        await _owned(hub.db, stream, viewer)
         client = Client(viewer, _ip(request), {stream: label})
         hub.check_limits(client)
     except StreamError as exc:
@@ -516,6 +530,7 @@ async def _subscribe(ws: WebSocket, client: Client, kind: str, data: dict[str, A
         if not isinstance(name, str):
             raise StreamError(400, "Unknown stream type")
         stream, label = resolve_stream(name, data, client.viewer)
+        await _owned(ws.app.state.streams.db, stream, client.viewer)
     except StreamError as exc:
         if kind == "unsubscribe":
             await _send_error(ws, None, "Error unsubscribing from channel")

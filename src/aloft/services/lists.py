@@ -25,7 +25,9 @@ Lists::AccountsController, Accounts::ListsController and FeedManager#filter_from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -76,6 +78,13 @@ def _validate(changes: Changes, creating: bool) -> None:
             f"must be one of {', '.join(REPLIES_POLICIES)}",
             label="Replies policy",
         )
+
+
+def owns(db: Database, viewer: Viewer, list_id: int) -> bool:
+    """Whether the viewer owns the list `list_id` (a list stream is its owner's alone)."""
+    me = _me(viewer)
+    query = sa.select(lists.c.id).where(lists.c.id == list_id, lists.c.account_id == me)
+    return db.read(lambda conn: conn.execute(query).first() is not None)
 
 
 def index(db: Database, viewer: Viewer) -> list[Row]:
@@ -317,3 +326,68 @@ def reply_shown(row: Row, author: int, reply_to: int | None, followed: bool, mem
     if row.replies_policy == "list":
         return member
     return False
+
+
+@dataclass
+class Routing:
+    """The lists' part of routing one batch of events to streams (`aloft.services.streaming`):
+    the subscribed lists (`lists`, id → row), their members, the members of each viewer's
+    exclusive lists, and which of the accounts replied to each list owner follows."""
+
+    lists: dict[int, Row] = field(default_factory=dict)
+    members: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    exclusive: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    followed: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    def leaves_home(self, viewer: int, author: int) -> bool:
+        """Whether `author`'s statuses stay off the viewer's `user` stream, as off home."""
+        return author != viewer and author in self.exclusive[viewer]
+
+    def shows(self, viewer: int, list_id: int, author: int, reply_to: int | None) -> bool:
+        """Whether the list's stream shows a status of `author` replying to `reply_to`
+        (None: not a reply) to `viewer`, who must own the list."""
+        row = self.lists.get(list_id)
+        if row is None or row.account_id != viewer or author not in self.members[list_id]:
+            return False
+        followed, member = reply_to in self.followed[viewer], reply_to in self.members[list_id]
+        return reply_shown(row, author, reply_to, followed, member)
+
+
+def routing(
+    conn: Connection, audience: Mapping[int, Iterable[tuple[str, str | None]]], replied_to: set[int]
+) -> Routing:
+    """The `Routing` for viewers subscribed to `audience`'s streams (viewer → streams):
+    at most three queries, none when no viewer has a `user` or `list` stream."""
+    out = Routing()
+    wanted = {
+        int(param)
+        for streams in audience.values()
+        for name, param in streams
+        if name == "list" and param is not None
+    }
+    home = [v for v, streams in audience.items() if ("user", None) in streams]
+    found: list[sa.ColumnElement[bool]] = []
+    if wanted:
+        found.append(lists.c.id.in_(sorted(wanted)))
+    if home:
+        found.append(sa.and_(lists.c.account_id.in_(home), lists.c.exclusive))
+    if not found:
+        return out
+    rows = {r.id: r for r in conn.execute(sa.select(lists).where(sa.or_(*found)))}
+    if not rows:
+        return out
+    out.lists = {i: r for i, r in rows.items() if i in wanted and r.account_id in audience}
+    for m in conn.execute(sa.select(list_accounts).where(list_accounts.c.list_id.in_(rows))):
+        out.members[m.list_id].add(m.account_id)
+        row = rows[m.list_id]
+        if row.exclusive and row.account_id in home:
+            out.exclusive[row.account_id].add(m.account_id)
+    owners = {r.account_id for r in out.lists.values() if r.replies_policy == "followed"}
+    if owners and replied_to:
+        for f in conn.execute(
+            sa.select(follows.c.account_id, follows.c.target_account_id).where(
+                follows.c.account_id.in_(owners), follows.c.target_account_id.in_(replied_to)
+            )
+        ):
+            out.followed[f.account_id].add(f.target_account_id)
+    return out

@@ -14,7 +14,9 @@ the rules, which are the timelines' rules applied to one status at a time:
   subscription's failure;
 * `hashtag`, `hashtag:local` with a tag: what that tag's timeline would show;
 * `direct`: direct statuses the viewer wrote or is mentioned in;
-* `list`: this server has no lists, so there is never a list to stream.
+* `list` with a list's id: what that list's timeline would show, to its owner only
+  (`aloft.services.lists`); `user` leaves out the members of the viewer's exclusive
+  lists, as home does;
 
 Blocks, mutes and suspensions apply as in the timelines (`visibility.hidden_among`): a
 status by (or reblogging) an account the viewer blocks, mutes or is blocked by, or a
@@ -36,6 +38,7 @@ from sqlalchemy.engine import Connection, Row
 
 from aloft import ids
 from aloft.services.filtering import hidden
+from aloft.services.lists import Routing, routing
 from aloft.services.loader import Bundle, load_accounts, load_statuses
 from aloft.services.visibility import DIRECT, PRIVATE, PUBLIC, UNLISTED, hidden_among
 from aloft.storage.database import Database
@@ -149,6 +152,8 @@ class Facts:
     in_public_timeline: bool
     followers: set[int] = field(default_factory=set)  # among the viewers asked about
     has_media: bool = False
+    reply_to: int | None = None  # the account it replies to, if a reply
+    lists: Routing = field(default_factory=Routing)
 
     def visible_to(self, viewer: int) -> bool:
         """The rule of `aloft.services.visibility`, for one status."""
@@ -167,6 +172,9 @@ class Facts:
             name, tag = stream
             if name == "user":
                 ok = viewer == self.author or viewer in self.followers
+                ok = ok and not self.lists.leaves_home(viewer, self.author)
+            elif name == "list" and tag is not None:
+                ok = self.lists.shows(viewer, int(tag), self.author, self.reply_to)
             elif name in ("public", "public:local"):
                 ok = self.in_public_timeline
             elif name in ("public:media", "public:local:media"):
@@ -275,6 +283,8 @@ def _route(
     authors = {r.account_id for r in rows.values()}
     authors |= {int(e["a"]) for e in events if e["k"] == "delete"}
     followers = _followers_of(conn, authors, audience)
+    replied_to = {r.in_reply_to_account_id for r in rows.values() if r.in_reply_to_id}
+    list_routes = routing(conn, audience, replied_to - {None})
     # Blocks, mutes and suspensions (aloft.services.visibility): a reblog is hidden for its
     # original's author too. Two queries (three with reblogs) per batch.
     reblogged = {r.reblog_of_id for r in rows.values() if r.reblog_of_id} - rows.keys()
@@ -316,10 +326,12 @@ def _route(
                 tags=tagged[row.id],
                 in_public_timeline=_in_public_timeline(row),
                 has_media=row.id in pictured,
+                reply_to=row.in_reply_to_account_id if row.in_reply_to_id else None,
             )
         else:
             facts = _deleted_facts(event)
         facts.followers = followers[facts.author]
+        facts.lists = list_routes
         shown_by = (facts.author, original_author.get(event_id, facts.author))
         for viewer, subscribed in audience.items():
             if kind == "status" and hidden.hides_status(viewer, *shown_by):
