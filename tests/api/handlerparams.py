@@ -69,7 +69,19 @@ def _ours(value: Any) -> bool:
 
 def parameters(endpoint: Callable[..., Any]) -> frozenset[str]:
     """Every parameter name `endpoint` (or anything of ours it calls) asks `Params` for."""
-    found: set[str] = set()
+    return frozenset(name for name, _key in _reads(endpoint))
+
+
+def object_keys(endpoint: Callable[..., Any]) -> frozenset[str]:
+    """The keys of object parameters `endpoint` reads with the nested getters, as
+    `name[key]` (`p.nested("source", "privacy")` is `source[privacy]`)."""
+    return frozenset(f"{name}[{key}]" for name, key in _reads(endpoint) if key is not None)
+
+
+def _reads(endpoint: Callable[..., Any]) -> set[tuple[str, str | None]]:
+    """(name, key) for every getter call: key is the second argument of a nested getter,
+    None otherwise."""
+    found: set[tuple[str, str | None]] = set()
     seen: set[types.FunctionType] = set()
     pending = [endpoint]
     while pending:
@@ -82,18 +94,22 @@ def parameters(endpoint: Callable[..., Any]) -> frozenset[str]:
             if _from_query(node):
                 assert isinstance(node, ast.Call | ast.Subscript)
                 key = node.args[0] if isinstance(node, ast.Call) else node.slice
-                found.add(_name(fn, names, key, "query_params"))
+                found.add((_name(fn, names, key, "query_params"), None))
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in GETTERS and node.args:
-                found.add(_name(fn, names, node.args[0], func.attr))
+                name = _name(fn, names, node.args[0], func.attr)
+                sub = None
+                if func.attr.startswith("nested") and len(node.args) > 1:
+                    sub = _name(fn, names, node.args[1], func.attr)
+                found.add((name, sub))
             # Follow calls, and functions handed to calls (run_in_threadpool(fn, …)).
             for candidate in [func, *node.args]:
                 target = _resolve(candidate, names)
                 if target is not None and _ours(target):
                     pending.append(target)
-    return frozenset(found)
+    return found
 
 
 def _from_query(node: ast.AST) -> bool:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aloft.api import entities
+from aloft.api import entities, unsupported
 from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.links import page_request, paged
-from aloft.api.params import path_id
+from aloft.api.params import Params, path_id
 from aloft.errors import Forbidden, Invalid
-from aloft.services import accounts, limits, search, timelines
+from aloft.services import account_notes, accounts, endorsements, limits, search, timelines
+from aloft.services.statuses import LANGUAGE
 
 
 def _base(ctx: Ctx) -> str:
@@ -23,6 +24,11 @@ def register(ctx: Ctx) -> Any:
     p = ctx.params
     if not p.flag("agreement"):
         raise Invalid.on("agreement", "ERR_ACCEPTED", "must be accepted")
+    # The language of e-mails and pages for the person; this server sends none and its
+    # pages are in English, so it is checked and has no effect.
+    locale = p.string("locale")
+    if locale and not LANGUAGE.match(locale):
+        raise Invalid.on("locale", "ERR_INVALID", "is not a valid language code")
     new = accounts.NewAccount(
         username=p.string("username", required=True) or "",
         email=p.string("email", required=True) or "",
@@ -56,8 +62,41 @@ def update_credentials(ctx: Ctx) -> Any:
         note=p.string("note"),
         locked=p.flag("locked") if p.has("locked") else None,
         bot=p.flag("bot") if p.has("bot") else None,
+        extras=accounts.ProfileExtras(
+            fields=_fields(p),
+            privacy=p.nested("source", "privacy"),
+            sensitive=p.nested_flag("source", "sensitive")
+            if p.nested_has("source", "sensitive")
+            else None,
+            language=p.nested("source", "language"),
+            discoverable=p.flag("discoverable") if p.has("discoverable") else None,
+            indexable=p.flag("indexable") if p.has("indexable") else None,
+            hide_collections=p.flag("hide_collections") if p.has("hide_collections") else None,
+        ),
     )
     return _credential(ctx, row)
+
+
+def _fields(p: Params) -> list[tuple[str, str]] | None:
+    """fields_attributes[i][name|value] as (name, value) pairs; None when not sent."""
+    found = p.indexed("fields_attributes", ("name", "value"))
+    if found is None:
+        return None
+    return [(f.get("name", ""), f.get("value", "")) for f in found]
+
+
+@endpoint(scope="read:accounts", user=True)
+def preferences(ctx: Ctx) -> Any:
+    """GET /api/v1/preferences: the posting defaults set through update_credentials'
+    source[…]; reading preferences have no setting here, so they are Mastodon's defaults."""
+    row = accounts.get(ctx.db, ctx.me)
+    return {
+        "posting:default:visibility": row.default_privacy,
+        "posting:default:sensitive": row.default_sensitive,
+        "posting:default:language": row.default_language,
+        "reading:expand:media": "default",
+        "reading:expand:spoilers": False,
+    }
 
 
 @endpoint(if_token="read:accounts")
@@ -92,6 +131,15 @@ def statuses(ctx: Ctx) -> Any:
 
 @endpoint(scope="write:follows", user=True)
 def follow(ctx: Ctx) -> Any:
+    p = ctx.params
+    # A follow here always shows the account's reblogs, never notifies of its posts and
+    # takes every language: those values are honoured, any other is refused by name.
+    if not p.flag("reblogs", True):
+        raise unsupported.value("reblogs")
+    if p.flag("notify"):
+        raise unsupported.value("notify")
+    if p.strings("languages"):
+        raise unsupported.value("languages")
     target = path_id(ctx.path("id"))
     accounts.follow(ctx.db, ctx.viewer, target, ctx.settings.rate_limits)
     return entities.relationship(accounts.relationship(ctx.db, ctx.viewer, target))
@@ -106,7 +154,7 @@ def unfollow(ctx: Ctx) -> Any:
 
 def _follow_list(ctx: Ctx, direction: str) -> Any:
     page = accounts.follow_list(
-        ctx.db, path_id(ctx.path("id")), page_request(ctx, 80, 40), direction
+        ctx.db, path_id(ctx.path("id")), page_request(ctx, 80, 40), direction, ctx.viewer.account_id
     )
     body = [entities.account(row, _base(ctx)) for row in page.items]
     return paged(ctx.request, _base(ctx), page, body)
@@ -124,7 +172,10 @@ def following(ctx: Ctx) -> Any:
 
 @endpoint(scope="read:follows", user=True)
 def relationships(ctx: Ctx) -> Any:
-    rels = accounts.relationships(ctx.db, ctx.viewer, ctx.params.ids("id"))
+    p = ctx.params
+    rels = accounts.relationships(
+        ctx.db, ctx.viewer, p.ids("id"), with_suspended=p.flag("with_suspended")
+    )
     return [entities.relationship(r) for r in rels]
 
 
@@ -162,3 +213,57 @@ def familiar_followers(ctx: Ctx) -> Any:
         {"id": str(target), "accounts": [entities.account(row, _base(ctx)) for row in rows]}
         for target, rows in found
     ]
+
+
+def _relationship(ctx: Ctx, target: int) -> Any:
+    return entities.relationship(accounts.relationship(ctx.db, ctx.viewer, target))
+
+
+@endpoint(scope="write:accounts", user=True)
+def note(ctx: Ctx) -> Any:
+    """POST /api/v1/accounts/:id/note: the viewer's private note on an account (`comment`;
+    blank or absent removes it)."""
+    target = path_id(ctx.path("id"))
+    account_notes.set_note(ctx.db, ctx.viewer, target, ctx.params.string("comment") or "")
+    return _relationship(ctx, target)
+
+
+@endpoint(scope="write:follows", user=True)
+def remove_from_followers(ctx: Ctx) -> Any:
+    target = path_id(ctx.path("id"))
+    accounts.remove_from_followers(ctx.db, ctx.viewer, target)
+    return _relationship(ctx, target)
+
+
+@endpoint(scope="write:accounts", user=True)
+def endorse(ctx: Ctx) -> Any:
+    """POST /api/v1/accounts/:id/pin (and /endorse, its 4.4 name)."""
+    target = path_id(ctx.path("id"))
+    endorsements.endorse(ctx.db, ctx.viewer, target)
+    return _relationship(ctx, target)
+
+
+@endpoint(scope="write:accounts", user=True)
+def unendorse(ctx: Ctx) -> Any:
+    """POST /api/v1/accounts/:id/unpin (and /unendorse)."""
+    target = path_id(ctx.path("id"))
+    endorsements.unendorse(ctx.db, ctx.viewer, target)
+    return _relationship(ctx, target)
+
+
+def _endorsed(ctx: Ctx, account_id: int) -> Any:
+    page = endorsements.endorsed(ctx.db, account_id, page_request(ctx, 80, 40))
+    body = [entities.account(row, _base(ctx)) for row in page.items]
+    return paged(ctx.request, _base(ctx), page, body)
+
+
+@endpoint(scope="read:accounts", user=True)
+def endorsements_mine(ctx: Ctx) -> Any:
+    """GET /api/v1/endorsements: the accounts the viewer endorses, newest first."""
+    return _endorsed(ctx, ctx.me)
+
+
+@endpoint(if_token="read:accounts")
+def endorsements_of(ctx: Ctx) -> Any:
+    """GET /api/v1/accounts/:id/endorsements: the accounts an account endorses."""
+    return _endorsed(ctx, path_id(ctx.path("id")))

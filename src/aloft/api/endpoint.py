@@ -12,9 +12,10 @@ decorator turns it into a Starlette endpoint that, in order:
    count too: a 401, 403 or 422 is counted for the IP address or account) and adds
    X-RateLimit-* headers; an endpoint's own `limit` is counted exactly, in the database;
 4. reads and parses the body (size-limited) into `Params`;
-5. runs the handler in a worker thread (services block on the database);
-6. renders the result as JSON, or maps a domain error to its HTTP error;
-7. with `ALOFT_DRILL_HEADERS=on`, names the database server the request's writes committed
+5. refuses a documented parameter the route does not honour (`aloft.api.unsupported`);
+6. runs the handler in a worker thread (services block on the database);
+7. renders the result as JSON, or maps a domain error to its HTTP error;
+8. with `ALOFT_DRILL_HEADERS=on`, names the database server the request's writes committed
    on in the `Aloft-Database-Server` header (for drills; nothing when nothing was written).
 """
 
@@ -30,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from aloft.api import unsupported
 from aloft.api.errors import error_response, internal_error
 from aloft.api.params import Params, read_body
 from aloft.api.responses import json_response
@@ -78,6 +80,14 @@ def _bearer(request: Request) -> str | None:
     if kind.lower() == "bearer" and value.strip():
         return value.strip()
     return None
+
+
+def _route_path(request: Request) -> str:
+    """The path of the route table's entry that matched (its twin with a trailing slash
+    is the same entry)."""
+    route = request.scope.get("route")
+    path = str(getattr(route, "path", ""))
+    return path[:-1] if len(path) > 1 and path.endswith("/") else path
 
 
 def endpoint(
@@ -134,7 +144,14 @@ def endpoint(
                     limit_headers = verdict.headers()
                 # An upload endpoint takes a larger body, and files (see api/media.py).
                 body = await read_body(request, upload or settings.max_body_bytes)
-                params = await Params.from_request(request, body, files=upload is not None)
+                # A documented parameter we do not honour is refused before anything runs
+                # (one file may be parsed for it, to be refused by name: an avatar).
+                key = (request.method, _route_path(request))
+                refusing = key in unsupported.REFUSED
+                params = await Params.from_request(
+                    request, body, files=upload is not None or refusing
+                )
+                unsupported.refuse(*key, params.sent())
                 ctx = Ctx(request, params, viewer, settings, state.db, state.site)
                 # The actor travels into the worker thread with the context, for
                 # read-your-writes routing in the data layer.

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Row
 
 from aloft import VERSION_STRING, __version__
 from aloft.config import Settings
-from aloft.services import pins, polls
+from aloft.services import pins, polls, profile
 from aloft.services.accounts import Relationship
 from aloft.services.auth import IssuedToken
 from aloft.services.edits import History, Revision
@@ -63,10 +63,10 @@ def account(row: Row, base: str) -> dict[str, Any]:
         "display_name": row.display_name,
         "locked": row.locked,
         "bot": row.bot,
-        "discoverable": True,
-        "indexable": True,
+        "discoverable": row.discoverable,
+        "indexable": row.indexable,
         "group": False,
-        "hide_collections": False,
+        "hide_collections": row.hide_collections,
         "noindex": False,
         "created_at": _day(row.created_at),
         "note": row.note,
@@ -81,7 +81,7 @@ def account(row: Row, base: str) -> dict[str, Any]:
         "statuses_count": row.statuses_count,
         "last_status_at": row.last_status_at.strftime("%Y-%m-%d") if row.last_status_at else None,
         "emojis": [],
-        "fields": [],
+        "fields": profile.fields_shown(row.fields, base),
         "roles": [],
     } | (_suspended() if getattr(row, "suspended_at", None) is not None else {})
 
@@ -103,13 +103,15 @@ def _suspended() -> dict[str, Any]:
 def credential_account(row: Row, base: str, follow_requests_count: int = 0) -> dict[str, Any]:
     data = account(row, base)
     data["source"] = {
-        "privacy": "public",
-        "sensitive": False,
-        "language": None,
+        "privacy": row.default_privacy,
+        "sensitive": row.default_sensitive,
+        "language": row.default_language,
         "note": row.note_source,
-        "fields": [],
+        "fields": profile.fields_source(row.fields),
         "follow_requests_count": follow_requests_count,
-        "indexable": True,
+        "indexable": row.indexable,
+        "hide_collections": row.hide_collections,
+        "discoverable": row.discoverable,
     }
     data["role"] = {
         "id": "3" if row.is_admin else "-99",
@@ -390,8 +392,8 @@ def relationship(rel: Relationship) -> dict[str, Any]:
         "requested": rel.requested,
         "requested_by": rel.requested_by,
         "domain_blocking": False,
-        "endorsed": False,
-        "note": "",
+        "endorsed": rel.endorsed,
+        "note": rel.note,
     }
 
 

@@ -63,14 +63,3 @@ def oauth_metadata(ctx: Ctx) -> Any:
 def empty_list(ctx: Ctx) -> Any:
     """Features we do not have (filters, lists, custom emojis…) answer with nothing."""
     return []
-
-
-@endpoint(scope="read", user=True)
-def preferences(ctx: Ctx) -> Any:
-    return {
-        "posting:default:visibility": "public",
-        "posting:default:sensitive": False,
-        "posting:default:language": None,
-        "reading:expand:media": "default",
-        "reading:expand:spoilers": False,
-    }

@@ -20,8 +20,15 @@ POLICY_VALUES = ("accept", "filter", "drop")
 NOT_FILTERED = "this server does not filter notifications"
 
 
+def _no_fallbacks(ctx: Ctx) -> None:
+    """`supported_types` asks for no fallback representation of the types named; no
+    notification here has one, so the list is read (it must be a list) and changes nothing."""
+    ctx.params.strings("supported_types")
+
+
 def _filters(ctx: Ctx) -> notifications.Filters:
     p = ctx.params
+    _no_fallbacks(ctx)
     return notifications.Filters(
         types=p.strings("types"),
         exclude_types=p.strings("exclude_types"),
@@ -31,6 +38,8 @@ def _filters(ctx: Ctx) -> notifications.Filters:
 
 @endpoint(scope="read:notifications", user=True)
 def index(ctx: Ctx) -> Any:
+    # Nothing is ever filtered here, so every notification is already included.
+    ctx.params.flag("include_filtered")
     page, bundle = notifications.list_page(
         ctx.db, ctx.viewer, page_request(ctx, 80, 40), _filters(ctx)
     )
@@ -41,6 +50,7 @@ def index(ctx: Ctx) -> Any:
 
 @endpoint(scope="read:notifications", user=True)
 def show(ctx: Ctx) -> Any:
+    _no_fallbacks(ctx)
     row, bundle = notifications.get(ctx.db, ctx.viewer, path_id(ctx.path("id")))
     return entities.notification(row, bundle, ctx.settings.effective_base_url)
 
@@ -101,6 +111,7 @@ def grouped_index(ctx: Ctx) -> Any:
 
 @endpoint(scope="read:notifications", user=True)
 def grouped_show(ctx: Ctx) -> Any:
+    _no_fallbacks(ctx)
     group_page = notifications.group(ctx.db, ctx.viewer, ctx.path("group_key"))
     return entities.grouped_notifications(group_page, ctx.settings.effective_base_url, False)
 

@@ -87,6 +87,21 @@ class Params:
                     values.setdefault(key, []).append(value)
         return cls(values)
 
+    def sent(self) -> frozenset[str]:
+        """The names of the parameters sent, as the API description names them: `a` for
+        `a`, `a[]` and `a[0][b]`, and also `a[b]` for `a[b]`, `a[b][]` and a JSON object
+        `{"a": {"b": …}}`."""
+        names: set[str] = set()
+        for key, values in self._values.items():
+            top, bracket, rest = key.partition("[")
+            names.add(top)
+            if bracket and rest.endswith("]") and rest != "]":
+                names.add(f"{top}[{rest.split(']', 1)[0]}]")
+            for value in values:
+                if isinstance(value, dict):
+                    names.update(f"{top}[{sub}]" for sub in value)
+        return frozenset(names)
+
     def _raw(self, name: str) -> list[Any] | None:
         return self._values.get(name) or self._values.get(f"{name}[]")
 
@@ -196,6 +211,79 @@ class Params:
         if value is None:
             return None
         return value if isinstance(value, list) else [value]
+
+    def object_list(self, name: str) -> list[dict[str, Any]]:
+        """A list of objects with their values as sent (Rails' `name[][key]` arrays, as
+        `keywords_attributes`): `name[][key]=…` (the n-th object has the n-th value of each
+        key), `name[N][key]=…` (ordered by N, after those), or in JSON a list of objects or
+        an object of them keyed by index. Empty when not sent; 422 for any other shape."""
+        held = self._values.get(name)
+        if held:
+            value = held[-1]
+            items = list(value.values()) if isinstance(value, dict) else value
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise _invalid(name, "must be a list of objects")
+            return [dict(i) for i in items]
+        listed: dict[str, list[Any]] = {}
+        indexed: dict[int, dict[str, Any]] = {}
+        for key, values in self._values.items():
+            if not key.startswith(f"{name}["):
+                continue
+            index, _, rest = key[len(name) + 1 :].partition("][")
+            field = rest.removesuffix("]")
+            if not field or "[" in field or not (index == "" or index.isdigit()):
+                raise _invalid(name, "must be a list of objects")
+            if index == "":
+                listed[field] = values
+            else:
+                indexed.setdefault(int(index), {})[field] = values[-1]
+        size = max((len(v) for v in listed.values()), default=0)
+        out = [{k: v[i] for k, v in listed.items() if i < len(v)} for i in range(size)]
+        return out + [indexed[i] for i in sorted(indexed)]
+
+    def nested_has(self, name: str, key: str) -> bool:
+        """Whether `name[key]` was sent at all (to tell \"not sent\" from false)."""
+        return bool(self._nested_raw(name, key))
+
+    def indexed(self, name: str, keys: tuple[str, ...]) -> list[dict[str, str]] | None:
+        """`name[0][key]=…&name[1][key]=…` (form, query), or in JSON an object of such
+        objects or a list of them (Rails' nested attributes, as `fields_attributes`): the
+        objects in index order, each with the `keys` sent as strings; None when not sent."""
+        found: dict[str, dict[str, Any]] = {}
+        prefix = f"{name}["
+        for raw_key, values in self._values.items():
+            if raw_key.startswith(prefix):
+                index, _, rest = raw_key[len(prefix) :].partition("][")
+                key = rest.removesuffix("]")
+                if key in keys and values:
+                    found.setdefault(index, {})[key] = values[-1]
+        held = self._values.get(name)
+        if held:
+            value = held[-1]
+            if not isinstance(value, dict | list):
+                raise _invalid(name, "must be a list of objects")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for position, item in items:
+                if not isinstance(item, dict):
+                    raise _invalid(name, "must be a list of objects")
+                found[str(position)] = {k: v for k, v in item.items() if k in keys}
+        if not found and not held:
+            return None
+        out = []
+        for index in sorted(
+            found, key=lambda i: (not i.isdigit(), int(i) if i.isdigit() else 0, i)
+        ):
+            item = {}
+            for key, value in found[index].items():
+                if value is None:
+                    continue
+                if isinstance(value, bool) or not isinstance(value, str | int | float):
+                    raise _invalid(f"{name}[{index}][{key}]", "must be a string")
+                if "\x00" in str(value):
+                    raise _invalid(f"{name}[{index}][{key}]", "must not contain NUL characters")
+                item[key] = str(value)
+            out.append(item)
+        return out
 
     def object_list(self, name: str) -> list[dict[str, Any]]:
         """A list of objects with their values as sent (Rails' `name[][key]` arrays, as

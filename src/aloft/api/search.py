@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aloft.api import entities
+from aloft.api import entities, unsupported
 from aloft.api.endpoint import Ctx, endpoint
 from aloft.errors import Invalid
 from aloft.services import search as search_service
@@ -20,6 +20,13 @@ def search(ctx: Ctx) -> Any:
     kind = p.string("type")
     if kind and kind not in KINDS:
         raise Invalid("type must be one of accounts, hashtags, statuses")
+    # No account lives elsewhere, so there is nothing to resolve: read, and no effect.
+    p.flag("resolve")
+    # False asks for what is done anyway; true for what is not done here.
+    if p.flag("following"):
+        raise unsupported.value("following")
+    if p.flag("exclude_unreviewed"):
+        raise unsupported.value("exclude_unreviewed")
     limit = max(1, min(p.number("limit", 20) or 20, 40))
     offset = max(0, p.number("offset", 0) or 0)
     found = search_service.search(

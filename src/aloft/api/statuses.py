@@ -32,7 +32,7 @@ def create(ctx: Ctx) -> Any:
         in_reply_to_id=p.id("in_reply_to_id"),
         visibility=p.string("visibility"),
         spoiler_text=p.string("spoiler_text") or "",
-        sensitive=p.flag("sensitive"),
+        sensitive=p.flag("sensitive") if p.has("sensitive") else None,
         language=p.string("language") or None,
         idempotency_key=key,
         media_ids=tuple(p.ids("media_ids")),

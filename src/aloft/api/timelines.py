@@ -28,6 +28,7 @@ def home(ctx: Ctx) -> Any:
 def public(ctx: Ctx) -> Any:
     # Every account is local, so ?local=true and ?remote=false change nothing;
     # ?remote=true asks for statuses from other servers, of which there are none.
+    ctx.params.flag("local")
     if ctx.params.flag("remote"):
         return []
     only_media = ctx.params.flag("only_media")
@@ -36,6 +37,7 @@ def public(ctx: Ctx) -> Any:
 
 @endpoint(if_token="read:statuses")
 def tag(ctx: Ctx) -> Any:
+    ctx.params.flag("local")  # every account is local, as on the public timeline
     if ctx.params.flag("remote"):
         return []
     name, only_media = ctx.path("hashtag"), ctx.params.flag("only_media")

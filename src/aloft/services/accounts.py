@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
 from aloft.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from aloft.services import limits, text, visibility
+from aloft.services import account_notes, endorsements, limits, profile, text, visibility
 from aloft.services.auth import IssuedToken, Viewer, insert_token, now
 from aloft.services.lists import forget as leave_lists
 from aloft.services.notifications import notify, unnotify
@@ -30,7 +30,15 @@ from aloft.services.pages import Page, PageRequest
 from aloft.services.passwords import hash_password
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.failures import RunAgain, is_unique_violation
-from aloft.storage.schema import accounts, blocks, follow_requests, follows, mutes, tokens
+from aloft.storage.schema import (
+    account_pins,
+    accounts,
+    blocks,
+    follow_requests,
+    follows,
+    mutes,
+    tokens,
+)
 
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -205,9 +213,12 @@ def update_credentials(
     note: str | None,
     locked: bool | None = None,
     bot: bool | None = None,
+    extras: ProfileExtras | None = None,
 ) -> Row:
+    """Change what is given (None: unchanged); `extras` are the profile fields, posting
+    defaults and flags (`aloft.services.profile` has their rules)."""
     assert viewer.account_id is not None
-    changes: dict[str, object] = {}
+    changes: dict[str, object] = _extra_changes(extras) if extras is not None else {}
     if display_name is not None:
         if len(display_name) > MAX_DISPLAY_NAME:
             raise Invalid.on(
@@ -240,6 +251,35 @@ def update_credentials(
         return get_row(conn, me)
 
     return db.write(unit)
+
+
+@dataclass(frozen=True)
+class ProfileExtras:
+    """The rest of update_credentials; None leaves a value as it is. `language` "" clears
+    the default language."""
+
+    fields: Sequence[tuple[str, str]] | None = None
+    privacy: str | None = None
+    sensitive: bool | None = None
+    language: str | None = None
+    discoverable: bool | None = None
+    indexable: bool | None = None
+    hide_collections: bool | None = None
+
+
+def _extra_changes(extras: ProfileExtras) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    if extras.fields is not None:
+        changes["fields"] = profile.fields_json(extras.fields)
+    if extras.privacy is not None:
+        changes["default_privacy"] = profile.check_privacy(extras.privacy)
+    if extras.language is not None:
+        changes["default_language"] = profile.check_language(extras.language)
+    for column in ("sensitive", "discoverable", "indexable", "hide_collections"):
+        value = getattr(extras, column)
+        if value is not None:
+            changes["default_sensitive" if column == "sensitive" else column] = value
+    return changes
 
 
 def follow(db: Database, viewer: Viewer, target_id: int, limited: bool = True) -> None:
@@ -439,6 +479,20 @@ def drop_follow(conn: Connection, account_id: int, target_id: int) -> None:
     if removed:
         _bump(conn, account_id, "following_count", -1)
         _bump(conn, target_id, "followers_count", -1)
+        endorsements.forget(conn, account_id, target_id)
+
+
+def remove_from_followers(db: Database, viewer: Viewer, target_id: int) -> None:
+    """`target_id` no longer follows the viewer (Mastodon's RemoveFromFollowersService);
+    idempotent: a rerun finds no follow and changes nothing."""
+    me = viewer.account_id
+    assert me is not None
+
+    def unit(conn: Connection) -> None:
+        get_row(conn, target_id)
+        drop_follow(conn, target_id, me)
+
+    db.write(unit)
 
 
 def _bump(conn: Connection, account_id: int, column: str, delta: int) -> None:
@@ -457,6 +511,8 @@ class Relationship:
     blocked_by: bool = False
     muting: bool = False
     muting_notifications: bool = False
+    endorsed: bool = False
+    note: str = ""
 
 
 def _linked(
@@ -470,8 +526,11 @@ def _linked(
     return set(conn.execute(sa.select(theirs).where(mine == me, theirs.in_(wanted))).scalars())
 
 
-def relationships(db: Database, viewer: Viewer, target_ids: Sequence[int]) -> list[Relationship]:
-    """The viewer's relationship to each target, in the order asked (unknown ids skipped)."""
+def relationships(
+    db: Database, viewer: Viewer, target_ids: Sequence[int], with_suspended: bool = False
+) -> list[Relationship]:
+    """The viewer's relationship to each target, in the order asked (unknown ids skipped,
+    and suspended accounts unless `with_suspended`, as Mastodon)."""
     me = viewer.account_id
     assert me is not None
     wanted = list(dict.fromkeys(target_ids))[:100]
@@ -479,15 +538,18 @@ def relationships(db: Database, viewer: Viewer, target_ids: Sequence[int]) -> li
     def unit(conn: Connection) -> list[Relationship]:
         if not wanted:
             return []
-        known = set(
-            conn.execute(sa.select(accounts.c.id).where(accounts.c.id.in_(wanted))).scalars()
-        )
+        found = sa.select(accounts.c.id).where(accounts.c.id.in_(wanted))
+        if not with_suspended:
+            found = found.where(accounts.c.suspended_at.is_(None))
+        known = set(conn.execute(found).scalars())
         following = _linked(conn, follows, me, wanted, outgoing=True)
         followed_by = _linked(conn, follows, me, wanted, outgoing=False)
         requested = _linked(conn, follow_requests, me, wanted, outgoing=True)
         requested_by = _linked(conn, follow_requests, me, wanted, outgoing=False)
         blocking = _linked(conn, blocks, me, wanted, outgoing=True)
         blocked_by = _linked(conn, blocks, me, wanted, outgoing=False)
+        endorsed = _linked(conn, account_pins, me, wanted, outgoing=True)
+        notes = account_notes.notes_on(conn, me, wanted)
         # Only mutes in force: an expired one is compared with now, never swept.
         muting = {
             m.target_account_id: m.notifications
@@ -508,6 +570,8 @@ def relationships(db: Database, viewer: Viewer, target_ids: Sequence[int]) -> li
                 blocked_by=i in blocked_by,
                 muting=i in muting,
                 muting_notifications=bool(muting.get(i, False)),
+                endorsed=i in endorsed,
+                note=notes.get(i, ""),
             )
             for i in wanted
             if i in known
@@ -517,7 +581,8 @@ def relationships(db: Database, viewer: Viewer, target_ids: Sequence[int]) -> li
 
 
 def relationship(db: Database, viewer: Viewer, target_id: int) -> Relationship:
-    return relationships(db, viewer, [target_id])[0]
+    """The answer of an action on one account, suspended or not."""
+    return relationships(db, viewer, [target_id], with_suspended=True)[0]
 
 
 def familiar_followers(
@@ -547,16 +612,25 @@ def familiar_followers(
     return db.read(unit)
 
 
-def follow_list(db: Database, account_id: int, page: PageRequest, direction: str) -> Page[Row]:
-    """Accounts following (`followers`) or followed by (`following`) `account_id`."""
+def follow_list(
+    db: Database,
+    account_id: int,
+    page: PageRequest,
+    direction: str,
+    viewer_id: int | None = None,
+) -> Page[Row]:
+    """Accounts following (`followers`) or followed by (`following`) `account_id`; none
+    for a suspended account, and none but to itself for an account that hides them
+    (`hide_collections`), as Mastodon."""
     if direction == "followers":
         anchor, other = follows.c.target_account_id, follows.c.account_id
     else:
         anchor, other = follows.c.account_id, follows.c.target_account_id
 
     def unit(conn: Connection) -> Page[Row]:
-        if get_row(conn, account_id).suspended_at is not None:
-            return Page.of([], [])  # a suspended account's lists are hidden, as Mastodon's
+        owner = get_row(conn, account_id)
+        if owner.suspended_at is not None or (owner.hide_collections and viewer_id != account_id):
+            return Page.of([], [])
         query = (
             sa.select(accounts, follows.c.id.label("follow_id"))
             .join(follows, other == accounts.c.id)

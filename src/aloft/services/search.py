@@ -74,7 +74,16 @@ def search(
         rows = conn.execute(
             sa.select(statuses)
             .where(
-                _text_match(conn, words), statuses.c.reblog_of_id.is_(None), visible_to(viewer_id)
+                _text_match(conn, words),
+                statuses.c.reblog_of_id.is_(None),
+                visible_to(viewer_id),
+                # An account that is not `indexable` is found only by itself, as Mastodon.
+                sa.or_(
+                    statuses.c.account_id == viewer_id,
+                    statuses.c.account_id.not_in(
+                        sa.select(accounts.c.id).where(accounts.c.indexable.is_(False))
+                    ),
+                ),
             )
             .order_by(statuses.c.id.desc())
             .limit(limit)

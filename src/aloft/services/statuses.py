@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -63,7 +63,7 @@ class NewStatus:
     in_reply_to_id: int | None = None
     visibility: str | None = None
     spoiler_text: str = ""
-    sensitive: bool = False
+    sensitive: bool | None = None  # None: the author's default (for a post with media)
     language: str | None = None
     idempotency_key: str | None = None
     media_ids: tuple[int, ...] = ()
@@ -131,6 +131,27 @@ def validate(new: NewStatus) -> int:
     return visibility
 
 
+def _with_defaults(db: Database, me: int, new: NewStatus) -> NewStatus:
+    """`new` with the author's posting defaults where the client did not say, as Mastodon's
+    PostStatusService: their default privacy, their default language, and for a post with
+    media their default sensitivity."""
+    if new.visibility and new.language and new.sensitive is not None:
+        return new
+    query = sa.select(
+        accounts.c.default_privacy, accounts.c.default_sensitive, accounts.c.default_language
+    ).where(accounts.c.id == me)
+    defaults = db.read(lambda conn: conn.execute(query).one())
+    sensitive = new.sensitive
+    if sensitive is None:
+        sensitive = defaults.default_sensitive and bool(new.media_ids)
+    return replace(
+        new,
+        visibility=new.visibility or defaults.default_privacy,
+        language=new.language or defaults.default_language,
+        sensitive=sensitive,
+    )
+
+
 def create(
     db: Database, viewer: Viewer, site: Site, new: NewStatus, limited: bool = True
 ) -> tuple[Row, Bundle]:
@@ -139,6 +160,7 @@ def create(
     already made is answered, not limited)."""
     me = viewer.account_id
     assert me is not None
+    new = _with_defaults(db, me, new)
     visibility = validate(new)
     media_ids = check_media_ids(new.media_ids)
     parsed = text.parse(new.text, site.domain)

@@ -88,6 +88,38 @@ def urls(text: str) -> list[str]:
 
 def render(text: str, base_url: str, local_domain: str, known: Mapping[str, str]) -> str:
     """HTML for `text`. `known` maps lower-case usernames that exist to their spelling."""
+    body = _linked(text, base_url, local_domain, known).replace("\r\n", "\n")
+    paragraphs = [p for p in re.split(r"\n\s*\n", body.strip()) if p]
+    joined = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    return _clean(joined)
+
+
+def render_line(text: str, base_url: str) -> str:
+    """HTML for one line (a profile field's value): escaped, with its links and hashtags
+    made links as in a status (links also `rel="me"`, as Mastodon marks a profile's
+    links); no paragraphs, mentions left as text."""
+    line = " ".join(text.split())
+    return _clean(_linked(line, base_url, "", {}, rel="me nofollow noopener noreferrer"))
+
+
+def _clean(html_text: str) -> str:
+    return nh3.clean(
+        html_text,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRS,
+        link_rel=None,
+        url_schemes={"http", "https"},
+    )
+
+
+def _linked(
+    text: str,
+    base_url: str,
+    local_domain: str,
+    known: Mapping[str, str],
+    rel: str = "nofollow noopener noreferrer",
+) -> str:
+    """`text` escaped, with its links, known mentions and hashtags made links."""
     out: list[str] = []
     pos = 0
     for m in _TOKENS.finditer(text):
@@ -96,9 +128,7 @@ def render(text: str, base_url: str, local_domain: str, known: Mapping[str, str]
         if m.group("url"):
             url = m.group("url")
             href = html.escape(url)
-            out.append(
-                f'<a href="{href}" rel="nofollow noopener noreferrer" target="_blank">{href}</a>'
-            )
+            out.append(f'<a href="{href}" rel="{rel}" target="_blank">{href}</a>')
         elif m.group("user"):
             name = m.group("user").lower()
             remote = (m.group("domain") or local_domain) != local_domain
@@ -120,13 +150,4 @@ def render(text: str, base_url: str, local_domain: str, known: Mapping[str, str]
                 f'rel="tag">#<span>{html.escape(tag)}</span></a>'
             )
     out.append(html.escape(text[pos:], quote=False))
-    body = "".join(out).replace("\r\n", "\n")
-    paragraphs = [p for p in re.split(r"\n\s*\n", body.strip()) if p]
-    joined = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return nh3.clean(
-        joined,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRS,
-        link_rel=None,
-        url_schemes={"http", "https"},
-    )
+    return "".join(out)
