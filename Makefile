@@ -34,7 +34,8 @@ lint: install
 
 # System packages the tests use: PostgreSQL 15 (the tests start their own servers), ffmpeg
 # (video and animated GIF uploads are converted with Debian's ffmpeg), Node.js and npm
-# (masto.js, in tests/js), Chromium (the drill reports are looked at in a headless browser),
+# (masto.js, in tests/js), Chromium (the drill reports are looked at in a headless browser,
+# and tests/web drives it with Playwright for Python: Playwright's own browsers are not used),
 # wrk (`aloft bench` and its --quick test in make test), and for
 # the cluster: etcd, HAProxy, nftables (Debian's services for the first two are stopped and
 # disabled: the cluster runs its own) and Patroni. Installed when we are root; otherwise the

@@ -31,6 +31,7 @@ from aloft.services.statuses import Site
 from aloft.storage.database import Database
 from aloft.storage.migrate import upgrade
 from aloft.web import pages
+from aloft.web import routes as web_routes
 
 log = logging.getLogger("aloft")
 
@@ -102,7 +103,6 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/", pages.index, methods=["GET"]),
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/healthz/database", health.database, methods=["GET"]),
@@ -112,6 +112,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
             Route("/oauth/authorize/", pages.authorize, methods=["GET", "POST"]),
             *streaming.routes(),
             *api_routes.routes(),
+            *web_routes.routes(),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[

@@ -65,6 +65,10 @@ class NotFound(AloftError):
     """Unknown, or not visible to the caller (we never reveal which): 404."""
 
 
+class Gone(AloftError):
+    """Was here and is no more, and may be said so (a suspended account's pages): 410."""
+
+
 class Conflict(Invalid):
     """Would clash with existing state (username or email taken): 422 like Mastodon."""
 

@@ -32,6 +32,7 @@ STATUS: dict[type[errors.AloftError], int] = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
+    errors.Gone: 410,
     errors.TooLarge: 413,
     errors.Invalid: 422,
     errors.Conflict: 422,

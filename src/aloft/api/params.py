@@ -51,7 +51,9 @@ class Params:
         self._values = values
 
     @classmethod
-    async def from_request(cls, request: Request, body: bytes, files: bool = False) -> Params:
+    async def from_request(cls, request: Request, body: bytes, files: int = 0) -> Params:
+        """The query's and the body's parameters; a multipart body may carry up to `files`
+        files (True is one)."""
         values: dict[str, list[Any]] = {}
         for key, value in request.query_params.multi_items():
             values.setdefault(key, []).append(value)
@@ -66,7 +68,7 @@ class Params:
                 request._body = body
                 try:
                     form: FormData = await request.form(
-                        max_files=1 if files else 0, max_fields=1000
+                        max_files=int(files), max_fields=1000
                     )
                 except HTTPException as exc:  # Starlette's answer to a malformed form
                     message = f"The request body could not be parsed: {exc.detail}"
@@ -362,6 +364,20 @@ class Params:
         if not isinstance(raw[-1], UploadFile):
             raise _invalid(name, "must be a file sent as multipart/form-data")
         return raw[-1]
+
+    def files(self, name: str) -> list[UploadFile | None]:
+        """Every file sent as `name`, in order (a form with several file inputs of one
+        name); None for an input left empty, which browsers send as a file without a name
+        and other clients as an empty field. 422 for any other value."""
+        out: list[UploadFile | None] = []
+        for item in self._values.get(name, []):
+            if isinstance(item, UploadFile):
+                out.append(item if item.filename else None)
+            elif item == "":
+                out.append(None)
+            else:
+                raise _invalid(name, "must be a file sent as multipart/form-data")
+        return out
 
     def ids(self, name: str) -> list[int]:
         out = []

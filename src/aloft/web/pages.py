@@ -1,4 +1,4 @@
-"""The front page and the OAuth sign-in and consent page."""
+"""The OAuth sign-in and consent page, and the template environment of every page."""
 
 from __future__ import annotations
 
@@ -13,42 +13,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from aloft.api import entities
 from aloft.api.errors import http_error
 from aloft.api.params import Params, read_body
 from aloft.errors import AloftError, Forbidden, RateLimited, Unauthorized
-from aloft.services import auth, limits, timelines
-from aloft.services.auth import ANONYMOUS
-from aloft.services.pages import PageRequest
+from aloft.services import auth, limits
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-
-
-async def index(request: Request) -> Response:
-    try:
-        return await _index(request)
-    except AloftError as exc:
-        return _error_page(request, exc)
-
-
-async def _index(request: Request) -> Response:
-    state = request.app.state
-    settings = state.settings
-    base = settings.effective_base_url
-    page, bundle = await run_in_threadpool(
-        timelines.public, state.db, ANONYMOUS, PageRequest(limit=20)
-    )
-    return templates.TemplateResponse(
-        request,
-        "index.html",
-        {
-            "title": settings.instance_title,
-            "description": settings.instance_description,
-            "base": base,
-            "registrations": settings.registrations,
-            "statuses": entities.statuses(page.items, bundle, base),
-        },
-    )
 
 
 def _error_page(request: Request, exc: AloftError) -> Response:

@@ -1,0 +1,164 @@
+"""Pages anyone may read, signed in or not, without JavaScript: the front page (the local
+timeline), profiles (`/@username`), a post and its thread (`/@username/:id`) and hashtag
+pages (`/tags/:name`). What a viewer may see is decided by the services' visibility rule
+(`aloft.services.visibility`), exactly as for the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from aloft.api import entities
+from aloft.errors import Gone, NotFound
+from aloft.services import accounts, statuses, timelines
+from aloft.services.pages import PageRequest
+from aloft.web.session import Session
+from aloft.web.view import compose_context, page, render
+
+PAGE_SIZE = 20
+SUSPENDED = "This account has been suspended by the moderators of this server."
+NO_POST = "There is no such post: it was deleted, or it is not visible to you."
+NO_ACCOUNT = "There is no account by that name on this server."
+TABS = ("posts", "replies")
+
+
+def cursor(request: Request) -> PageRequest:
+    """The page asked for by ?max_id= (an older page); a value that is no id is the first
+    page, as a link pasted without it would be."""
+    raw = request.query_params.get("max_id", "")
+    return PageRequest(
+        limit=PAGE_SIZE, max_id=int(raw) if raw.isdigit() and len(raw) < 20 else None
+    )
+
+
+def _base(request: Request) -> str:
+    return str(request.app.state.settings.effective_base_url)
+
+
+@page
+async def front(request: Request, session: Session) -> Response:
+    result, bundle = await run_in_threadpool(
+        timelines.public, request.app.state.db, session.viewer, cursor(request)
+    )
+    settings = request.app.state.settings
+    return await render(
+        request,
+        session,
+        "front.html",
+        {
+            "title": settings.instance_title,
+            "description": settings.instance_description,
+            "statuses": entities.statuses(result.items, bundle, _base(request)),
+            "next_max_id": result.next_max_id,
+        },
+    )
+
+
+async def account_named(request: Request, username: str) -> Any:
+    """The local account `username`; NotFound, or Gone for a suspended one."""
+    db = request.app.state.db
+    settings = request.app.state.settings
+    # No account has any other name; and PostgreSQL refuses a NUL in text (a 500).
+    if not accounts.USERNAME.fullmatch(username):
+        raise NotFound(NO_ACCOUNT)
+    try:
+        row = await run_in_threadpool(accounts.lookup, db, username, settings.domain)
+    except NotFound:
+        raise NotFound(NO_ACCOUNT) from None
+    if row.suspended_at is not None:
+        raise Gone(SUSPENDED)
+    return row
+
+
+@page
+async def profile(request: Request, session: Session) -> Response:
+    row = await account_named(request, request.path_params["username"])
+    db = request.app.state.db
+    tab = request.query_params.get("tab", "posts")
+    if tab not in TABS:
+        tab = "posts"
+    cur = cursor(request)
+    result, bundle = await run_in_threadpool(
+        lambda: timelines.account(db, session.viewer, row.id, cur, exclude_replies=tab == "posts")
+    )
+    pinned: list[dict[str, Any]] = []
+    if cur.max_id is None:
+        pins, pin_bundle = await run_in_threadpool(
+            lambda: timelines.account(
+                db, session.viewer, row.id, PageRequest(limit=PAGE_SIZE), pinned=True
+            )
+        )
+        pinned = entities.statuses(pins.items, pin_bundle, _base(request))
+    relationship = None
+    if session.signed_in and session.viewer.account_id != row.id:
+        relationship = await run_in_threadpool(accounts.relationship, db, session.viewer, row.id)
+    return await render(
+        request,
+        session,
+        "profile.html",
+        {
+            "account": entities.account(row, _base(request)),
+            "tab": tab,
+            "pinned": pinned,
+            "statuses": entities.statuses(result.items, bundle, _base(request)),
+            "next_max_id": result.next_max_id,
+            "relationship": relationship,
+        },
+    )
+
+
+def status_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 19:
+        raise NotFound(NO_POST)
+    return int(raw)
+
+
+@page
+async def thread(request: Request, session: Session) -> Response:
+    author = await account_named(request, request.path_params["username"])
+    db = request.app.state.db
+    wanted = status_id(request.path_params["id"])
+    try:
+        row, bundle = await run_in_threadpool(statuses.get, db, session.viewer, wanted)
+    except NotFound:
+        raise NotFound(NO_POST) from None
+    if row.account_id != author.id or row.reblog_of_id is not None:
+        raise NotFound(NO_POST)
+    above, below, context_bundle = await run_in_threadpool(
+        statuses.context, db, session.viewer, wanted
+    )
+    base = _base(request)
+    focus = entities.status(row, bundle, base)
+    return await render(
+        request,
+        session,
+        "thread.html",
+        {
+            "status": focus,
+            "ancestors": entities.statuses(above, context_bundle, base),
+            "descendants": entities.statuses(below, context_bundle, base),
+        }
+        | (compose_context() if session.signed_in else {}),
+    )
+
+
+@page
+async def tag(request: Request, session: Session) -> Response:
+    name = request.path_params["name"]
+    result, bundle = await run_in_threadpool(
+        timelines.tag, request.app.state.db, session.viewer, name, cursor(request)
+    )
+    return await render(
+        request,
+        session,
+        "tag.html",
+        {
+            "tag": name.lstrip("#").lower(),
+            "statuses": entities.statuses(result.items, bundle, _base(request)),
+            "next_max_id": result.next_max_id,
+        },
+    )
