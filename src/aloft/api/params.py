@@ -214,35 +214,6 @@ class Params:
             return None
         return value if isinstance(value, list) else [value]
 
-    def object_list(self, name: str) -> list[dict[str, Any]]:
-        """A list of objects with their values as sent (Rails' `name[][key]` arrays, as
-        `keywords_attributes`): `name[][key]=…` (the n-th object has the n-th value of each
-        key), `name[N][key]=…` (ordered by N, after those), or in JSON a list of objects or
-        an object of them keyed by index. Empty when not sent; 422 for any other shape."""
-        held = self._values.get(name)
-        if held:
-            value = held[-1]
-            items = list(value.values()) if isinstance(value, dict) else value
-            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-                raise _invalid(name, "must be a list of objects")
-            return [dict(i) for i in items]
-        listed: dict[str, list[Any]] = {}
-        indexed: dict[int, dict[str, Any]] = {}
-        for key, values in self._values.items():
-            if not key.startswith(f"{name}["):
-                continue
-            index, _, rest = key[len(name) + 1 :].partition("][")
-            field = rest.removesuffix("]")
-            if not field or "[" in field or not (index == "" or index.isdigit()):
-                raise _invalid(name, "must be a list of objects")
-            if index == "":
-                listed[field] = values
-            else:
-                indexed.setdefault(int(index), {})[field] = values[-1]
-        size = max((len(v) for v in listed.values()), default=0)
-        out = [{k: v[i] for k, v in listed.items() if i < len(v)} for i in range(size)]
-        return out + [indexed[i] for i in sorted(indexed)]
-
     def nested_has(self, name: str, key: str) -> bool:
         """Whether `name[key]` was sent at all (to tell \"not sent\" from false)."""
         return bool(self._nested_raw(name, key))
