@@ -86,9 +86,9 @@ Counts = dict[int, dict[int, tuple[int, int]]]  # tag id → day → (uses, acco
 
 
 def day_counts(conn: Connection, first_day: int, *where: sa.ColumnElement[bool]) -> Counts:
-    """Per tag and day from `first_day` (days since the epoch) on: the public statuses with
-    the tag that also meet `where`, and their distinct authors. One query: the days are a
-    range of `status_tags.status_id` (snowflakes hold their time)."""
+    """Per tag and day from `first_day` (days since the epoch) on: the statuses with the tag
+    that meet `where` (the caller says which: public ones), and their distinct authors. One
+    query: the days are a range of `status_tags.status_id` (snowflakes hold their time)."""
     day = status_tags.c.status_id // ids.id_for_time(DAY_MS)
     rows = conn.execute(
         sa.select(
@@ -100,7 +100,6 @@ def day_counts(conn: Connection, first_day: int, *where: sa.ColumnElement[bool])
         .join(statuses, statuses.c.id == status_tags.c.status_id)
         .where(
             status_tags.c.status_id >= day_id(first_day),
-            statuses.c.visibility == PUBLIC,
             *where,
         )
         .group_by(status_tags.c.tag_id, day)
@@ -132,6 +131,10 @@ def history(
             conn,
             last - HISTORY_DAYS + 1,
             status_tags.c.tag_id.in_(wanted),
+            # "+ 0" keeps SQLite off the (visibility, id) index, which made it walk every
+            # public status of the week and probe each tag (160 ms for ten tags over
+            # 100,000 statuses), rather than each tag's own range (19 ms).
+            (statuses.c.visibility + 0) == PUBLIC,
             statuses.c.account_id.not_in(hidden_accounts(None)),
         )
     return {t: days(counts.get(t, {}), last) for t in wanted}
@@ -240,16 +243,21 @@ def followed(db: Database, viewer: Viewer, page: PageRequest) -> Page[TagView]:
     return db.read(unit)
 
 
-def followed_tag_statuses(viewer_id: int) -> sa.Select:
-    """`select(statuses)` of the public statuses with a hashtag `viewer_id` follows that it
-    may see: the home timeline's share of followed tags, paged apart from the followed
-    accounts' statuses and merged with them by id (`timelines.home`). An IN, not a join,
-    so a status with two followed tags is one row."""
-    tagged = sa.select(status_tags.c.status_id).where(
-        status_tags.c.tag_id.in_(
-            sa.select(tag_follows.c.tag_id).where(tag_follows.c.account_id == viewer_id)
+def followed_tag_statuses(conn: Connection, viewer_id: int) -> list[sa.Select]:
+    """One `select(statuses)` per hashtag `viewer_id` follows: its public statuses that the
+    viewer may see. The home timeline pages each on its own and merges them by id with the
+    followed accounts' page (`timelines.home`), so each is a backward walk of `status_tags`'
+    key for its tag that stops at the page's limit. (One IN over all the tags made
+    PostgreSQL read and sort every status with any of them: 10,000 rows for five tags over
+    100,000 statuses.)"""
+    followed = conn.execute(
+        sa.select(tag_follows.c.tag_id).where(tag_follows.c.account_id == viewer_id)
+    ).scalars()
+    return [
+        sa.select(statuses)
+        .join(status_tags, status_tags.c.status_id == statuses.c.id)
+        .where(
+            status_tags.c.tag_id == tag_id, statuses.c.visibility == PUBLIC, visible_to(viewer_id)
         )
-    )
-    return sa.select(statuses).where(
-        statuses.c.id.in_(tagged), statuses.c.visibility == PUBLIC, visible_to(viewer_id)
-    )
+        for tag_id in followed
+    ]

@@ -81,9 +81,13 @@ def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
         query = query.where(
             sa.or_(statuses.c.account_id == me, statuses.c.account_id.not_in(exclusive))
         )
-    # Public statuses with a hashtag the viewer follows, as Mastodon's home shows them.
-    tagged = [] if me is None else [hashtags.followed_tag_statuses(me)]
-    return db.read(lambda conn: page_shown(_run(conn, query, page, me, *tagged), "home"))
+
+    def unit(conn: Connection) -> Result:
+        # Public statuses with a hashtag the viewer follows, as Mastodon's home shows them.
+        tagged = [] if me is None else hashtags.followed_tag_statuses(conn, me)
+        return page_shown(_run(conn, query, page, me, *tagged), "home")
+
+    return db.read(unit)
 
 
 def public(db: Database, viewer: Viewer, page: PageRequest, only_media: bool = False) -> Result:
