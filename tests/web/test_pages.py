@@ -76,6 +76,7 @@ def test_public_pages(api: Api, thread: dict[str, Any]) -> None:
 
     front = page(api, "/")
     valid_html(front.text)
+    assert 'rel="next"' not in front.text  # one page holds them all
     assert "Low tide at noon" in front.text and "for my followers" not in front.text
 
     profile = page(api, "/@alice")
@@ -105,6 +106,18 @@ def test_public_pages(api: Api, thread: dict[str, Any]) -> None:
     # Pages of older posts; a cursor that is not an id is the first page.
     assert page(api, f"/@alice?max_id={first['id']}").text.count('class="status') == 0
     assert "Low tide" in page(api, "/?max_id=junk").text
+
+
+def test_older_pages(api: Api) -> None:
+    fred = api.register("fred")
+    made = [api.post(fred, f"number {n}")["id"] for n in range(21)]
+    first = page(api, "/@fred")
+    assert first.text.count('class="status') == 20 and f'id="s-{made[0]}"' not in first.text
+    older = re.search(r'<a rel="next" href="([^"]+)"', first.text)
+    assert older is not None
+    second = page(api, older.group(1).replace("&amp;", "&"))
+    assert second.text.count('class="status') == 1 and f'id="s-{made[0]}"' in second.text
+    assert 'rel="next"' not in second.text
 
 
 def test_not_found_and_gone(api: Api, thread: dict[str, Any]) -> None:

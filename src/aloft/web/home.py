@@ -23,7 +23,7 @@ from aloft.services import accounts, limits, markers, media, notifications, stat
 from aloft.services.transcoder import LIMITS
 from aloft.web import session as cookies
 from aloft.web.account import form, require_signed_in
-from aloft.web.public import cursor, status_id
+from aloft.web.public import cursor, older, status_id
 from aloft.web.session import Session
 from aloft.web.view import compose_context, page, render, templates
 
@@ -61,7 +61,7 @@ async def home(request: Request, session: Session) -> Response:
         "home.html",
         {
             "statuses": entities.statuses(result.items, bundle, base),
-            "next_max_id": result.next_max_id,
+            "next_max_id": older(result),
         }
         | compose_context(),
     )
@@ -85,7 +85,7 @@ async def notifications_page(request: Request, session: Session) -> Response:
         "notifications.html",
         {
             "items": [entities.notification(r, bundle, base) for r in result.items],
-            "next_max_id": result.next_max_id,
+            "next_max_id": older(result),
             "verbs": VERBS,
         },
     )

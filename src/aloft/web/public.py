@@ -15,7 +15,7 @@ from starlette.responses import Response
 from aloft.api import entities
 from aloft.errors import Gone, NotFound
 from aloft.services import accounts, statuses, timelines
-from aloft.services.pages import PageRequest
+from aloft.services.pages import Page, PageRequest
 from aloft.web.session import Session
 from aloft.web.view import compose_context, page, render
 
@@ -33,6 +33,11 @@ def cursor(request: Request) -> PageRequest:
     return PageRequest(
         limit=PAGE_SIZE, max_id=int(raw) if raw.isdigit() and len(raw) < 20 else None
     )
+
+
+def older(result: Page[Any]) -> int | None:
+    """The cursor of the next (older) page; none after a page that was not full."""
+    return result.next_max_id if len(result.items) >= PAGE_SIZE else None
 
 
 def _base(request: Request) -> str:
@@ -53,7 +58,7 @@ async def front(request: Request, session: Session) -> Response:
             "title": settings.instance_title,
             "description": settings.instance_description,
             "statuses": entities.statuses(result.items, bundle, _base(request)),
-            "next_max_id": result.next_max_id,
+            "next_max_id": older(result),
         },
     )
 
@@ -105,7 +110,7 @@ async def profile(request: Request, session: Session) -> Response:
             "tab": tab,
             "pinned": pinned,
             "statuses": entities.statuses(result.items, bundle, _base(request)),
-            "next_max_id": result.next_max_id,
+            "next_max_id": older(result),
             "relationship": relationship,
         },
     )
@@ -159,6 +164,6 @@ async def tag(request: Request, session: Session) -> Response:
         {
             "tag": name.lstrip("#").lower(),
             "statuses": entities.statuses(result.items, bundle, _base(request)),
-            "next_max_id": result.next_max_id,
+            "next_max_id": older(result),
         },
     )
