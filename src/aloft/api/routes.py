@@ -122,7 +122,7 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/timelines/home", GET, timelines.home),
     ("/api/v1/timelines/public", GET, timelines.public),
     ("/api/v1/timelines/tag/{hashtag}", GET, timelines.tag),
-    ("/api/v1/timelines/list/{list_id}", GET, timelines.list_),
+    ("/api/v1/timelines/list/{id}", GET, timelines.list_),
     # lists
     ("/api/v1/lists", GET, lists.index),
     ("/api/v1/lists", POST, lists.create),

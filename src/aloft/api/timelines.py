@@ -1,4 +1,4 @@
-"""/api/v1/timelines: home, public, tag/:hashtag, list/:list_id."""
+"""/api/v1/timelines: home, public, tag/:hashtag, list/:id."""
 
 from __future__ import annotations
 
@@ -46,5 +46,5 @@ def tag(ctx: Ctx) -> Any:
 
 @endpoint(scope="read:lists", user=True)
 def list_(ctx: Ctx) -> Any:
-    list_id = path_id(ctx.path("list_id"))
+    list_id = path_id(ctx.path("id"))  # Mastodon's docs call it :list_id
     return _render(ctx, timelines.list_timeline(ctx.db, ctx.viewer, list_id, page_request(ctx)))
