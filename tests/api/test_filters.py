@@ -275,6 +275,13 @@ def test_bad_update_changes_nothing(api: Api) -> None:
         json={"keywords_attributes": [{"id": other["keywords"][0]["id"], "_destroy": True}]},
     )
     assert r.status_code == 404
+    # An unknown filter or keyword is 404 before bad input is 422, as Mastodon finds first.
+    for method, path in (("PUT", f"{V2}/12345"), ("PUT", f"{V2}/keywords/12345")):
+        body = {"context": ["nowhere"], "keyword": " "}
+        r = api.client.request(method, path, headers=alice.headers, json=body)
+        assert r.status_code == 404, (path, r.text)
+    r = api.client.put(f"{V1}/12345", headers=alice.headers, data={"phrase": " "})
+    assert r.status_code == 404, r.text
     assert _ok(api.get(f"{V2}/{f['id']}", alice)) == f
     assert _ok(api.get(f"{V2}/{other['id']}", alice)) == other
 

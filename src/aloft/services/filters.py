@@ -257,16 +257,22 @@ def update(db: Database, viewer: Viewer, filter_id: int, change: Change) -> Filt
     """Change a filter and, through `keywords_attributes`, its keywords: add (no id), change
     or destroy (an id of its own; another one is not found)."""
     me, at = _me(viewer), now()
-    values = _values(change, at, creating=False)
-    new_keywords = _new_keywords(change.keywords)
     named = [k for k in change.keywords if k.id is not None]
-    for k in named:
-        if not k.destroy and k.keyword is not None:
-            _text(k.keyword, "keywords.keyword", "Keywords keyword")
+    try:
+        values = _values(change, at, creating=False)
+        new_keywords = _new_keywords(change.keywords)
+        for k in named:
+            if not k.destroy and k.keyword is not None:
+                _text(k.keyword, "keywords.keyword", "Keywords keyword")
+        problem: Invalid | None = None
+    except Invalid as exc:
+        problem = exc
     known: set[int] = set()  # the filter's keywords as the first attempt found them
 
     def unit(conn: Connection) -> FilterView:
         _filter_row(conn, me, filter_id)
+        if problem is not None:  # told once the filter is found: an unknown one is 404
+            raise problem
         mine = set(
             conn.execute(
                 sa.select(filter_keywords.c.id).where(filter_keywords.c.filter_id == filter_id)
@@ -343,11 +349,11 @@ def add_keyword(
     db: Database, viewer: Viewer, filter_id: int, keyword: str | None, whole_word: bool | None
 ) -> KeywordView:
     me, at = _me(viewer), now()
-    text = _text(keyword, "keyword", "Keyword")
     keyword_id = ids.new_id()
 
     def unit(conn: Connection) -> KeywordView:
-        _filter_row(conn, me, filter_id)
+        _filter_row(conn, me, filter_id)  # an unknown filter is 404 before a bad keyword
+        text = _text(keyword, "keyword", "Keyword")
         found = conn.execute(
             sa.select(filter_keywords.c.id).where(filter_keywords.c.id == keyword_id)
         ).first()
@@ -365,13 +371,13 @@ def update_keyword(
 ) -> KeywordView:
     me = _me(viewer)
     values: dict[str, object] = {}
-    if keyword is not None:
-        values["keyword"] = _text(keyword, "keyword", "Keyword")
     if whole_word is not None:
         values["whole_word"] = whole_word
 
     def unit(conn: Connection) -> KeywordView:
-        _keyword_row(conn, me, keyword_id)
+        _keyword_row(conn, me, keyword_id)  # an unknown keyword is 404 before a bad one
+        if keyword is not None:
+            values["keyword"] = _text(keyword, "keyword", "Keyword")
         if values:
             conn.execute(
                 sa.update(filter_keywords)
@@ -433,12 +439,12 @@ def add_status(db: Database, viewer: Viewer, filter_id: int, status_id: int | No
     """Filter one status the viewer may see (else 422, as Mastodon's StatusPolicy check);
     the same status twice in one filter is 422 (taken)."""
     me, at = _me(viewer), now()
-    if status_id is None:
-        raise Invalid.on("status_id", "ERR_BLANK", "can't be blank", "Status")
     row_id = ids.new_id()
 
     def unit(conn: Connection) -> Row:
-        _filter_row(conn, me, filter_id)
+        _filter_row(conn, me, filter_id)  # an unknown filter is 404 before a missing status
+        if status_id is None:
+            raise Invalid.on("status_id", "ERR_BLANK", "can't be blank", "Status")
         if conn.execute(sa.select(filter_statuses).where(filter_statuses.c.id == row_id)).first():
             return _status_filter_row(conn, me, row_id)  # an earlier attempt wrote it
         visible = conn.execute(
@@ -547,14 +553,20 @@ def update_v1(db: Database, viewer: Viewer, keyword_id: int, change: V1Change) -
     settings only while it has no other keyword (else 422, as Mastodon)."""
     me, at = _me(viewer), now()
     keyword_values: dict[str, object] = {}
-    if change.phrase is not None:
-        keyword_values["keyword"] = _text(change.phrase, "phrase", "Phrase")
-    if change.whole_word is not None:
-        keyword_values["whole_word"] = change.whole_word
-    values = _values(change.filter_change(), at, creating=False)
+    try:
+        if change.phrase is not None:
+            keyword_values["keyword"] = _text(change.phrase, "phrase", "Phrase")
+        if change.whole_word is not None:
+            keyword_values["whole_word"] = change.whole_word
+        values = _values(change.filter_change(), at, creating=False)
+        problem: Invalid | None = None
+    except Invalid as exc:
+        problem = exc
 
     def unit(conn: Connection) -> KeywordView:
         found = _keyword_row(conn, me, keyword_id)
+        if problem is not None:  # told once the filter is found: an unknown one is 404
+            raise problem
         current = found.filter
         changed = {k: v for k, v in values.items() if getattr(current, k) != v}
         if changed:
