@@ -319,3 +319,36 @@ def test_every_user_value_is_escaped(api: Api) -> None:
     feed = api.client.get("/@mallory.rss")
     assert ET.fromstring(feed.content).find("channel") is not None
     assert MARKUP not in feed.text
+
+
+def test_moderation_queue(api: Api, thread: dict[str, Any]) -> None:
+    alice, bob = thread["alice"], thread["bob"]
+    r = api.client.post(
+        "/api/v1/reports",
+        headers=alice.headers,
+        data={
+            "account_id": bob.id,
+            "status_ids[]": thread["reply"]["id"],
+            "comment": "<b>rude</b> reply",
+        },
+    )
+    assert r.status_code == 200, r.text
+    # Not for people who are not admins.
+    assert sign_in(api.client, "alice").status_code == 303
+    assert page(api, "/admin", 403).status_code == 403
+    _admin(api)
+    assert sign_in(api.client, "root").status_code == 303
+    queue = page(api, "/admin")
+    valid_html(queue.text)
+    assert "&lt;b&gt;rude&lt;/b&gt; reply" in queue.text and "thanks" in queue.text
+    report_id = re.search(r'/admin/reports/(\d+)/suspend', queue.text)
+    assert report_id is not None
+    csrf = api.client.cookies["aloft_web_csrf"]
+    done = api.client.post(
+        f"/admin/reports/{report_id.group(1)}/suspend",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert "No open reports." in page(api, "/admin").text
+    page(api, "/@bob", 410)

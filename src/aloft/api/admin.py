@@ -15,6 +15,8 @@ from aloft.api.links import page_request, paged
 from aloft.api.params import path_id
 from aloft.errors import Invalid
 from aloft.services import reports
+from aloft.services.auth import Viewer
+from aloft.storage.database import Database
 
 
 def _base(ctx: Ctx) -> str:
@@ -22,8 +24,16 @@ def _base(ctx: Ctx) -> str:
 
 
 def _render(ctx: Ctx, rows: Sequence[Row]) -> list[dict[str, Any]]:
+    return render_reports(ctx.db, ctx.viewer, rows, _base(ctx))
+
+
+def render_reports(
+    db: Database, viewer: Viewer, rows: Sequence[Row], base: str
+) -> list[dict[str, Any]]:
+    """Admin::Report entities for `rows`, with the accounts and statuses they name (the
+    admin page of aloft.web draws the same)."""
     people = reports.accounts_by_id(
-        ctx.db,
+        db,
         [
             i
             for r in rows
@@ -31,8 +41,8 @@ def _render(ctx: Ctx, rows: Sequence[Row]) -> list[dict[str, Any]]:
             if i is not None
         ],
     )
-    shown, bundle = reports.reported_statuses(ctx.db, ctx.viewer, rows)
-    return [entities.admin_report(r, people, shown, bundle, _base(ctx)) for r in rows]
+    shown, bundle = reports.reported_statuses(db, viewer, rows)
+    return [entities.admin_report(r, people, shown, bundle, base) for r in rows]
 
 
 @endpoint(scope="admin:read:reports", user=True)

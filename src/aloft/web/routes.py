@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from aloft.web import account, feeds, home, public
+from aloft.web import account, admin, feeds, home, public
 
 GET = ["GET"]
 POST = ["POST"]
@@ -34,4 +34,7 @@ def routes() -> list[BaseRoute]:
         Route("/web/statuses/{id}/unreblog", home.unreblog, methods=POST),
         Route("/web/accounts/{id}/follow", home.follow, methods=POST),
         Route("/web/accounts/{id}/unfollow", home.unfollow, methods=POST),
+        Route("/admin", admin.queue, methods=GET),
+        Route("/admin/reports/{id}/resolve", admin.resolve, methods=POST),
+        Route("/admin/reports/{id}/suspend", admin.suspend, methods=POST),
     ]
