@@ -257,8 +257,28 @@ def test_forms_post_favourite_follow_and_settings(api: Api, thread: dict[str, An
     assert r.status_code == 200 and "Saved." in r.text
     me = api.get("/api/v1/accounts/verify_credentials", thread["bob"]).json()
     assert (me["display_name"], me["locked"]) == ("Bobby", True)
+    r = client.post(f"/web/statuses/{first['id']}/bookmark", data={"csrf_token": csrf})
+    assert r.status_code == 200 and 'aria-pressed="true">Bookmark' in r.text
+    # A reply from the thread page's form.
+    thread_page = page(api, f"/@alice/{first['id']}")
+    assert f'name="in_reply_to_id" value="{first["id"]}"' in thread_page.text
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', thread_page.text)
+    assert key is not None
+    reply = {
+        "csrf_token": csrf,
+        "status": "@alice see you there",
+        "in_reply_to_id": first["id"],
+        "visibility": "public",
+        "spoiler_text": "plans",
+        "idempotency_key": key.group(1),
+    }
+    for _ in range(2):  # sent twice (a double click): posted once
+        r = client.post("/web/statuses", data=reply, headers={"Referer": first["url"]})
+        assert r.status_code == 200
+    replies = api.get(f"/api/v1/statuses/{first['id']}/context").json()["descendants"]
+    assert [s["spoiler_text"] for s in replies].count("plans") == 1
     seen = api.get(f"/api/v1/statuses/{first['id']}", thread["bob"]).json()
-    assert seen["favourited"] is True
+    assert seen["favourited"] is True and seen["bookmarked"] is True
     rel = api.get("/api/v1/accounts/relationships", thread["bob"], id=thread["alice"].id)
     assert rel.json()[0]["following"] is True
     # A form without its token changes nothing.
@@ -341,7 +361,7 @@ def test_moderation_queue(api: Api, thread: dict[str, Any]) -> None:
     queue = page(api, "/admin")
     valid_html(queue.text)
     assert "&lt;b&gt;rude&lt;/b&gt; reply" in queue.text and "thanks" in queue.text
-    report_id = re.search(r'/admin/reports/(\d+)/suspend', queue.text)
+    report_id = re.search(r"/admin/reports/(\d+)/suspend", queue.text)
     assert report_id is not None
     csrf = api.client.cookies["aloft_web_csrf"]
     done = api.client.post(

@@ -161,6 +161,8 @@ favourite = _status_action(statuses.favourite)
 unfavourite = _status_action(statuses.unfavourite)
 reblog = _status_action(statuses.reblog, limited=True)
 unreblog = _status_action(statuses.unreblog)
+bookmark = _status_action(statuses.bookmark)
+unbookmark = _status_action(statuses.unbookmark)
 
 
 def _account_action(follow: bool) -> Any:
