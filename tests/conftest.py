@@ -230,7 +230,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def register_http(
-    client: httpx.Client, username: str, password: str = "correct horse battery"
+    client: httpx.Client,
+    username: str,
+    password: str = "correct horse battery",
+    scopes: str = "read write",
 ) -> httpx.Response:
     """Sign up through the API as an app does: register an app, take its client token, post
     the account. Returns the registration's answer (its JSON holds the user's token)."""
@@ -239,7 +242,7 @@ def register_http(
         data={
             "client_name": "t",
             "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
-            "scopes": "read write",
+            "scopes": scopes,
         },
     ).json()
     app_token = client.post(
@@ -248,7 +251,7 @@ def register_http(
             "grant_type": "client_credentials",
             "client_id": app["client_id"],
             "client_secret": app["client_secret"],
-            "scope": "read write",
+            "scope": scopes,
         },
     ).json()["access_token"]
     return client.post(

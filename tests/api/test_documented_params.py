@@ -29,7 +29,7 @@ import pytest
 
 from aloft.api import routes, unsupported
 from tests.api.handlerparams import object_keys, parameters
-from tests.conftest import Server
+from tests.conftest import Server, register_http
 
 DESCRIPTION = Path(__file__).parent.parent / "data" / "mastodon-openapi" / "schema.json"
 SCOPES = "read write follow push admin:read admin:write"
@@ -150,33 +150,7 @@ class Session:
 @pytest.fixture(scope="module")
 def session(server: Server) -> Iterator[Session]:
     with httpx.Client(base_url=server.url, timeout=30) as client:
-        app = client.post(
-            "/api/v1/apps",
-            data={
-                "client_name": "walker",
-                "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
-                "scopes": SCOPES,
-            },
-        ).json()
-        app_token = client.post(
-            "/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": app["client_id"],
-                "client_secret": app["client_secret"],
-                "scope": SCOPES,
-            },
-        ).json()["access_token"]
-        r = client.post(
-            "/api/v1/accounts",
-            headers={"Authorization": f"Bearer {app_token}"},
-            data={
-                "username": "walker",
-                "email": "walker@example.org",
-                "password": "correct horse battery",
-                "agreement": "true",
-            },
-        )
+        r = register_http(client, "walker", scopes=SCOPES)
         assert r.status_code == 200, r.text
         token = r.json()["access_token"]
         yield Session(client, {"Authorization": f"Bearer {token}"}, server.data_dir)

@@ -78,11 +78,17 @@ def update_credentials(ctx: Ctx) -> Any:
 
 
 def _fields(p: Params) -> list[tuple[str, str]] | None:
-    """fields_attributes[i][name|value] as (name, value) pairs; None when not sent."""
-    found = p.indexed("fields_attributes", ("name", "value"))
-    if found is None:
+    """fields_attributes[i][name|value] (or JSON objects) as (name, value) pairs; None when
+    not sent."""
+    if "fields_attributes" not in p.sent():
         return None
-    return [(f.get("name", ""), f.get("value", "")) for f in found]
+    pairs = []
+    for field in p.object_list("fields_attributes"):
+        name, value = field.get("name", ""), field.get("value", "")
+        if not (isinstance(name, str) and isinstance(value, str)):
+            raise Invalid.on("fields_attributes", "ERR_INVALID", "name and value must be text")
+        pairs.append((name, value))
+    return pairs
 
 
 @endpoint(scope="read:accounts", user=True)
@@ -113,8 +119,6 @@ def show(ctx: Ctx) -> Any:
 @endpoint(if_token="read:statuses")
 def statuses(ctx: Ctx) -> Any:
     p = ctx.params
-    if p.has("tagged"):  # not honoured yet: refused by name rather than ignored
-        raise Invalid("tagged is not supported on this server")
     page, bundle = timelines.account(
         ctx.db,
         ctx.viewer,
@@ -124,6 +128,7 @@ def statuses(ctx: Ctx) -> Any:
         exclude_reblogs=p.flag("exclude_reblogs"),
         only_media=p.flag("only_media"),
         pinned=p.flag("pinned"),
+        tagged=p.string("tagged"),
     )
     body = entities.statuses(page.items, bundle, _base(ctx))
     return paged(ctx.request, _base(ctx), page, body)

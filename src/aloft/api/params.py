@@ -218,46 +218,6 @@ class Params:
         """Whether `name[key]` was sent at all (to tell \"not sent\" from false)."""
         return bool(self._nested_raw(name, key))
 
-    def indexed(self, name: str, keys: tuple[str, ...]) -> list[dict[str, str]] | None:
-        """`name[0][key]=…&name[1][key]=…` (form, query), or in JSON an object of such
-        objects or a list of them (Rails' nested attributes, as `fields_attributes`): the
-        objects in index order, each with the `keys` sent as strings; None when not sent."""
-        found: dict[str, dict[str, Any]] = {}
-        prefix = f"{name}["
-        for raw_key, values in self._values.items():
-            if raw_key.startswith(prefix):
-                index, _, rest = raw_key[len(prefix) :].partition("][")
-                key = rest.removesuffix("]")
-                if key in keys and values:
-                    found.setdefault(index, {})[key] = values[-1]
-        held = self._values.get(name)
-        if held:
-            value = held[-1]
-            if not isinstance(value, dict | list):
-                raise _invalid(name, "must be a list of objects")
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for position, item in items:
-                if not isinstance(item, dict):
-                    raise _invalid(name, "must be a list of objects")
-                found[str(position)] = {k: v for k, v in item.items() if k in keys}
-        if not found and not held:
-            return None
-        out = []
-        for index in sorted(
-            found, key=lambda i: (not i.isdigit(), int(i) if i.isdigit() else 0, i)
-        ):
-            item = {}
-            for key, value in found[index].items():
-                if value is None:
-                    continue
-                if isinstance(value, bool) or not isinstance(value, str | int | float):
-                    raise _invalid(f"{name}[{index}][{key}]", "must be a string")
-                if "\x00" in str(value):
-                    raise _invalid(f"{name}[{index}][{key}]", "must not contain NUL characters")
-                item[key] = str(value)
-            out.append(item)
-        return out
-
     def object_list(self, name: str) -> list[dict[str, Any]]:
         """A list of objects with their values as sent (Rails' `name[][key]` arrays, as
         `keywords_attributes`): `name[][key]=…` (the n-th object has the n-th value of each

@@ -44,6 +44,8 @@ def fields_json(pairs: Sequence[tuple[str, str]]) -> str:
             "fields_attributes", "ERR_TOO_LONG", f"is too long (maximum is {MAX_FIELDS} fields)"
         )
     for name, value in kept:
+        if "\x00" in name + value:
+            raise Invalid.on("fields_attributes", "ERR_INVALID", "must not contain NUL characters")
         if len(name) > MAX_FIELD_CHARACTERS or len(value) > MAX_FIELD_CHARACTERS:
             raise Invalid.on(
                 "fields_attributes",
