@@ -146,12 +146,12 @@ def endpoint(
                 body = await read_body(request, upload or settings.max_body_bytes)
                 # A documented parameter we do not honour is refused before anything runs
                 # (one file may be parsed for it, to be refused by name: an avatar).
-                key = (request.method, _route_path(request))
-                refusing = key in unsupported.REFUSED
+                route_key = (request.method, _route_path(request))
+                refusing = route_key in unsupported.REFUSED
                 params = await Params.from_request(
                     request, body, files=upload is not None or refusing
                 )
-                unsupported.refuse(*key, params.sent())
+                unsupported.refuse(route_key, params.sent())
                 ctx = Ctx(request, params, viewer, settings, state.db, state.site)
                 # The actor travels into the worker thread with the context, for
                 # read-your-writes routing in the data layer.

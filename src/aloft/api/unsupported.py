@@ -56,10 +56,10 @@ def value(name: str) -> Invalid:
     )
 
 
-def refuse(method: str, path: str, sent: frozenset[str]) -> None:
-    """Invalid naming each documented parameter of this route that was sent and is not
-    honoured here; nothing when there is none."""
-    names = sorted(REFUSED.get((method, path), frozenset()) & sent)
+def refuse(route: tuple[str, str], sent: frozenset[str]) -> None:
+    """Invalid naming each documented parameter of this route (method, path) that was sent
+    and is not honoured here; nothing when there is none."""
+    names = sorted(REFUSED.get(route, frozenset()) & sent)
     if names:
         raise Invalid(
             f"unsupported parameter {', '.join(names)}: this server does not honour "
