@@ -81,7 +81,7 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
         await app.state.streams.start()  # and, on PostgreSQL, this process's LISTEN
         # Finishes videos and removes old unattached uploads, on an engine of its own so
         # that background queries never take a connection from the requests' pool.
-        app.state.jobs = Jobs(Database.from_settings(settings))
+        app.state.jobs = Jobs(Database.from_settings(settings), app.state.site)
         app.state.jobs.start()
         app.state.limiter.attach(db)
         sharing = (

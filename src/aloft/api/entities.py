@@ -20,6 +20,7 @@ from aloft.services import pins, polls, profile
 from aloft.services.accounts import Relationship
 from aloft.services.auth import IssuedToken
 from aloft.services.edits import History, Revision
+from aloft.services.conversations import participant_ids
 from aloft.services.filtering import Match
 from aloft.services.filters import FilterView, KeywordView, contexts_of
 from aloft.services.featured_tags import MAX_FEATURED, FeaturedView
@@ -29,6 +30,7 @@ from aloft.services.markers import Marker
 from aloft.services.notifications import GROUPABLE, Group, GroupPage, group_of
 from aloft.services.polls import PollView
 from aloft.services.transcoder import IMAGE_TYPES, LIMITS, VIDEO_TYPES, ffmpeg_missing
+from aloft.services.scheduled import Scheduled
 from aloft.services.trends import LinkView
 from aloft.services.visibility import NAMES
 
@@ -200,6 +202,31 @@ def media_attachment(row: Row, base: str) -> dict[str, Any]:
 
 
 def poll(view: PollView) -> dict[str, Any]:
+def scheduled_status(item: Scheduled, base: str) -> dict[str, Any]:
+    """A ScheduledStatus: the post's `params` as they were asked for, and its media."""
+    return {
+        "id": str(item.row.id),
+        "scheduled_at": iso(item.row.scheduled_at),
+        "params": item.params,
+        "media_attachments": [media_attachment(m, base) for m in item.media],
+    }
+
+
+def conversation(row: Row, bundle: Bundle, base: str) -> dict[str, Any]:
+    """A Conversation: the other participants (the account itself when there are none, as
+    Mastodon shows it) and the last status as the account sees it."""
+    others = [bundle.accounts[i] for i in participant_ids(row) if i in bundle.accounts]
+    if not others:
+        others = [bundle.accounts[row.account_id]]
+    last = bundle.statuses.get(row.last_status_id)
+    return {
+        "id": str(row.id),
+        "unread": row.unread,
+        "accounts": [account(a, base) for a in others],
+        "last_status": status(last, bundle, base) if last is not None else None,
+    }
+
+
     """A Poll. Totals hidden (`hide_totals`) show as null until it ends (Mastodon's
     show_totals_now?); `voted`/`own_votes` only with a viewer, and its author counts as
     having voted, as Mastodon's Poll#voted? says."""

@@ -17,7 +17,9 @@ from typing import Any
 
 from starlette.routing import Route
 
+import aloft.api.conversations as conversations_api
 import aloft.api.media as media_api
+import aloft.api.scheduled as scheduled_api
 from aloft.api import (
     accounts,
     admin,
@@ -110,6 +112,11 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/statuses/{id}/reblogged_by", GET, statuses.reblogged_by),
     ("/api/v1/favourites", GET, statuses.favourites_list),
     ("/api/v1/bookmarks", GET, statuses.bookmarks_list),
+    # scheduled statuses (made by POST /api/v1/statuses with scheduled_at)
+    ("/api/v1/scheduled_statuses", GET, scheduled_api.index),
+    ("/api/v1/scheduled_statuses/{id}", GET, scheduled_api.show),
+    ("/api/v1/scheduled_statuses/{id}", PUT, scheduled_api.update),
+    ("/api/v1/scheduled_statuses/{id}", DELETE, scheduled_api.delete),
     # polls
     ("/api/v1/polls/{id}", GET, statuses.poll_show),
     ("/api/v1/polls/{id}/votes", POST, statuses.poll_vote),
@@ -118,6 +125,10 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/media", POST, media_api.create_v1),
     ("/api/v1/media/{id}", GET, media_api.show),
     ("/api/v1/media/{id}", ["PUT"], media_api.update),
+    # conversations (direct posts)
+    ("/api/v1/conversations", GET, conversations_api.index),
+    ("/api/v1/conversations/{id}", DELETE, conversations_api.delete),
+    ("/api/v1/conversations/{id}/read", POST, conversations_api.read),
     # timelines
     ("/api/v1/timelines/home", GET, timelines.home),
     ("/api/v1/timelines/public", GET, timelines.public),

@@ -12,7 +12,7 @@ from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.links import page_request, paged
 from aloft.api.params import Params, path_id
 from aloft.errors import Invalid
-from aloft.services import edits, limits, pins, polls, statuses
+from aloft.services import edits, limits, pins, polls, scheduled, statuses
 from aloft.services.auth import Viewer
 from aloft.services.loader import Bundle
 from aloft.storage.database import Database
@@ -38,6 +38,11 @@ def create(ctx: Ctx) -> Any:
         media_ids=tuple(p.ids("media_ids")),
         poll=_poll(p),
     )
+    # With scheduled_at, the post waits for its time and the answer is a ScheduledStatus.
+    when = p.string("scheduled_at")
+    if when is not None and when.strip():
+        at = scheduled.parse_time(when)
+        return entities.scheduled_status(scheduled.create(ctx.db, ctx.viewer, new, at), _base(ctx))
     row, bundle = statuses.create(ctx.db, ctx.viewer, ctx.site, new, ctx.settings.rate_limits)
     return entities.status(row, bundle, _base(ctx))
 

@@ -265,7 +265,9 @@ class Hub:
 
     async def _run(self) -> None:
         """Route events in batches: whatever queued up while the last batch was being
-        routed goes in one read (see `services.streaming.route`). A gap splits a batch."""
+        routed goes in one read (see `services.streaming.route`). A gap splits a batch, and
+        so does a change between conversation events and the others, which are routed by
+        reads of their own (`conversations_for`): every connection gets them in order."""
         while True:
             batch = [await self._events.get()]
             while not self._events.empty() and len(batch) < BATCH:
@@ -277,6 +279,9 @@ class Hub:
                     pending = []
                     await self._guarded(self._replay(event))
                 else:
+                    if pending and _talk(pending[-1]) != _talk(event):
+                        await self._guarded(self._dispatch(pending))
+                        pending = []
                     pending.append(event)
             await self._guarded(self._dispatch(pending))
 
@@ -324,13 +329,17 @@ class Hub:
         audience = {viewer: streams for viewer, streams in audience.items() if streams}
         if not audience:
             return
-        try:
-            routed = await run_in_threadpool(rules.route, self.db, events, audience)
-        except Exception:
-            self._forget(events)
-            raise
-        self._forget(routed.not_found)
-        for delivery in routed.deliveries:
+        if _talk(events[0]):  # a run of conversation events (see _run)
+            deliveries = await run_in_threadpool(rules.conversations_for, self.db, events, audience)
+        else:
+            try:
+                routed = await run_in_threadpool(rules.route, self.db, events, audience)
+            except Exception:
+                self._forget(events)
+                raise
+            self._forget(routed.not_found)
+            deliveries = routed.deliveries
+        for delivery in deliveries:
             payload = self._payload(delivery)
             for client in list(self.clients):
                 if client.account_id != delivery.viewer_id:
@@ -351,6 +360,10 @@ class Hub:
         if delivery.event == "delete":
             return str(delivery.deleted_id)
         assert delivery.bundle is not None
+        if delivery.event == "conversation":
+            assert delivery.conversation is not None
+            entity = entities.conversation(delivery.conversation, delivery.bundle, self.base)
+            return orjson.dumps(entity).decode()
         if delivery.event == "notification":
             assert delivery.notification is not None
             entity = entities.notification(delivery.notification, delivery.bundle, self.base)
@@ -358,6 +371,10 @@ class Hub:
             assert delivery.status is not None
             entity = entities.status(delivery.status, delivery.bundle, self.base)
         return orjson.dumps(entity).decode()
+
+
+def _talk(event: Event) -> bool:
+    return event.get("k") == "conversation"
 
 
 # -- handshake ----------------------------------------------------------------------------

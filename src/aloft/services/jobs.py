@@ -1,5 +1,5 @@
 """Background work of one app process: finishing videos and GIFs, removing old uploads,
-telling of polls that ended.
+telling of polls that ended, publishing scheduled posts.
 
 One thread per process (`Jobs`), started and stopped by the app's lifespan, with a
 `Database` of its own (its own connection pool). It finishes
@@ -9,7 +9,10 @@ until woken (an upload in this process) or `poll` seconds pass, so that work lef
 another replica, or by a replica that died mid-job, is picked up too. Every replica runs
 the same loop; the claims in `aloft.services.media` keep them from doing one job twice.
 Every round also notifies the end of expired polls (`aloft.services.poll_expiry`, whose
-claim is `FOR UPDATE SKIP LOCKED`), so a poll's end is told within `poll` seconds.
+claim is `FOR UPDATE SKIP LOCKED`), so a poll's end is told within `poll` seconds, and
+publishes the scheduled posts whose time has come (`aloft.services.scheduled`, one per
+transaction, claimed the same way and removed in the transaction that posts it: each is
+published once, whichever replica gets there), within `poll` seconds of their time.
 An error is logged and the loop goes on: during a failover the database calls raise
 `Unavailable` after their deadline, and the next round tries again.
 """
@@ -20,15 +23,19 @@ import logging
 import threading
 import time
 
-from aloft.services import media, poll_expiry
+from aloft.services import media, poll_expiry, scheduled
+from aloft.services.statuses import Site
 from aloft.storage.database import Database
 
 log = logging.getLogger("aloft.jobs")
 
 
 class Jobs:
-    def __init__(self, db: Database, poll: float = 5.0, cleanup_every: float = 3600.0) -> None:
+    def __init__(
+        self, db: Database, site: Site, poll: float = 5.0, cleanup_every: float = 3600.0
+    ) -> None:
         self.db = db
+        self.site = site  # what publishing a scheduled post renders its text with
         self.poll = poll
         self.cleanup_every = cleanup_every
         self._wake = threading.Event()
@@ -63,6 +70,8 @@ class Jobs:
                     not self._stop.is_set()
                     and poll_expiry.end_expired(self.db) == poll_expiry.END_BATCH
                 ):
+                    pass
+                while not self._stop.is_set() and scheduled.publish_due(self.db, self.site):
                     pass
                 if time.monotonic() >= next_cleanup:
                     removed = media.remove_unattached(self.db)

@@ -243,16 +243,45 @@ def attach_to_status(conn: Connection, me: int, status_id: int, media_ids: list[
 
     Part of the status's unit of work: run again after an unknown commit it either finds
     the status already there (and never gets here) or the media still unattached. Two
-    statuses racing for one media: the second UPDATE matches no row and is refused."""
+    statuses racing for one media: the second UPDATE matches no row and is refused. Media
+    reserved for a scheduled post are not free to take."""
+    _take(conn, me, media_ids, media_attachments.c.status_id, status_id)
+
+
+def reserve_for_scheduled(
+    conn: Connection, me: int, scheduled_id: int, media_ids: list[int]
+) -> None:
+    """Reserve the poster's unattached, processed media for a scheduled post (the same
+    rules as attaching): the cleanup of unattached uploads leaves them, and no other post
+    takes them, until `release` (the post published or its schedule deleted)."""
+    _take(conn, me, media_ids, media_attachments.c.scheduled_status_id, scheduled_id)
+
+
+def release(conn: Connection, scheduled_id: int) -> None:
+    """Free the media reserved for a scheduled post (inside the unit that removes it)."""
+    conn.execute(
+        sa.update(media_attachments)
+        .where(media_attachments.c.scheduled_status_id == scheduled_id)
+        .values(scheduled_status_id=None)
+    )
+
+
+def _take(
+    conn: Connection, me: int, media_ids: list[int], column: sa.Column, owner_id: int
+) -> None:
     if not media_ids:
         return
+    free = sa.and_(
+        media_attachments.c.status_id.is_(None),
+        media_attachments.c.scheduled_status_id.is_(None),
+    )
     rows = conn.execute(
         sa.select(
             media_attachments.c.id, media_attachments.c.type, media_attachments.c.state
         ).where(
             media_attachments.c.id.in_(media_ids),
             media_attachments.c.account_id == me,
-            media_attachments.c.status_id.is_(None),
+            free,
         )
     ).all()
     found = {r.id: r for r in rows}
@@ -267,11 +296,26 @@ def attach_to_status(conn: Connection, me: int, status_id: int, media_ids: list[
     for position, media_id in enumerate(media_ids):
         taken = conn.execute(
             sa.update(media_attachments)
-            .where(media_attachments.c.id == media_id, media_attachments.c.status_id.is_(None))
-            .values(status_id=status_id, position=position)
+            .where(media_attachments.c.id == media_id, free)
+            .values({column: owner_id, media_attachments.c.position: position})
         ).rowcount
         if taken != 1:
             raise Invalid(f"Validation failed: media attachment not found: {media_id}")
+
+
+def for_scheduled(conn: Connection, scheduled_ids: Sequence[int]) -> dict[int, list[Row]]:
+    """Media reserved for these scheduled posts, in their order: one query."""
+    out: dict[int, list[Row]] = {}
+    if not scheduled_ids:
+        return out
+    query = (
+        sa.select(*COLUMNS)
+        .where(media_attachments.c.scheduled_status_id.in_(scheduled_ids))
+        .order_by(media_attachments.c.scheduled_status_id, media_attachments.c.position)
+    )
+    for row in conn.execute(query):
+        out.setdefault(row.scheduled_status_id, []).append(row)
+    return out
 
 
 def for_statuses(conn: Connection, status_ids: Sequence[int]) -> dict[int, list[Row]]:
@@ -500,8 +544,10 @@ def remove_unattached(db: Database, older_than: timedelta = UNATTACHED_FOR) -> i
     cutoff = now() - older_than
 
     def unit(conn: Connection) -> int:
+        # Media reserved for a scheduled post are not unattached: they wait for its time.
         doomed = sa.select(media_attachments.c.id).where(
             media_attachments.c.status_id.is_(None),
+            media_attachments.c.scheduled_status_id.is_(None),
             media_attachments.c.created_at < cutoff,
         )
         batch = list(conn.execute(doomed.limit(CLEANUP_BATCH)).scalars())
@@ -514,6 +560,7 @@ def remove_unattached(db: Database, older_than: timedelta = UNATTACHED_FOR) -> i
                 sa.delete(media_attachments).where(
                     media_attachments.c.id.in_(batch),
                     media_attachments.c.status_id.is_(None),
+                    media_attachments.c.scheduled_status_id.is_(None),
                 )
             ).rowcount
         )

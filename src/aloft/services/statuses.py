@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
 from aloft.errors import FieldError, Forbidden, Invalid, NotFound
-from aloft.services import limits, polls, text
+from aloft.services import conversations, limits, polls, text
 from aloft.services.auth import Viewer, now
 from aloft.services.filtering import shown
 from aloft.services.loader import Bundle, load_statuses
@@ -94,6 +94,12 @@ def _content_row(conn: Connection, viewer_id: int | None, status_id: int) -> Row
     if row.reblog_of_id is not None:
         row = _visible_row(conn, viewer_id, row.reblog_of_id)
     return row
+
+
+def replied_to(conn: Connection, viewer_id: int, status_id: int) -> Row:
+    """The status a new post of `viewer_id` may reply to (what `status_id` reblogs, if it is
+    a reblog), or NotFound: scheduling a reply checks it as posting does."""
+    return _content_row(conn, viewer_id, status_id)
 
 
 def _bump(conn: Connection, table: sa.Table, row_id: int, column: str, delta: int) -> None:
@@ -175,77 +181,9 @@ def create(
             if again.account_id != me:
                 raise IdCollision(status_id)
             return again, load_statuses(conn, [again], me)  # an earlier attempt committed
-        if limited:
-            limits.posts_allowed(conn, me)
-        reply_to = None
-        if new.in_reply_to_id is not None:
-            reply_to = _content_row(conn, me, new.in_reply_to_id)
-        mentioned = (
-            conn.execute(
-                sa.select(accounts.c.id, accounts.c.username, accounts.c.username_lower).where(
-                    accounts.c.username_lower.in_(parsed.mentions)
-                )
-            ).all()
-            if parsed.mentions
-            else []
+        row = _write(
+            conn, viewer, site, new, visibility, media_ids, parsed, status_id, poll_id, limited
         )
-        content = text.render(
-            new.text, site.base_url, site.domain, {m.username_lower: m.username for m in mentioned}
-        )
-        created = now()
-        conn.execute(
-            sa.insert(statuses).values(
-                id=status_id,
-                account_id=me,
-                in_reply_to_id=reply_to.id if reply_to else None,
-                in_reply_to_account_id=reply_to.account_id if reply_to else None,
-                text=new.text,
-                content=content,
-                spoiler_text=new.spoiler_text,
-                sensitive=new.sensitive or bool(new.spoiler_text),
-                visibility=visibility,
-                language=new.language,
-                app_id=viewer.app_id,
-                created_at=created,
-            )
-        )
-        attach_to_status(conn, me, status_id, media_ids)
-        if new.poll is not None:
-            polls.write(conn, poll_id, status_id, me, new.poll)
-        if mentioned:
-            conn.execute(
-                sa.insert(mentions),
-                [{"status_id": status_id, "account_id": m.id} for m in mentioned],
-            )
-        for name in parsed.hashtags:
-            insert_ignore(conn, tags, {"id": ids.new_id(), "name": name})
-        if parsed.hashtags:
-            tag_ids = conn.execute(
-                sa.select(tags.c.id).where(tags.c.name.in_(parsed.hashtags))
-            ).scalars()
-            conn.execute(
-                sa.insert(status_tags), [{"status_id": status_id, "tag_id": t} for t in tag_ids]
-            )
-        if new.idempotency_key is not None:
-            conn.execute(
-                sa.insert(idempotency_keys).values(
-                    account_id=me, key=new.idempotency_key, status_id=status_id, created_at=created
-                )
-            )
-        # As Mastodon counts: a direct post is in no counter, and only a reply that may
-        # be shown to anyone (public, unlisted) is in its parent's replies_count.
-        if visibility != DIRECT:
-            conn.execute(
-                sa.update(accounts)
-                .where(accounts.c.id == me)
-                .values(statuses_count=accounts.c.statuses_count + 1, last_status_at=created)
-            )
-        if reply_to is not None and visibility in (PUBLIC, UNLISTED):
-            _bump(conn, statuses, reply_to.id, "replies_count", 1)
-        status_posted(conn, status_id)  # streamed after commit, by this attempt only
-        for m in mentioned:
-            notify(conn, m.id, me, "mention", status_id)
-        row = conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).one()
         return row, load_statuses(conn, [row], me)
 
     # A unique violation means a twin of this write committed first: an earlier attempt
@@ -291,6 +229,125 @@ def _by_idempotency_key(conn: Connection, me: int, key: str) -> Row | None:
         )
         return None
     return conn.execute(sa.select(statuses).where(statuses.c.id == found.status_id)).first()
+
+
+def write(
+    conn: Connection,
+    viewer: Viewer,
+    site: Site,
+    new: NewStatus,
+    status_id: int,
+    poll_id: int,
+    limited: bool = True,
+) -> Row:
+    """Write a new status (its mentions, tags, media, poll, counters, notifications, its
+    direct conversations and its stream event) inside the caller's unit of work; the row.
+    `create` calls it once it knows no earlier attempt wrote the status, and the scheduled
+    posts' job (`aloft.services.scheduled`) in the transaction that removes the scheduled
+    row, so a scheduled post is published once."""
+    return _write(
+        conn,
+        viewer,
+        site,
+        new,
+        validate(new),
+        check_media_ids(new.media_ids),
+        text.parse(new.text, site.domain),
+        status_id,
+        poll_id,
+        limited,
+    )
+
+
+def _write(
+    conn: Connection,
+    viewer: Viewer,
+    site: Site,
+    new: NewStatus,
+    visibility: int,
+    media_ids: list[int],
+    parsed: text.Parsed,
+    status_id: int,
+    poll_id: int,
+    limited: bool,
+) -> Row:
+    me = viewer.account_id
+    assert me is not None
+    if limited:
+        limits.posts_allowed(conn, me)
+    reply_to = None
+    if new.in_reply_to_id is not None:
+        reply_to = _content_row(conn, me, new.in_reply_to_id)
+    mentioned = (
+        conn.execute(
+            sa.select(accounts.c.id, accounts.c.username, accounts.c.username_lower).where(
+                accounts.c.username_lower.in_(parsed.mentions)
+            )
+        ).all()
+        if parsed.mentions
+        else []
+    )
+    content = text.render(
+        new.text, site.base_url, site.domain, {m.username_lower: m.username for m in mentioned}
+    )
+    created = now()
+    conn.execute(
+        sa.insert(statuses).values(
+            id=status_id,
+            account_id=me,
+            in_reply_to_id=reply_to.id if reply_to else None,
+            in_reply_to_account_id=reply_to.account_id if reply_to else None,
+            text=new.text,
+            content=content,
+            spoiler_text=new.spoiler_text,
+            sensitive=new.sensitive or bool(new.spoiler_text),
+            visibility=visibility,
+            language=new.language,
+            app_id=viewer.app_id,
+            created_at=created,
+        )
+    )
+    attach_to_status(conn, me, status_id, media_ids)
+    if new.poll is not None:
+        polls.write(conn, poll_id, status_id, me, new.poll)
+    if mentioned:
+        conn.execute(
+            sa.insert(mentions),
+            [{"status_id": status_id, "account_id": m.id} for m in mentioned],
+        )
+    for name in parsed.hashtags:
+        insert_ignore(conn, tags, {"id": ids.new_id(), "name": name})
+    if parsed.hashtags:
+        tag_ids = conn.execute(
+            sa.select(tags.c.id).where(tags.c.name.in_(parsed.hashtags))
+        ).scalars()
+        conn.execute(
+            sa.insert(status_tags), [{"status_id": status_id, "tag_id": t} for t in tag_ids]
+        )
+    if new.idempotency_key is not None:
+        conn.execute(
+            sa.insert(idempotency_keys).values(
+                account_id=me, key=new.idempotency_key, status_id=status_id, created_at=created
+            )
+        )
+    # As Mastodon counts: a direct post is in no counter, and only a reply that may
+    # be shown to anyone (public, unlisted) is in its parent's replies_count.
+    if visibility != DIRECT:
+        conn.execute(
+            sa.update(accounts)
+            .where(accounts.c.id == me)
+            .values(statuses_count=accounts.c.statuses_count + 1, last_status_at=created)
+        )
+    if reply_to is not None and visibility in (PUBLIC, UNLISTED):
+        _bump(conn, statuses, reply_to.id, "replies_count", 1)
+    status_posted(conn, status_id)  # streamed after commit, by this attempt only
+    for m in mentioned:
+        notify(conn, m.id, me, "mention", status_id)
+    if visibility == DIRECT:
+        conversations.status_posted(
+            conn, status_id, me, reply_to.id if reply_to else None, [m.id for m in mentioned]
+        )
+    return conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).one()
 
 
 def get(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
@@ -349,11 +406,13 @@ def delete(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
             .scalars()
             .all()
         )
+        held = conversations.holding(conn, row.id) if row.visibility == DIRECT else []
         # Delete first and count: if an earlier attempt's commit got there while we looked,
         # nothing is removed here and no counter may move. Reblogs go by ON DELETE CASCADE.
         removed = conn.execute(sa.delete(statuses).where(statuses.c.id == row.id)).rowcount
         if not removed:
             return row, bundle
+        conversations.status_removed(conn, held)
         status_deleted(
             conn, row, (m.id for m in bundle.mentions.get(row.id, ())), bundle.tags.get(row.id, ())
         )

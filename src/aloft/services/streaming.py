@@ -13,7 +13,9 @@ the rules, which are the timelines' rules applied to one status at a time:
   Mastodon accepts them: masto.js reads an error on a shared connection as every
   subscription's failure;
 * `hashtag`, `hashtag:local` with a tag: what that tag's timeline would show;
-* `direct`: direct statuses the viewer wrote or is mentioned in;
+* `direct`: the viewer's conversations (`aloft.services.conversations`), as Mastodon sends
+  them: a `conversation` event with the Conversation entity whenever one changes (a direct
+  post added or deleted), never the statuses themselves;
 * `list` with a list's id: what that list's timeline would show, to its owner only
   (`aloft.services.lists`); `user` leaves out the members of the viewer's exclusive
   lists, as home does;
@@ -37,13 +39,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from aloft import ids
+from aloft.services.conversations import bundle_for
 from aloft.services.filtering import hidden
 from aloft.services.lists import Routing, routing
 from aloft.services.loader import Bundle, load_accounts, load_statuses
-from aloft.services.visibility import DIRECT, PRIVATE, PUBLIC, UNLISTED, hidden_among
+from aloft.services.visibility import PRIVATE, PUBLIC, UNLISTED, hidden_among
 from aloft.storage.database import Database
 from aloft.storage.events import Event, emit
 from aloft.storage.schema import (
+    conversations,
     follows,
     media_attachments,
     mentions,
@@ -139,6 +143,7 @@ class Delivery:
     notification: Row | None = None
     bundle: Bundle | None = None
     deleted_id: int | None = None  # delete
+    conversation: Row | None = None  # conversation (its bundle: last status, participants)
 
 
 @dataclass
@@ -181,10 +186,6 @@ class Facts:
                 ok = self.in_public_timeline and self.has_media
             elif name in ("hashtag", "hashtag:local"):
                 ok = self.visibility == PUBLIC and tag is not None and tag in self.tags
-            elif name == "direct":
-                ok = self.visibility == DIRECT and (
-                    viewer == self.author or viewer in self.mentioned
-                )
             else:
                 ok = False
             if ok:
@@ -376,6 +377,58 @@ def _route(
         else:
             out.append(Delivery(viewer, name, streams, deleted_id=event_id))
     return Routed(out, not_found)
+
+
+DIRECT_STREAM: Stream = ("direct", None)
+
+
+def conversations_for(
+    db: Database, events: Sequence[Event], audience: Mapping[int, set[Stream]]
+) -> list[Delivery]:
+    """`conversation` deliveries for the `conversation` events among `events`: to the
+    conversation's own account, on its `direct` stream, unless the last status's author is
+    hidden from it (blocks, mutes, suspension: as the conversations list leaves it out).
+    One read, a fixed number of queries; none when no event is a conversation's."""
+    wanted = {int(e["id"]) for e in events if e.get("k") == "conversation"}
+    if not wanted or not any(DIRECT_STREAM in streams for streams in audience.values()):
+        return []
+
+    def unit(conn: Connection) -> list[Delivery]:
+        rows = {
+            i: r
+            for i, r in _by_id(conn, conversations, wanted).items()
+            if DIRECT_STREAM in audience.get(r.account_id, ())
+        }
+        lasts = _by_id(conn, statuses, {r.last_status_id for r in rows.values()})
+        hidden = hidden_among(
+            conn, {r.account_id for r in rows.values()}, {s.account_id for s in lasts.values()}
+        )
+        shown = [
+            r
+            for r in rows.values()
+            if r.last_status_id in lasts
+            and not hidden.hides_status(r.account_id, lasts[r.last_status_id].account_id)
+        ]
+        owners: dict[int, list[Row]] = defaultdict(list)
+        for r in shown:
+            owners[r.account_id].append(r)
+        bundles = {owner: bundle_for(conn, mine, owner) for owner, mine in owners.items()}
+        out = []
+        for event in events:  # in event order; a conversation changed twice is sent twice
+            row = rows.get(int(event["id"])) if event.get("k") == "conversation" else None
+            if row is not None and row in shown:
+                out.append(
+                    Delivery(
+                        row.account_id,
+                        "conversation",
+                        {DIRECT_STREAM},
+                        bundle=bundles[row.account_id],
+                        conversation=row,
+                    )
+                )
+        return out
+
+    return db.read(unit, "primary")
 
 
 USER_STREAM: Stream = ("user", None)
