@@ -201,7 +201,6 @@ def media_attachment(row: Row, base: str) -> dict[str, Any]:
     }
 
 
-def poll(view: PollView) -> dict[str, Any]:
 def scheduled_status(item: Scheduled, base: str) -> dict[str, Any]:
     """A ScheduledStatus: the post's `params` as they were asked for, and its media."""
     return {
@@ -227,6 +226,7 @@ def conversation(row: Row, bundle: Bundle, base: str) -> dict[str, Any]:
     }
 
 
+def poll(view: PollView) -> dict[str, Any]:
     """A Poll. Totals hidden (`hide_totals`) show as null until it ends (Mastodon's
     show_totals_now?); `voted`/`own_votes` only with a viewer, and its author counts as
     having voted, as Mastodon's Poll#voted? says."""
