@@ -64,11 +64,7 @@ def test_names_are_normalized_and_bad_ones_not_found(api: Api) -> None:
     assert followed["id"] and followed["following"] is True
     for bad in ["123", "no-dash", "a%20b", "x" * 101]:
         for path in (f"/api/v1/tags/{bad}", f"/api/v1/tags/{bad}/follow"):
-            r = (
-                api.get(path, alice)
-                if path.endswith(bad)
-                else _post(api, alice, path)
-            )
+            r = api.get(path, alice) if path.endswith(bad) else _post(api, alice, path)
             assert r.status_code == 404, (path, r.status_code, r.text)
             assert "error" in r.json()
 
@@ -183,4 +179,22 @@ def test_featured_tags(api: Api) -> None:
         "/api/v1/featured_tags", headers={"Authorization": f"Bearer {token}"}, data={"name": "x1"}
     )
     assert r.status_code == 403
-    assert api.get("/api/v2/instance").json()["configuration"]["accounts"]["max_featured_tags"] == 10
+    assert (
+        api.get("/api/v2/instance").json()["configuration"]["accounts"]["max_featured_tags"] == 10
+    )
+
+
+def test_account_statuses_tagged(api: Api) -> None:
+    """What apps open from a featured tag: the account's statuses with it."""
+    alice, bob = api.register("alice"), api.register("bob")
+    first = api.post(alice, "#Rust one")
+    api.post(alice, "no tag")
+    second = api.post(alice, "#rust two")
+    api.post(bob, "#rust by bob")
+    path = f"/api/v1/accounts/{alice.id}/statuses"
+    for name in ("rust", "RUST", "#rust"):
+        r = api.get(path, bob, tagged=name)
+        assert r.status_code == 200, r.text
+        assert [s["id"] for s in r.json()] == [second["id"], first["id"]]
+    assert api.get(path, bob, tagged="python").json() == []
+    assert api.get(path, bob, tagged="no-such tag").json() == []

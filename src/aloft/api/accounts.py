@@ -119,8 +119,6 @@ def show(ctx: Ctx) -> Any:
 @endpoint(if_token="read:statuses")
 def statuses(ctx: Ctx) -> Any:
     p = ctx.params
-    if p.has("tagged"):  # not honoured yet: refused by name rather than ignored
-        raise Invalid("tagged is not supported on this server")
     page, bundle = timelines.account(
         ctx.db,
         ctx.viewer,
@@ -130,6 +128,7 @@ def statuses(ctx: Ctx) -> Any:
         exclude_reblogs=p.flag("exclude_reblogs"),
         only_media=p.flag("only_media"),
         pinned=p.flag("pinned"),
+        tagged=p.string("tagged"),
     )
     body = entities.statuses(page.items, bundle, _base(ctx))
     return paged(ctx.request, _base(ctx), page, body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from sqlalchemy.engine import Row
@@ -633,7 +634,7 @@ def tag(view: TagView, base: str) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": "" if view.id is None else str(view.id),
         "name": view.name,
-        "url": f"{base}/tags/{view.name}",
+        "url": f"{base}/tags/{quote(view.name)}",
         "history": _tag_history(view.history),
     }
     if view.following is not None:
@@ -647,7 +648,7 @@ def featured_tag(view: FeaturedView, base: str) -> dict[str, Any]:
     return {
         "id": str(view.id),
         "name": view.name,
-        "url": f"{base}/@{view.username}/tagged/{view.tag_name}",
+        "url": f"{base}/@{view.username}/tagged/{quote(view.tag_name)}",
         "statuses_count": str(view.statuses_count),
         "last_status_at": (
             view.last_status_at.astimezone(UTC).strftime("%Y-%m-%d")

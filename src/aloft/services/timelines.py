@@ -40,18 +40,18 @@ def _run(
     query: sa.Select,
     page: PageRequest,
     viewer_id: int | None,
-    *also: sa.Select,
+    *also: tuple[sa.Select, sa.ColumnElement[int]],
 ) -> Result:
     """The page of `query` (a `select(statuses)` with its conditions) in two steps: the ids,
     cursors and limit applied, then the rows of those ids. Asking for ids alone lets each
     engine answer from an index and stop at the limit (SQLite read and sorted every
-    matching row when the whole row was asked for; see ARCHITECTURE.md "Speed"). Queries
-    in `also` are paged the same way, each on its own, and their ids merged with the
-    first's (the page of the union, without an OR that would spoil each one's plan)."""
+    matching row when the whole row was asked for; see ARCHITECTURE.md "Speed"). Each of
+    `also` is a query of status ids and the column to page it on: paged the same way, on
+    its own, and its ids merged with the first's (the page of the union, without an OR
+    that would spoil each one's plan)."""
     found: set[int] = set()
-    for q in (query, *also):
-        ids = conn.execute(page.apply(q.with_only_columns(statuses.c.id), statuses.c.id))
-        found.update(ids.scalars())
+    for q, key in ((query.with_only_columns(statuses.c.id), statuses.c.id), *also):
+        found.update(conn.execute(page.apply(q, key)).scalars())
     ordered = page.finish(sorted(found, reverse=page.min_id is None)[: page.limit])
     by_id = {r.id: r for r in conn.execute(sa.select(statuses).where(statuses.c.id.in_(ordered)))}
     rows = [by_id[i] for i in ordered if i in by_id]
@@ -133,9 +133,10 @@ def account(
     exclude_reblogs: bool = False,
     only_media: bool = False,
     pinned: bool = False,
+    tagged: str | None = None,
 ) -> Result:
     """An account's statuses that the viewer may see; with `pinned`, only those it pinned
-    (`aloft.services.pins`)."""
+    (`aloft.services.pins`); with `tagged`, only those with that hashtag."""
     me = viewer.account_id
     # A profile shows a muted or blocked account's statuses (not to those it blocks).
     query = sa.select(statuses).where(
@@ -158,6 +159,8 @@ def account(
                 sa.select(status_pins.c.status_id).where(status_pins.c.account_id == account_id)
             )
         )
+    if tagged is not None:
+        query = query.where(hashtags.tagged_with(tagged))
 
     def unit(conn: Connection) -> Result:
         if (
