@@ -110,13 +110,15 @@ def keywords_index(ctx: Ctx) -> Any:
     return [entities.filter_keyword(r) for r in rows]
 
 
+def _keyword_fields(p: Params) -> tuple[str | None, bool | None]:
+    """`keyword` and `whole_word` (None: not sent)."""
+    return p.string("keyword"), p.flag("whole_word") if p.has("whole_word") else None
+
+
 @endpoint(scope=WRITE, user=True)
 def keyword_create(ctx: Ctx) -> Any:
-    p = ctx.params
-    whole_word = p.flag("whole_word") if p.has("whole_word") else None
-    found = filters.add_keyword(
-        ctx.db, ctx.viewer, path_id(ctx.path("id")), p.string("keyword"), whole_word
-    )
+    filter_id = path_id(ctx.path("id"))
+    found = filters.add_keyword(ctx.db, ctx.viewer, filter_id, *_keyword_fields(ctx.params))
     return entities.filter_keyword(found.row)
 
 
@@ -129,11 +131,8 @@ def keyword_show(ctx: Ctx) -> Any:
 
 @endpoint(scope=WRITE, user=True)
 def keyword_update(ctx: Ctx) -> Any:
-    p = ctx.params
-    whole_word = p.flag("whole_word") if p.has("whole_word") else None
-    found = filters.update_keyword(
-        ctx.db, ctx.viewer, path_id(ctx.path("id")), p.string("keyword"), whole_word
-    )
+    keyword_id = path_id(ctx.path("id"))
+    found = filters.update_keyword(ctx.db, ctx.viewer, keyword_id, *_keyword_fields(ctx.params))
     return entities.filter_keyword(found.row)
 
 

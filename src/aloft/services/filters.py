@@ -302,23 +302,31 @@ def update(db: Database, viewer: Viewer, filter_id: int, change: Change) -> Filt
     return db.write(unit)
 
 
-def delete(db: Database, viewer: Viewer, filter_id: int) -> None:
-    """Delete a filter with its keywords and statuses. A rerun after an attempt that did
-    delete it succeeds too."""
+def _delete(db: Database, viewer: Viewer, table: sa.Table, row_id: int) -> None:
+    """Delete one of the viewer's filters (its keywords and statuses go with it), keywords
+    or status filters (`table`); another's, or none, is not found. A rerun after an attempt
+    that did delete it succeeds too."""
     me = _me(viewer)
+    owned = (
+        filters.c.account_id == me
+        if table is filters
+        else table.c.filter_id.in_(sa.select(filters.c.id).where(filters.c.account_id == me))
+    )
     seen: list[int] = []
 
     def unit(conn: Connection) -> None:
-        removed = conn.execute(
-            sa.delete(filters).where(filters.c.id == filter_id, filters.c.account_id == me)
-        ).rowcount
+        removed = conn.execute(sa.delete(table).where(table.c.id == row_id, owned)).rowcount
         if removed:
-            seen.append(filter_id)
+            seen.append(row_id)
             filters_changed(conn, me)
         elif not seen:
             raise NotFound(NOT_FOUND)
 
     db.write(unit)
+
+
+def delete(db: Database, viewer: Viewer, filter_id: int) -> None:
+    _delete(db, viewer, filters, filter_id)
 
 
 # -- keywords ---------------------------------------------------------------------------
@@ -392,23 +400,7 @@ def update_keyword(
 
 def delete_keyword(db: Database, viewer: Viewer, keyword_id: int) -> None:
     """Delete a keyword (also what deleting a v1 filter does)."""
-    me = _me(viewer)
-    seen: list[int] = []
-
-    def unit(conn: Connection) -> None:
-        owned = sa.select(filters.c.id).where(filters.c.account_id == me)
-        removed = conn.execute(
-            sa.delete(filter_keywords).where(
-                filter_keywords.c.id == keyword_id, filter_keywords.c.filter_id.in_(owned)
-            )
-        ).rowcount
-        if removed:
-            seen.append(keyword_id)
-            filters_changed(conn, me)
-        elif not seen:
-            raise NotFound(NOT_FOUND)
-
-    db.write(unit)
+    _delete(db, viewer, filter_keywords, keyword_id)
 
 
 # -- statuses ---------------------------------------------------------------------------
@@ -473,23 +465,7 @@ def add_status(db: Database, viewer: Viewer, filter_id: int, status_id: int | No
 
 
 def delete_status_filter(db: Database, viewer: Viewer, status_filter_id: int) -> None:
-    me = _me(viewer)
-    seen: list[int] = []
-
-    def unit(conn: Connection) -> None:
-        owned = sa.select(filters.c.id).where(filters.c.account_id == me)
-        removed = conn.execute(
-            sa.delete(filter_statuses).where(
-                filter_statuses.c.id == status_filter_id, filter_statuses.c.filter_id.in_(owned)
-            )
-        ).rowcount
-        if removed:
-            seen.append(status_filter_id)
-            filters_changed(conn, me)
-        elif not seen:
-            raise NotFound(NOT_FOUND)
-
-    db.write(unit)
+    _delete(db, viewer, filter_statuses, status_filter_id)
 
 
 # -- v1: a keyword with its filter -------------------------------------------------------
@@ -514,15 +490,7 @@ class V1Change:
 
 def list_v1(db: Database, viewer: Viewer) -> list[KeywordView]:
     """Every keyword of the viewer's filters, as v1 filters (oldest first)."""
-    me = _me(viewer)
-
-    def unit(conn: Connection) -> list[KeywordView]:
-        rows = conn.execute(
-            sa.select(filters).where(filters.c.account_id == me).order_by(filters.c.id)
-        ).all()
-        return [KeywordView(k, v.row) for v in _views(conn, rows) for k in v.keywords]
-
-    return db.read(unit)
+    return [KeywordView(k, v.row) for v in list_filters(db, viewer) for k in v.keywords]
 
 
 def create_v1(db: Database, viewer: Viewer, change: V1Change) -> KeywordView:

@@ -51,9 +51,7 @@ def upgrade() -> None:
         _fk("filter_keywords", "filter_id", "filters"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_filter_keywords")),
     )
-    op.create_index(
-        op.f("ix_filter_keywords_filter_id_id"), "filter_keywords", ["filter_id", "id"]
-    )
+    op.create_index(op.f("ix_filter_keywords_filter_id_id"), "filter_keywords", ["filter_id", "id"])
     op.create_table(
         "filter_statuses",
         sa.Column("id", ID, autoincrement=False, nullable=False),
