@@ -15,13 +15,16 @@ from sqlalchemy.engine import Connection
 
 from aloft.storage.database import insert_ignore
 from aloft.storage.schema import conversation_mutes, statuses
+from aloft.storage.statement import Among, Statement
 
 # A thread deeper than this is cut there (as the context view does).
 MAX_DEPTH = 40
 
 
-def _up(start: Sequence[int]) -> sa.CTE:
-    """(start, id): each status in `start` with itself and its ancestors, root included."""
+def _up(start: Sequence[int] | sa.ColumnElement[bool]) -> sa.CTE:
+    """(start, id): each status in `start` with itself and its ancestors, root included.
+    `start` is the ids, or a condition on `statuses.id` (a statement built once)."""
+    among = start if isinstance(start, sa.ColumnElement) else statuses.c.id.in_(list(start))
     up = (
         sa.select(
             statuses.c.id.label("start"),
@@ -29,7 +32,7 @@ def _up(start: Sequence[int]) -> sa.CTE:
             statuses.c.in_reply_to_id,
             sa.literal(0).label("depth"),
         )
-        .where(statuses.c.id.in_(list(start)))
+        .where(among)
         .cte("up", recursive=True)
     )
     return up.union_all(
@@ -48,23 +51,30 @@ def root_of(conn: Connection, status_id: int) -> int:
     return int(found) if found is not None else status_id
 
 
-def muted_among(conn: Connection, account_id: int, status_ids: Sequence[int]) -> set[int]:
-    """Those of `status_ids` whose thread `account_id` muted: one query."""
-    if not status_ids:
-        return set()
-    up = _up(status_ids)
-    query = (
+def _muted_among(among: Among) -> sa.Select:
+    up = _up(among(statuses.c.id, "ids"))
+    return (
         sa.select(up.c.start)
         .distinct()
         .join(
             conversation_mutes,
             sa.and_(
                 conversation_mutes.c.status_id == up.c.id,
-                conversation_mutes.c.account_id == account_id,
+                conversation_mutes.c.account_id == sa.bindparam("me"),
             ),
         )
     )
-    return set(conn.execute(query).scalars())
+
+
+_MUTED_AMONG = Statement(_muted_among)  # built once: it is asked on every page
+
+
+def muted_among(conn: Connection, account_id: int, status_ids: Sequence[int]) -> set[int]:
+    """Those of `status_ids` whose thread `account_id` muted: one query."""
+    if not status_ids:
+        return set()
+    found = conn.execute(_MUTED_AMONG.on(conn), {"me": account_id, "ids": list(status_ids)})
+    return set(found.scalars())
 
 
 def conversation_muted(conn: Connection, account_id: int, status_id: int) -> bool:

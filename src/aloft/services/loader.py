@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -33,6 +34,7 @@ from aloft.storage.schema import (
     statuses,
     tags,
 )
+from aloft.storage.statement import Statement
 
 
 @dataclass
@@ -56,10 +58,56 @@ class Bundle:
     viewer_id: int | None = None
 
 
+# What an Account entity may need: every column but the secrets (a page never needs a
+# password hash or an email, and did fetch them).
+ACCOUNT_COLUMNS = tuple(c for c in accounts.c if c.name not in ("password_hash", "email"))
+
+_ACCOUNTS = Statement(lambda among: sa.select(*ACCOUNT_COLUMNS).where(among(accounts.c.id, "ids")))
+_STATUSES = Statement(lambda among: sa.select(statuses).where(among(statuses.c.id, "ids")))
+_MENTIONS = Statement(
+    lambda among: (
+        sa.select(mentions.c.status_id, accounts.c.id, accounts.c.username)
+        .join(accounts, accounts.c.id == mentions.c.account_id)
+        .where(among(mentions.c.status_id, "ids"))
+    )
+)
+_TAGS = Statement(
+    lambda among: (
+        sa.select(status_tags.c.status_id, tags.c.name)
+        .join(tags, tags.c.id == status_tags.c.tag_id)
+        .where(among(status_tags.c.status_id, "ids"))
+    )
+)
+_APPS = Statement(
+    lambda among: sa.select(apps.c.id, apps.c.name, apps.c.website).where(among(apps.c.id, "ids"))
+)
+FAVOURITED, BOOKMARKED, REBLOGGED, PINNED = 0, 1, 2, 3
+
+
+def _viewer_flags(among: Any) -> sa.Executable:
+    """The viewer's favourites, bookmarks, reblogs and pins among a page: one round trip."""
+    me = sa.bindparam("me", type_=accounts.c.id.type)
+
+    def kind(table: sa.Table, code: int, column: str = "status_id", ids: str = "ids") -> sa.Select:
+        return sa.select(sa.literal(code).label("kind"), table.c[column].label("id")).where(
+            table.c.account_id == me, among(table.c[column], ids)
+        )
+
+    return sa.union_all(
+        kind(favourites, FAVOURITED),
+        kind(bookmarks, BOOKMARKED),
+        kind(statuses, REBLOGGED, "reblog_of_id"),
+        kind(status_pins, PINNED, ids="own"),
+    )
+
+
+_FLAGS = Statement(_viewer_flags)
+
+
 def load_accounts(conn: Connection, account_ids: Iterable[int], bundle: Bundle) -> None:
-    wanted = {i for i in account_ids if i not in bundle.accounts}
+    wanted = [i for i in set(account_ids) if i not in bundle.accounts]
     if wanted:
-        for row in conn.execute(sa.select(accounts).where(accounts.c.id.in_(wanted))):
+        for row in conn.execute(_ACCOUNTS.on(conn), {"ids": wanted}):
             bundle.accounts[row.id] = row
 
 
@@ -74,58 +122,31 @@ def load_statuses(
     bundle.viewer_id = viewer_id
     for row in rows:
         bundle.statuses[row.id] = row
-    original_ids = {r.reblog_of_id for r in rows if r.reblog_of_id} - bundle.statuses.keys()
+    original_ids = list({r.reblog_of_id for r in rows if r.reblog_of_id} - bundle.statuses.keys())
     if original_ids:
-        for row in conn.execute(sa.select(statuses).where(statuses.c.id.in_(original_ids))):
+        for row in conn.execute(_STATUSES.on(conn), {"ids": original_ids}):
             bundle.statuses[row.id] = row
     all_rows = list(bundle.statuses.values())
     content_ids = [r.id for r in all_rows if r.reblog_of_id is None]
     load_accounts(conn, {r.account_id for r in all_rows}, bundle)
     if content_ids:
-        query = (
-            sa.select(mentions.c.status_id, accounts.c.id, accounts.c.username)
-            .join(accounts, accounts.c.id == mentions.c.account_id)
-            .where(mentions.c.status_id.in_(content_ids))
-        )
-        for m in conn.execute(query):
+        for m in conn.execute(_MENTIONS.on(conn), {"ids": content_ids}):
             bundle.mentions[m.status_id].append(m)
-        query = (
-            sa.select(status_tags.c.status_id, tags.c.name)
-            .join(tags, tags.c.id == status_tags.c.tag_id)
-            .where(status_tags.c.status_id.in_(content_ids))
-        )
-        for t in conn.execute(query):
+        for t in conn.execute(_TAGS.on(conn), {"ids": content_ids}):
             bundle.tags[t.status_id].append(t.name)
         bundle.media.update(media.for_statuses(conn, content_ids))
         poll_ids = [r.poll_id for r in all_rows if r.reblog_of_id is None and r.poll_id]
         bundle.polls.update(polls_for(conn, poll_ids, viewer_id))
-    app_ids = {r.app_id for r in all_rows if r.app_id} - bundle.apps.keys()
+    app_ids = list({r.app_id for r in all_rows if r.app_id} - bundle.apps.keys())
     if app_ids:
-        for a in conn.execute(
-            sa.select(apps.c.id, apps.c.name, apps.c.website).where(apps.c.id.in_(app_ids))
-        ):
+        for a in conn.execute(_APPS.on(conn), {"ids": app_ids}):
             bundle.apps[a.id] = a
     if viewer_id is not None and content_ids:
-        bundle.favourited |= _flags(conn, favourites, viewer_id, content_ids)
-        bundle.bookmarked |= _flags(conn, bookmarks, viewer_id, content_ids)
-        bundle.reblogged |= set(
-            conn.execute(
-                sa.select(statuses.c.reblog_of_id).where(
-                    statuses.c.account_id == viewer_id, statuses.c.reblog_of_id.in_(content_ids)
-                )
-            ).scalars()
-        )
         own = [r.id for r in all_rows if r.reblog_of_id is None and r.account_id == viewer_id]
-        if own:
-            bundle.pinned |= _flags(conn, status_pins, viewer_id, own)
+        flags = (bundle.favourited, bundle.bookmarked, bundle.reblogged, bundle.pinned)
+        for f in conn.execute(_FLAGS.on(conn), {"me": viewer_id, "ids": content_ids, "own": own}):
+            flags[f.kind].add(f.id)
         bundle.muted |= conversation_mutes.muted_among(conn, viewer_id, content_ids)
     if viewer_id is not None and bundle.statuses:
         bundle.filtered = filtering.screen(conn, viewer_id, bundle)
     return bundle
-
-
-def _flags(conn: Connection, table: sa.Table, viewer_id: int, status_ids: list[int]) -> set[int]:
-    query = sa.select(table.c.status_id).where(
-        table.c.account_id == viewer_id, table.c.status_id.in_(status_ids)
-    )
-    return set(conn.execute(query).scalars())

@@ -37,6 +37,7 @@ from aloft.services import transcoder
 from aloft.services.auth import Viewer, now
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.schema import media_attachments, media_files
+from aloft.storage.statement import Statement
 
 log = logging.getLogger("aloft.media")
 
@@ -52,6 +53,14 @@ PROCESSING_FAILED = "Error processing thumbnail for uploaded media"
 
 # Every column but the bytes: what entities and the loader need.
 COLUMNS = [c for c in media_attachments.c]
+# Built once: every page of statuses asks it (aloft.services.loader).
+_FOR_STATUSES = Statement(
+    lambda among: (
+        sa.select(*COLUMNS)
+        .where(among(media_attachments.c.status_id, "ids"))
+        .order_by(media_attachments.c.status_id, media_attachments.c.position)
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -323,12 +332,7 @@ def for_statuses(conn: Connection, status_ids: Sequence[int]) -> dict[int, list[
     out: dict[int, list[Row]] = {}
     if not status_ids:
         return out
-    query = (
-        sa.select(*COLUMNS)
-        .where(media_attachments.c.status_id.in_(status_ids))
-        .order_by(media_attachments.c.status_id, media_attachments.c.position)
-    )
-    for row in conn.execute(query):
+    for row in conn.execute(_FOR_STATUSES.on(conn), {"ids": list(status_ids)}):
         out.setdefault(row.status_id, []).append(row)
     return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
@@ -20,6 +20,7 @@ from aloft.errors import Invalid
 T = TypeVar("T")
 
 DEFAULT_LIMIT = 20
+CURSORS = ("page_max_id", "page_since_id", "page_min_id")
 MAX_LIMIT = 40
 
 
@@ -57,6 +58,26 @@ class PageRequest:
             query = query.where(key > self.min_id)
             return query.order_by(key.asc()).limit(self.limit)
         return query.order_by(key.desc()).limit(self.limit)
+
+    @property
+    def shape(self) -> tuple[bool, bool, bool]:
+        """Which cursors are given: pages of one shape share a `bound` statement."""
+        return (self.max_id is not None, self.since_id is not None, self.min_id is not None)
+
+    def bound(self, query: sa.Select, key: sa.ColumnElement) -> sa.Select:
+        """`apply` with the cursors and the limit as parameters (`values()` gives them), so
+        that one statement, built once, serves every page of this shape."""
+        cursors: list[Any] = [
+            sa.bindparam(name) if given else None
+            for name, given in zip(CURSORS, self.shape, strict=True)
+        ]
+        template = PageRequest(sa.bindparam("page_limit"), *cursors)  # type: ignore[arg-type]
+        return template.apply(query, key)
+
+    def values(self) -> dict[str, int]:
+        """The parameters of a `bound` statement."""
+        given = zip(CURSORS, (self.max_id, self.since_id, self.min_id), strict=True)
+        return {"page_limit": self.limit} | {name: v for name, v in given if v is not None}
 
     def finish(self, rows: Sequence[T]) -> list[T]:
         """Rows newest first, whichever way the SQL ran."""

@@ -37,21 +37,29 @@ from aloft.storage.schema import accounts, blocks, follows, mentions, mutes, sta
 PUBLIC, UNLISTED, PRIVATE, DIRECT = 0, 1, 2, 3
 NAMES = {PUBLIC: "public", UNLISTED: "unlisted", PRIVATE: "private", DIRECT: "direct"}
 BY_NAME = {name: code for code, name in NAMES.items()}
+# An account id, none (anonymous), or a parameter standing for one in a statement built
+# once; `at` (the time mutes are compared with) may be a parameter too.
+ViewerId = int | sa.BindParameter[int] | None
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def muting(viewer_id: int, at: datetime | None = None) -> sa.ColumnElement[bool]:
-    """The viewer's mutes that apply at `at` (now): those without an expiry or not past it."""
+def muting(
+    viewer_id: int | sa.BindParameter[int], at: datetime | sa.BindParameter[datetime] | None = None
+) -> sa.ColumnElement[bool]:
+    """The viewer's mutes that apply at `at` (now): those without an expiry or not past it.
+    Either may be a parameter, for a statement built once (`visible_to`)."""
     return sa.and_(
         mutes.c.account_id == viewer_id,
-        sa.or_(mutes.c.expires_at.is_(None), mutes.c.expires_at > (at or _now())),
+        sa.or_(mutes.c.expires_at.is_(None), mutes.c.expires_at > (_now() if at is None else at)),
     )
 
 
-def hidden_accounts(viewer_id: int | None, listing: bool = True) -> sa.Select:
+def hidden_accounts(
+    viewer_id: ViewerId, listing: bool = True, at: sa.BindParameter[datetime] | None = None
+) -> sa.Select:
     """The ids of the accounts whose statuses `viewer_id` is not shown (see the module's
     docstring): suspended ones, those blocking the viewer and, in listings, those the
     viewer blocks or mutes."""
@@ -62,7 +70,7 @@ def hidden_accounts(viewer_id: int | None, listing: bool = True) -> sa.Select:
             parts.append(
                 sa.select(blocks.c.target_account_id).where(blocks.c.account_id == viewer_id)
             )
-            parts.append(sa.select(mutes.c.target_account_id).where(muting(viewer_id)))
+            parts.append(sa.select(mutes.c.target_account_id).where(muting(viewer_id, at)))
     return sa.union_all(*parts).subquery().select()
 
 
@@ -82,11 +90,14 @@ def silenced_senders(viewer_id: int) -> sa.Select:
 
 
 def visible_to(
-    viewer_id: int | None, table: sa.Table = statuses, listing: bool = True
+    viewer_id: ViewerId,
+    table: sa.Table = statuses,
+    listing: bool = True,
+    at: sa.BindParameter[datetime] | None = None,
 ) -> sa.ColumnElement[bool]:
     """A WHERE clause that keeps the rows of `table` (statuses) that `viewer_id` may see;
     with `listing`, also leaving out the accounts the viewer blocks or mutes."""
-    hidden = hidden_accounts(viewer_id, listing)
+    hidden = hidden_accounts(viewer_id, listing, at)
     original = statuses.alias()
     shown = sa.and_(
         table.c.account_id.not_in(hidden),
