@@ -72,6 +72,9 @@ class Settings:
     host: str = field(default="127.0.0.1", metadata={"env": "ALOFT_HOST"})
     port: int = field(default=8080, metadata={"env": "ALOFT_PORT"})
     workers: int = field(default=1, metadata={"env": "ALOFT_WORKERS"})
+    # Handlers running at once in each worker process (its thread pool's size): each holds
+    # the GIL while it builds a page, so more threads than this only queue on the GIL.
+    threads: int = field(default=8, metadata={"env": "ALOFT_THREADS"})
     base_url: str = field(default="", metadata={"env": "ALOFT_BASE_URL"})
     instance_title: str = field(default="Aloft", metadata={"env": "ALOFT_INSTANCE_TITLE"})
     instance_description: str = field(
@@ -145,6 +148,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             values[f.name] = _int(name, raw, 1, 65535)
         elif f.name == "workers":
             values[f.name] = _int(name, raw, 1, 64)
+        elif f.name == "threads":
+            values[f.name] = _int(name, raw, 1, 256)
         elif f.name == "max_body_bytes":
             values[f.name] = _int(name, raw, 1024, 1 << 30)
         elif f.name in {"db_attempt_timeout", "db_read_deadline"}:

@@ -3,7 +3,8 @@
 A handler is a plain synchronous function `handler(ctx) -> data | Response`. The
 decorator turns it into a Starlette endpoint that, in order:
 
-1. authenticates the bearer token, if any (a bad token is 401 even where none is needed);
+1. authenticates the bearer token, if any (a bad token is 401 even where none is needed;
+   a token looked up in the last few seconds is answered from memory, `auth.remembered`);
 2. checks the scope the endpoint requires (no token: 401; wrong scope: 403) and whether it
    needs a user rather than an app token (422, as Mastodon answers); an endpoint open to
    anyone names in `if_token` the scope a token must hold if one is sent (Mastodon's
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from aloft.api import unsupported
@@ -38,13 +39,16 @@ from aloft.api.responses import json_response
 from aloft.config import Settings
 from aloft.errors import AloftError, BadRequest, Forbidden, Invalid, RateLimited, Unauthorized
 from aloft.services import limits, scopes
-from aloft.services.auth import ANONYMOUS, Viewer, authenticate
+from aloft.services.auth import ANONYMOUS, Viewer, authenticate, remembered
 from aloft.services.statuses import Site
 from aloft.storage.database import ACTOR, COMMITS, CommitNote, Database
 
 QUERY_TOKEN_REFUSED = (
     "access_token in the query string is not accepted: send it in the Authorization header (Bearer)"
 )
+
+# What a request whose client went away mid-way is counted as (nginx's status for it).
+CLIENT_CLOSED_REQUEST = 499
 
 # Where the request's writes committed ("host:port"), when drill headers are on.
 DATABASE_SERVER_HEADER = "Aloft-Database-Server"
@@ -126,7 +130,12 @@ def endpoint(
                 viewer = ANONYMOUS
                 token = _bearer(request)
                 if token is not None:
-                    viewer = await run_in_threadpool(authenticate, state.db, token)
+                    # A token looked up a moment ago is answered from memory, without a
+                    # hop into the thread pool (issue 11: 6-10 % of a home page's time).
+                    known = remembered(state.db, token)
+                    if known is None:
+                        known = await run_in_threadpool(authenticate, state.db, token)
+                    viewer = known
                 who = str(viewer.account_id) if viewer.account_id else client_ip
                 if not counted:
                     counted = True
@@ -168,6 +177,10 @@ def endpoint(
                     except RateLimited as limited:
                         error = limited
                 response = error_response(error)
+            except ClientDisconnect:
+                # The client went away before its request was read: nothing was done and
+                # nobody is left to answer. Not our error, so neither logged nor a 500.
+                response = Response(status_code=CLIENT_CLOSED_REQUEST)
             except Exception as exc:  # a bug: log it, answer in Mastodon's shape
                 response = internal_error(exc)
             for name, value in limit_headers.items():

@@ -11,6 +11,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -176,14 +179,83 @@ def _check_redirect_uri(uri: str) -> None:
 LOGIN_DISABLED = "Your login is currently disabled"
 
 
+# How long a token's lookup is remembered by the process that made it. A token revoked
+# (or an account suspended) through this process is forgotten at once; through another
+# replica, this process may still accept it for up to this long.
+TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_SIZE = 10_000
+
+
+class TokenCache:
+    """Recent token lookups of one Database, by token digest: the Viewer, or None for a
+    suspended account's token. Unknown tokens are never remembered (a token just issued
+    through another replica must work at once, and guesses must not fill the cache)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._found: dict[str, tuple[float, int | None, Viewer | None]] = {}
+
+    def get(self, key: str) -> tuple[Viewer | None] | None:
+        """(Viewer or None if suspended,) while fresh; None if not remembered."""
+        entry = self._found.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return (entry[2],)
+
+    def put(self, key: str, account_id: int | None, viewer: Viewer | None) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._found) >= TOKEN_CACHE_SIZE:
+                self._found = {k: v for k, v in self._found.items() if v[0] >= now}
+                if len(self._found) >= TOKEN_CACHE_SIZE:
+                    self._found.clear()
+            self._found[key] = (now + TOKEN_CACHE_SECONDS, account_id, viewer)
+
+    def forget(self, key: str | None = None, account_id: int | None = None) -> None:
+        """Drop one token (by digest), or every token of an account."""
+        with self._lock:
+            if key is not None:
+                self._found.pop(key, None)
+            if account_id is not None:
+                self._found = {k: v for k, v in self._found.items() if v[1] != account_id}
+
+
+_caches: weakref.WeakKeyDictionary[Database, TokenCache] = weakref.WeakKeyDictionary()
+
+
+def token_cache(db: Database) -> TokenCache:
+    """The token cache of `db` (one per Database, so per process)."""
+    cache = _caches.get(db)
+    if cache is None:
+        cache = _caches.setdefault(db, TokenCache())
+    return cache
+
+
+def remembered(db: Database, bearer: str) -> Viewer | None:
+    """`authenticate` answered from memory, without I/O: the Viewer if the token was looked
+    up in the last TOKEN_CACHE_SECONDS; Forbidden if its account is suspended; None if it
+    has to be looked up."""
+    found = token_cache(db).get(digest(bearer))
+    if found is None:
+        return None
+    if found[0] is None:
+        raise Forbidden(LOGIN_DISABLED)
+    return found[0]
+
+
 def authenticate(db: Database, bearer: str) -> Viewer:
     """The Viewer behind a bearer token; Unauthorized if it is unknown or revoked,
     Forbidden if its account is suspended (Mastodon's 403 "Your login is currently
-    disabled"); one query either way."""
+    disabled"); one query either way, none while the answer is remembered (see
+    TOKEN_CACHE_SECONDS)."""
+    known = remembered(db, bearer)
+    if known is not None:
+        return known
+    key = digest(bearer)
     query = (
         sa.select(tokens.c.account_id, tokens.c.scopes, tokens.c.app_id, accounts.c.suspended_at)
         .select_from(tokens.outerjoin(accounts, accounts.c.id == tokens.c.account_id))
-        .where(tokens.c.token_hash == digest(bearer))
+        .where(tokens.c.token_hash == key)
     )
     found = db.read(lambda conn: conn.execute(query).first())
     if found is None:
@@ -192,8 +264,11 @@ def authenticate(db: Database, bearer: str) -> Viewer:
     if found is None:
         raise Unauthorized("The access token is invalid")
     if found.suspended_at is not None:
+        token_cache(db).put(key, found.account_id, None)
         raise Forbidden(LOGIN_DISABLED)
-    return Viewer(found.account_id, frozenset(found.scopes.split()), found.app_id)
+    viewer = Viewer(found.account_id, frozenset(found.scopes.split()), found.app_id)
+    token_cache(db).put(key, found.account_id, viewer)
+    return viewer
 
 
 def _client(conn: Connection, client_id: str | None, client_secret: str | None) -> Row:
@@ -425,7 +500,10 @@ def code_grant(
             mine = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).one()
             return IssuedToken(token, tuple(mine.scopes.split()), mine.created_at)
         if row.token_id is not None:
-            conn.execute(sa.delete(tokens).where(tokens.c.id == row.token_id))
+            gone = conn.execute(
+                sa.delete(tokens).where(tokens.c.id == row.token_id).returning(tokens.c.token_hash)
+            ).scalar()
+            token_cache(db).forget(key=gone)
             return None  # committed: the revocation stands; the caller refuses the grant
         created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
         if now() - created > CODE_LIFETIME:
@@ -470,6 +548,7 @@ def revoke(db: Database, client_id: str | None, client_secret: str | None, token
         )
 
     db.write(unit)
+    token_cache(db).forget(key=digest(token))
 
 
 def app_row(db: Database, app_id: int) -> Row:

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Row
 
 from aloft import ids
 from aloft.errors import Forbidden, Invalid, NotFound
+from aloft.services import auth
 from aloft.services.accounts import get_row
 from aloft.services.auth import Viewer, now
 from aloft.services.loader import Bundle, load_statuses
@@ -220,6 +221,10 @@ def act(
             _resolve(conn, report_id, me)
 
     db.write(unit)
+    if kind == "suspend":
+        # Its tokens stop working in this process at once (other replicas: within
+        # auth.TOKEN_CACHE_SECONDS).
+        auth.token_cache(db).forget(account_id=account_id)
 
 
 def unsuspend(db: Database, viewer: Viewer, account_id: int) -> Row:
@@ -242,7 +247,9 @@ def unsuspend(db: Database, viewer: Viewer, account_id: int) -> Row:
         lifted.append(row)
         return row
 
-    return db.write(unit)
+    row = db.write(unit)
+    auth.token_cache(db).forget(account_id=account_id)
+    return row
 
 
 def admin_account(db: Database, viewer: Viewer, account_id: int) -> Row:
