@@ -22,6 +22,7 @@ QUICK_CONNECTIONS = (4,)
 DEFAULT_STATUSES = 10_000
 QUICK_STATUSES = 300
 QUICK_ACCOUNTS = 30
+READER_FOLLOWS = 50
 
 
 def _fail(message: str) -> NoReturn:
@@ -59,6 +60,11 @@ def _numbers(text: str | None, name: str, low: int) -> tuple[int, ...] | None:
     "--accounts",
     default=None,
     help="Accounts; one number, or one per size [statuses/100, at least 30].",
+)
+@click.option(
+    "--follows",
+    default=None,
+    help="Accounts the reader follows; one number, or one per size [50].",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="The dataset's seed.")
 @click.option(
@@ -111,6 +117,7 @@ def bench(
     engine: str,
     statuses: str | None,
     accounts: str | None,
+    follows: str | None,
     seed: int,
     endpoints: str | None,
     connections: str | None,
@@ -142,6 +149,11 @@ def bench(
         account_counts = account_counts * len(sizes)
     elif len(account_counts) != len(sizes):
         raise click.BadParameter("give one account count, or one per size", param_hint="--accounts")
+    follow_counts = _numbers(follows, "follow count", 1) or (READER_FOLLOWS,)
+    if len(follow_counts) == 1:
+        follow_counts = follow_counts * len(sizes)
+    elif len(follow_counts) != len(sizes):
+        raise click.BadParameter("give one follow count, or one per size", param_hint="--follows")
     names = (
         tuple(ENDPOINTS)
         if endpoints is None
@@ -157,8 +169,8 @@ def bench(
     plan = Plan(
         engines=engines,
         sizes=tuple(
-            Size(s, a, seed=seed, reader_follows=min(50, a - 1))
-            for s, a in zip(sizes, account_counts, strict=True)
+            Size(s, a, seed=seed, reader_follows=min(f, a - 1))
+            for s, a, f in zip(sizes, account_counts, follow_counts, strict=True)
         ),
         endpoints=names,
         connections=_numbers(connections, "connection count", 1)

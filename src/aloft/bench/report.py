@@ -24,7 +24,9 @@ Run = dict[str, Any]
 def run_name(run: Run) -> str:
     if run.get("size") is None:
         return str(run["engine"])
-    return f"{run['engine']} · {run['size']['statuses']:,} statuses"
+    follows = run["size"].get("reader_follows", 50)
+    also = f", reader follows {follows:,}" if follows != 50 else ""
+    return f"{run['engine']} · {run['size']['statuses']:,} statuses{also}"
 
 
 def reference_connections(record: dict[str, Any]) -> int:

@@ -229,6 +229,8 @@ class Runner:
     def _engine(self, engine: str, size: Size, ceiling: server.Process) -> None:
         plan = self.plan
         name = engine if engine == "cluster" else f"{engine}-{size.statuses}"
+        if engine != "cluster" and size.reader_follows != 50:
+            name += f"-f{size.reader_follows}"
         run_dir = self.folder / name
         run: dict[str, Any] = {
             "engine": engine,
