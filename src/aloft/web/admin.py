@@ -13,7 +13,7 @@ from aloft.api.admin import render_reports
 from aloft.services import reports
 from aloft.services.pages import PageRequest
 from aloft.web.account import form, require_signed_in
-from aloft.web.public import status_id
+from aloft.web.public import snowflake
 from aloft.web.session import Session
 from aloft.web.view import page, render
 
@@ -36,7 +36,7 @@ async def queue(request: Request, session: Session) -> Response:
 async def resolve(request: Request, session: Session) -> Response:
     require_signed_in(session)
     await form(request, session)
-    wanted = status_id(request.path_params["id"])
+    wanted = snowflake(request.path_params["id"])
     await run_in_threadpool(reports.resolve, request.app.state.db, session.viewer, wanted)
     return RedirectResponse("/admin", 303)
 
@@ -47,7 +47,7 @@ async def suspend(request: Request, session: Session) -> Response:
     require_signed_in(session)
     await form(request, session)
     db = request.app.state.db
-    wanted = status_id(request.path_params["id"])
+    wanted = snowflake(request.path_params["id"])
     report = await run_in_threadpool(reports.admin_get, db, session.viewer, wanted)
     await run_in_threadpool(
         reports.act, db, session.viewer, report.target_account_id, "suspend", wanted

@@ -23,7 +23,7 @@ from aloft.services import accounts, limits, markers, media, notifications, stat
 from aloft.services.transcoder import LIMITS
 from aloft.web import session as cookies
 from aloft.web.account import form, require_signed_in
-from aloft.web.public import cursor, older, status_id
+from aloft.web.public import cursor, older, snowflake, status_id
 from aloft.web.session import Session
 from aloft.web.view import compose_context, page, render, templates
 
@@ -141,12 +141,15 @@ async def post(request: Request, session: Session) -> Response:
 Action = Callable[..., Any]
 
 
-def _status_action(service: Action, limited: bool = False) -> Any:
+def _action(service: Action, limited: bool = False) -> Any:
+    """A form that calls `service(db, viewer, id)` on the status or account in the path
+    (with the rate-limit switch when `limited`), then goes back."""
+
     @page
     async def act(request: Request, session: Session) -> Response:
         require_signed_in(session)
         await form(request, session)
-        wanted = status_id(request.path_params["id"])
+        wanted = snowflake(request.path_params["id"])
         state = request.app.state
         args: tuple[Any, ...] = (state.db, session.viewer, wanted)
         if limited:
@@ -157,34 +160,14 @@ def _status_action(service: Action, limited: bool = False) -> Any:
     return act
 
 
-favourite = _status_action(statuses.favourite)
-unfavourite = _status_action(statuses.unfavourite)
-reblog = _status_action(statuses.reblog, limited=True)
-unreblog = _status_action(statuses.unreblog)
-bookmark = _status_action(statuses.bookmark)
-unbookmark = _status_action(statuses.unbookmark)
-
-
-def _account_action(follow: bool) -> Any:
-    @page
-    async def act(request: Request, session: Session) -> Response:
-        require_signed_in(session)
-        await form(request, session)
-        wanted = status_id(request.path_params["id"])
-        state = request.app.state
-        if follow:
-            await run_in_threadpool(
-                accounts.follow, state.db, session.viewer, wanted, state.settings.rate_limits
-            )
-        else:
-            await run_in_threadpool(accounts.unfollow, state.db, session.viewer, wanted)
-        return back(request)
-
-    return act
-
-
-follow = _account_action(True)
-unfollow = _account_action(False)
+favourite = _action(statuses.favourite)
+unfavourite = _action(statuses.unfavourite)
+reblog = _action(statuses.reblog, limited=True)
+unreblog = _action(statuses.unreblog)
+bookmark = _action(statuses.bookmark)
+unbookmark = _action(statuses.unbookmark)
+follow = _action(accounts.follow, limited=True)
+unfollow = _action(accounts.unfollow)
 
 
 @page

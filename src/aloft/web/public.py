@@ -116,10 +116,15 @@ async def profile(request: Request, session: Session) -> Response:
     )
 
 
-def status_id(raw: str) -> int:
+def snowflake(raw: str, missing: str = "Record not found") -> int:
+    """An id from a path; NotFound(`missing`) for anything that cannot be one."""
     if not raw.isdigit() or len(raw) > 19:
-        raise NotFound(NO_POST)
+        raise NotFound(missing)
     return int(raw)
+
+
+def status_id(raw: str) -> int:
+    return snowflake(raw, NO_POST)
 
 
 @page
