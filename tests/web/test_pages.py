@@ -108,6 +108,19 @@ def test_public_pages(api: Api, thread: dict[str, Any]) -> None:
     assert "Low tide" in page(api, "/?max_id=junk").text
 
 
+def test_search(api: Api, thread: dict[str, Any]) -> None:
+    valid_html(page(api, "/search").text)
+    found = page(api, "/search?q=ali")
+    valid_html(found.text)
+    assert 'href="/@alice"' in found.text
+    assert 'href="/tags/sea"' in page(api, "/search?q=%23se").text
+    # Posts are searched for signed-in people only, as the API does.
+    assert "Low tide" not in page(api, "/search?q=tide").text
+    assert sign_in(api.client, "bob").status_code == 303
+    assert "Low tide at noon" in page(api, "/search?q=tide").text
+    page(api, "/search?q=%00")
+
+
 def test_older_pages(api: Api) -> None:
     fred = api.register("fred")
     made = [api.post(fred, f"number {n}")["id"] for n in range(21)]

@@ -1,6 +1,7 @@
 """Pages anyone may read, signed in or not, without JavaScript: the front page (the local
-timeline), profiles (`/@username`), a post and its thread (`/@username/:id`) and hashtag
-pages (`/tags/:name`). What a viewer may see is decided by the services' visibility rule
+timeline), profiles (`/@username`), a post and its thread (`/@username/:id`), hashtag
+pages (`/tags/:name`) and search (`/search?q=`; posts are searched for signed-in people
+only, as the API's search does). What a viewer may see is decided by the services' visibility rule
 (`aloft.services.visibility`), exactly as for the API.
 """
 
@@ -15,6 +16,7 @@ from starlette.responses import Response
 from aloft.api import entities
 from aloft.errors import Gone, NotFound
 from aloft.services import accounts, statuses, timelines
+from aloft.services import search as search_service
 from aloft.services.pages import Page, PageRequest
 from aloft.web.session import Session
 from aloft.web.view import compose_context, page, render
@@ -172,3 +174,33 @@ async def tag(request: Request, session: Session) -> Response:
             "next_max_id": older(result),
         },
     )
+
+
+SEARCH_SIZE = 20
+SEARCH_KINDS = {"accounts", "hashtags", "statuses"}
+
+
+@page
+async def search(request: Request, session: Session) -> Response:
+    query = request.query_params.get("q", "").strip()
+    context: dict[str, Any] = {"q": query, "accounts": [], "hashtags": [], "statuses": []}
+    # A NUL is no text any account, tag or post holds (and PostgreSQL refuses it).
+    if query and "\x00" not in query:
+        settings = request.app.state.settings
+        found = await run_in_threadpool(
+            search_service.search,
+            request.app.state.db,
+            query,
+            settings.domain,
+            SEARCH_KINDS,
+            SEARCH_SIZE,
+            0,
+            session.viewer.account_id,
+        )
+        base = _base(request)
+        context.update(
+            accounts=[entities.account(row, base) for row in found.accounts],
+            hashtags=[row.name for row in found.hashtags],
+            statuses=entities.statuses(found.statuses, found.bundle, base),
+        )
+    return await render(request, session, "search.html", context)

@@ -20,6 +20,7 @@ def routes() -> list[BaseRoute]:
         Route("/@{username}/{id}", public.thread, methods=GET),
         Route("/tags/{name}.rss", feeds.tag, methods=GET),
         Route("/tags/{name}", public.tag, methods=GET),
+        Route("/search", public.search, methods=GET),
         Route("/sign_in", account.sign_in, methods=BOTH),
         Route("/sign_up", account.sign_up, methods=BOTH),
         Route("/sign_out", account.sign_out, methods=POST),
