@@ -13,7 +13,7 @@ import yaml
 
 from aloft.cluster import render
 from aloft.cluster.credentials import Credentials
-from aloft.cluster.topology import PATRONI_VENV, Topology
+from aloft.cluster.topology import DEFAULT_LEASE, PATRONI_VENV, Topology
 
 LAUNCHER = Path(render.__file__).with_name("patroni_lease.py")
 PATRONI_PYTHON = PATRONI_VENV / "bin" / "python"
@@ -55,7 +55,14 @@ def test_a_short_lease_is_rendered_and_started_through_the_launcher(topology: To
         str(short.patroni_config(short.zones[0])),
     ]
     # Patroni's own floor needs no launcher.
-    assert str(topology.lease_script) not in render.patroni_command(topology, topology.zones[0])
+    floor = replace(topology, lease=20)
+    assert str(floor.lease_script) not in render.patroni_command(floor, floor.zones[0])
+
+
+def test_a_new_cluster_gets_the_measured_default_lease(topology: Topology) -> None:
+    assert topology.lease == DEFAULT_LEASE == 6
+    argv = render.patroni_command(topology, topology.zones[0])
+    assert str(topology.lease_script) in argv
 
 
 def test_the_lease_survives_saving_the_topology(topology: Topology) -> None:
@@ -66,7 +73,7 @@ def test_the_lease_survives_saving_the_topology(topology: Topology) -> None:
     data = json.loads(short.state_file.read_text())
     del data["lease"]  # a cluster made before --lease existed
     short.state_file.write_text(json.dumps(data))
-    assert Topology.load(short.root).lease == 20
+    assert Topology.load(short.root).lease == 20  # what it ran with, not today's default
 
 
 ADJUST = """

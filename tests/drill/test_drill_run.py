@@ -109,8 +109,8 @@ def test_refusals_are_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_hangs_and_partitions_outlast_patronis_lease_by_default() -> None:
-    """A hang or partition shorter than Patroni's 20 s lease ends before anyone may take
-    over; by default they last 30 s, so the default drill exercises a failover."""
+    """A hang or partition shorter than the leader lease (at most 20 s) ends before anyone
+    may take over; by default they last 30 s, so the default drill exercises a failover."""
     from aloft.drill.run import DrillPlan
 
     for fault in ("hang-primary-node", "hang-primary-postgres", "partition-primary"):

@@ -84,10 +84,15 @@ REWIND_USER = "rewinder"
 RESTAPI_USER = "patroni"
 
 STATE_FILE = "cluster.json"
-# Patroni's leader lease (ttl), seconds: Patroni's own floor by default; `--lease` goes lower
-# (down to MIN_LEASE, below which the cluster measured unstable on this machine).
-DEFAULT_LEASE = 20
+# Patroni's leader lease (ttl), seconds. 6 by default, chosen by measurement (issue 15; the
+# figures are in docs/PATRONI-LEASE.md): a node crash stalls writes ~6.5 s instead of ~21 s,
+# and a 30-minute soak with the machine overloaded (load average mean 39, max 60 on 2 cores),
+# an fsync writer and slow lossy links saw no promotion. Below MIN_LEASE the cluster measured
+# unstable. 20 is Patroni's own floor (`--lease 20` runs Patroni unmodified); a cluster made
+# before the lease was recorded ran with it, hence LEGACY_LEASE.
+DEFAULT_LEASE = 6
 MIN_LEASE = 6
+LEGACY_LEASE = 20
 LEASE_SCRIPT = "patroni_lease.py"
 # Every program supervisord starts carries this variable, so leftovers can be found by it.
 MARKER = "ALOFT_CLUSTER_DIR"
@@ -158,8 +163,8 @@ class Topology:
     `aloft cluster`, when that is not root). `patroni` is the Patroni executable and `python`
     the interpreter of the app's environment (supervisord and the apps run from it).
     `network` is `netns` or `loopback` (see the module docstring). `lease` is Patroni's
-    leader lease (ttl) in seconds: 20, Patroni's own floor, unless the cluster was made with
-    `--lease` (see `aloft.cluster.render.timings`).
+    leader lease (ttl) in seconds: DEFAULT_LEASE unless the cluster was made with `--lease`
+    (see `aloft.cluster.render.timings`).
     """
 
     root: Path
@@ -333,5 +338,5 @@ class Topology:
             Path(data["patroni"]),
             Path(data["python"]),
             network,
-            int(data.get("lease", DEFAULT_LEASE)),
+            int(data.get("lease", LEGACY_LEASE)),
         )

@@ -112,7 +112,7 @@ def drill() -> None:
     type=click.FloatRange(min=0),
     default=None,
     help="Seconds from the fault until it is repaired [20; 30 for hang-* and partition-primary"
-    " and isolate-primary-from-consensus, which must outlast Patroni's 20 s lease].",
+    " and isolate-primary-from-consensus, which must outlast the leader lease (at most 20 s)].",
 )
 @CLIENTS
 @PLAIN_CLIENTS

@@ -110,8 +110,9 @@ def load_cluster(directory: Path) -> ClusterHandle:
 
 
 # How long a fault lasts unless the drill is told otherwise. Hangs and partitions last longer
-# than Patroni's 20 s leader lease: shorter ones end before anyone may take over, so the old
-# primary simply resumes (worth a run of its own with --fault-window, but not the default).
+# than the leader lease (6 s by default, 20 s at most): shorter ones end before anyone may
+# take over, so the old primary simply resumes (worth a run of its own with --fault-window,
+# but not the default).
 WINDOW = 20.0
 OUTLAST_LEASE_WINDOW = 30.0
 
