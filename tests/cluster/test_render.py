@@ -9,6 +9,7 @@ import re
 import shlex
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def test_zones_have_their_own_loopback_address(topology: Topology) -> None:
 def test_patroni_timings_are_the_fastest_patroni_keeps(
     topology: Topology, credentials: Credentials
 ) -> None:
-    dcs = _patroni(topology, credentials)["bootstrap"]["dcs"]
+    dcs = _patroni(replace(topology, lease=20), credentials)["bootstrap"]["dcs"]
     assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == (20, 2, 4)
     assert render.timings_problems(dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == []
     # A crashed postmaster fails over at once rather than waiting for a restart in place.
@@ -149,6 +150,17 @@ def test_haproxy_checks_readyz_and_outwaits_a_failover(topology: Topology) -> No
         if line.strip().startswith("timeout server")
     )
     assert server_timeout > Settings().db_write_deadline
+
+
+def test_an_app_that_refuses_a_connection_is_out_at_once(topology: Topology) -> None:
+    """Two apps dying together must not eat every retry: a connection error marks the app
+    down for every later pick, in the checked backend (the unchecked one has no checks to
+    bring it back, so it must not mark anything down)."""
+    cfg = render.haproxy_config(topology)
+    mark_down = "observe layer4 error-limit 1 on-error mark-down"
+    checked = _section(cfg, "backend apps")
+    assert any(line.startswith("default-server") and mark_down in line for line in checked)
+    assert not any(mark_down in line for line in _section(cfg, "backend apps_unchecked"))
 
 
 def _section(cfg: str, header: str) -> list[str]:
@@ -277,6 +289,9 @@ def test_apps_trust_forwarded_for_from_haproxy_only(
 def test_supervisord_never_restarts_a_program_by_itself(
     topology: Topology, credentials: Credentials
 ) -> None:
+    # At Patroni's own floor, so that Patroni is started as itself (the launcher that a
+    # shorter lease goes through is tested in test_lease.py).
+    topology = replace(topology, lease=20)
     parser = configparser.RawConfigParser()
     parser.read_string(render.supervisord_config(topology, credentials))
     programs = {
@@ -337,7 +352,13 @@ def test_credentials_file_is_private(tmp_path: Path) -> None:
 def test_patroni_accepts_the_rendered_configuration(
     tmp_path: Path, credentials: Credentials
 ) -> None:
-    topology = Topology.create(tmp_path, 3, None, PATRONI_VENV / "bin" / "patroni", Path("/py"))
+    # Patroni's validator holds ttl to its floor of 20; the shorter default lease passes it
+    # only through the launcher, and is checked on a real cluster (etcd grants the leader key
+    # exactly that lease: tests/drill/test_short_lease.py, `aloft cluster doctor`).
+    topology = replace(
+        Topology.create(tmp_path, 3, None, PATRONI_VENV / "bin" / "patroni", Path("/py")),
+        lease=20,
+    )
     zone = topology.zones[0]
     topology.zone_dir(zone).mkdir()
     topology.patroni_config(zone).write_text(render.patroni_yaml(topology, zone, credentials))

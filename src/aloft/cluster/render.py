@@ -344,8 +344,9 @@ WantedBy=multi-user.target
 
 
 # Timings, in seconds. The promise they keep: a plain client (one attempt, 90 s timeout) gets
-# its answer through a failover's write stall (~20-25 s with Patroni's ttl 20) even when its
-# request first went to an app that was killed, frozen or cut off at that moment.
+# its answer through a failover's write stall (~7 s at the default ttl 6; ~20-25 s at ttl 20,
+# which the timings below still allow for) even when its request first went to an app that
+# was killed, frozen or cut off at that moment.
 #
 # Replayable requests (reads, idempotent writes, keyed posts) may be cut after
 # REPLAY_AFTER and sent to another app: at most RETRIES + 1 = 4 attempts of at most 20 s
@@ -445,8 +446,16 @@ def haproxy_config(topology: Topology) -> str:
             lines += [
                 "    option httpchk GET /readyz",
                 "    http-check expect status 200",
+                # `observe layer4 … mark-down`: an app that refuses a connection (or lets it
+                # time out) is out at once, not after the next checks. When two apps die
+                # together (crash-sync-standby-then-leader), a retry that only avoids the
+                # app it just tried can land on the other dead one, and the consistent hash
+                # sends it back; 3 retries were spent on dead apps and 20 plain clients got
+                # errors in the first 0.3 s. Marked down, a dead app is skipped by every
+                # later pick; the checks bring it back (rise) once it answers.
                 f"    default-server inter {_ms(CHECK_INTERVAL)} fastinter {_ms(FAST_INTERVAL)} "
-                f"downinter 1s fall {FALL} rise {RISE}",
+                f"downinter 1s fall {FALL} rise {RISE} observe layer4 error-limit 1 "
+                "on-error mark-down",
             ]
         check = " check" if checked else ""
         lines += [f"    server {z.name} {z.address}:{APP_PORT}{check}" for z in topology.zones]
