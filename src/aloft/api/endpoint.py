@@ -161,6 +161,8 @@ def endpoint(
                     request, body, files=upload is not None or refusing
                 )
                 unsupported.refuse(route_key, params.sent())
+                if upload is None:
+                    params.without_files()
                 ctx = Ctx(request, params, viewer, settings, state.db, state.site)
                 # The actor travels into the worker thread with the context, for
                 # read-your-writes routing in the data layer.

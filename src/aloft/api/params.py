@@ -104,6 +104,12 @@ class Params:
                     names.update(f"{top}[{sub}]" for sub in value)
         return frozenset(names)
 
+    def without_files(self) -> None:
+        """BadRequest if a file was sent: on an endpoint that takes none, a file the form
+        parser let through only so that a refused parameter could be named."""
+        if any(isinstance(v, UploadFile) for values in self._values.values() for v in values):
+            raise BadRequest("The request body could not be parsed: this endpoint takes no files")
+
     def _raw(self, name: str) -> list[Any] | None:
         return self._values.get(name) or self._values.get(f"{name}[]")
 
