@@ -2,8 +2,8 @@
 
 Field names, types and nullability follow the Mastodon documentation (checked against
 `shared/mastodon-openapi/schema.json` by tests/api/test_entities.py). IDs are strings.
-Fields for features this server does not have (emojis, cards, filters)
-are present with empty values, because clients read them unconditionally.
+Fields for features this server does not have (custom emojis, cards) are
+present with empty values, because clients read them unconditionally.
 """
 
 from __future__ import annotations
