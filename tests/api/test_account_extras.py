@@ -93,6 +93,7 @@ def test_source_defaults_apply_to_new_posts(api: Api) -> None:
     source = r.json()["source"]
     assert (source["privacy"], source["sensitive"], source["language"]) == ("unlisted", True, "de")
     prefs = api.get("/api/v1/preferences", alice).json()
+    assert_conforms("Preferences", prefs)
     assert prefs == {
         "posting:default:visibility": "unlisted",
         "posting:default:sensitive": True,
