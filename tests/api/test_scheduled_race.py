@@ -12,32 +12,17 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from mastodon import Mastodon
 
 from aloft import ids
 from aloft.services import scheduled
 from aloft.services.statuses import Site
 from aloft.storage.database import Database
 from aloft.storage.schema import scheduled_statuses, statuses
+from tests.api.test_poll_expiry import _person
 from tests.api.test_streaming import _new_database, _register_app
 from tests.conftest import start_server, stop_server
 
-PASSWORD = "correct horse battery"
 POSTS = 20
-
-
-def _person(url: str, app: tuple[str, str], name: str) -> Mastodon:
-    api = Mastodon(
-        client_id=app[0],
-        client_secret=app[1],
-        api_base_url=url,
-        version_check_mode="none",
-        request_timeout=60,
-    )
-    api.create_account(
-        name, PASSWORD, f"{name}@example.org", agreement=True, scopes=["read", "write"]
-    )
-    return api
 
 
 def _make_due(engine: sa.Engine) -> None:

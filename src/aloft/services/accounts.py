@@ -14,11 +14,9 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
 from aloft.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
@@ -29,7 +27,7 @@ from aloft.services.notifications import notify, unnotify
 from aloft.services.pages import Page, PageRequest
 from aloft.services.passwords import hash_password
 from aloft.storage.database import Database, insert_ignore
-from aloft.storage.failures import RunAgain, is_unique_violation
+from aloft.storage.failures import rerun_after_twin
 from aloft.storage.schema import (
     account_pins,
     accounts,
@@ -44,11 +42,6 @@ USERNAME = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
-# A twin is found by the rerun after the unique violation it caused (at most one more if it
-# was still in flight); more violations than this are not a twin but a bug.
-MAX_TWIN_RERUNS = 3
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -124,32 +117,12 @@ def _account_unit(
     return unit
 
 
-def _rerun_after_twin(unit: Callable[[Connection], T]) -> Callable[[Connection], T]:
-    """`unit`, asking `Database.write` to run it again (same deadline, fenced) when it meets
-    a unique violation: a twin committed first (an earlier attempt whose outcome we never
-    learnt and that was still in flight, or a concurrent sign-up with the same name), and
-    the rerun returns it or says the name is taken. More violations than a twin explains
-    are a bug and are raised as they are."""
-    twins = [0]
-
-    def attempt(conn: Connection) -> T:
-        try:
-            return unit(conn)
-        except IntegrityError as exc:
-            twins[0] += 1
-            if not is_unique_violation(exc) or twins[0] > MAX_TWIN_RERUNS:
-                raise
-            raise RunAgain("a twin of this account committed first") from exc
-
-    return attempt
-
-
 def create(db: Database, new: NewAccount) -> Row:
     """Create a local account. Conflict if the username or email is taken (any case)."""
     validate_new(new)
     account_id = ids.new_id()
     password_hash = hash_password(new.password)  # slow on purpose: outside the transaction
-    return db.write(_rerun_after_twin(_account_unit(new, account_id, password_hash)))
+    return db.write(rerun_after_twin(_account_unit(new, account_id, password_hash)))
 
 
 def register(
@@ -175,7 +148,7 @@ def register(
             insert_token(conn, app_id, account_id, scopes, token_id, token, issued.created_at)
         return row, issued
 
-    return db.write(_rerun_after_twin(unit))
+    return db.write(rerun_after_twin(unit))
 
 
 def get_row(conn: Connection, account_id: int) -> Row:

@@ -31,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
 from aloft.errors import Forbidden, Invalid, NotFound
@@ -41,7 +40,7 @@ from aloft.services.pages import Page, PageRequest
 from aloft.services.statuses import NewStatus, Site
 from aloft.services.visibility import NAMES
 from aloft.storage.database import Database
-from aloft.storage.failures import RunAgain, is_unique_violation
+from aloft.storage.failures import rerun_after_twin
 from aloft.storage.schema import scheduled_statuses
 
 log = logging.getLogger("aloft.scheduled")
@@ -50,8 +49,6 @@ MIN_OFFSET = timedelta(minutes=5)
 TOTAL_LIMIT = 300
 DAILY_LIMIT = 25
 TOO_SOON = "The scheduled date must be in the future"
-# A twin is found by the rerun after the unique violation it caused (see statuses.create).
-MAX_TWIN_RERUNS = 3
 
 
 @dataclass(frozen=True)
@@ -230,18 +227,8 @@ def create(
         ).one()
         return _load(conn, [row])[0]
 
-    twins = [0]
-
-    def attempt(conn: Connection) -> Scheduled:
-        try:
-            return unit(conn)
-        except IntegrityError as exc:
-            twins[0] += 1
-            if not is_unique_violation(exc) or twins[0] > MAX_TWIN_RERUNS:
-                raise
-            raise RunAgain("a twin of this scheduled post committed first") from exc
-
-    return db.write(attempt)
+    # A concurrent twin (the same Idempotency-Key) breaks the unique index: the rerun finds it.
+    return db.write(rerun_after_twin(unit))
 
 
 def list_page(db: Database, viewer: Viewer, page: PageRequest) -> Page[Scheduled]:

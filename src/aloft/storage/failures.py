@@ -30,8 +30,13 @@ errors) is a bug or a real conflict and is raised at once.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
+
+T = TypeVar("T")
 
 RETRYABLE_SQLSTATES = {
     "25006": "server is read-only",
@@ -82,6 +87,31 @@ def is_unique_violation(exc: BaseException) -> bool:
     if getattr(exc.orig, "sqlstate", None) == "23505":
         return True
     return "unique constraint failed" in str(exc.orig).lower()
+
+
+# A twin is found by the rerun after the unique violation it caused (at most one more if it
+# was still in flight); more violations than this are not a twin but a bug.
+MAX_TWIN_RERUNS = 3
+
+
+def rerun_after_twin(unit: Callable[[Connection], T]) -> Callable[[Connection], T]:
+    """`unit`, asking `Database.write` to run it again (same deadline, fenced) when it meets
+    a unique violation: a twin of its write committed first (an earlier attempt whose
+    outcome was never learnt and that was still in flight, or a concurrent request with the
+    same key or name), and the rerun finds it. More violations than a twin explains are a
+    bug and are raised as they are."""
+    twins = [0]
+
+    def attempt(conn: Connection) -> T:
+        try:
+            return unit(conn)
+        except sa_exc.IntegrityError as exc:
+            twins[0] += 1
+            if not is_unique_violation(exc) or twins[0] > MAX_TWIN_RERUNS:
+                raise
+            raise RunAgain("a twin of this write committed first") from exc
+
+    return attempt
 
 
 def retry_reason(exc: BaseException) -> str | None:
