@@ -101,6 +101,10 @@ def test_bad_input_changes_nothing(api: Api) -> None:
         assert api.get(f"/api/v1/timelines/list/{bad}", alice).status_code == 404
         assert api.client.delete(f"/api/v1/lists/{bad}", headers=alice.headers).status_code == 404
         assert _add(api, alice, bad, alice).status_code == 404
+        # The list is looked for first: no account_ids is still 404, as Mastodon answers.
+        path = f"/api/v1/lists/{bad}/accounts"
+        assert api.client.post(path, headers=alice.headers).status_code == 404
+        assert api.client.request("DELETE", path, headers=alice.headers).status_code == 404
 
 
 def test_someone_elses_list_is_not_found(api: Api) -> None:

@@ -186,17 +186,21 @@ def members(db: Database, viewer: Viewer, list_id: int, page: PageRequest | None
     return db.read(unit)
 
 
+def _require(account_ids: list[int]) -> None:
+    if not account_ids:
+        raise Invalid.on("account_ids", "ERR_BLANK", "can't be blank", label="Account ids")
+
+
 def add_members(db: Database, viewer: Viewer, list_id: int, account_ids: list[int]) -> None:
     """Add accounts the viewer follows (or the viewer) to its list. All or none: an unknown
     account is NotFound, one not followed Invalid, and then nothing is added. Adding a
     member again changes nothing."""
     me = _me(viewer)
-    if not account_ids:
-        raise Invalid.on("account_ids", "ERR_BLANK", "can't be blank", label="Account ids")
     wanted = sorted(set(account_ids))
 
     def unit(conn: Connection) -> None:
-        owned(conn, me, list_id)
+        owned(conn, me, list_id)  # an unknown list is 404 before anything else, as Mastodon
+        _require(account_ids)
         known = set(
             conn.execute(sa.select(accounts.c.id).where(accounts.c.id.in_(wanted))).scalars()
         )
@@ -222,11 +226,10 @@ def add_members(db: Database, viewer: Viewer, list_id: int, account_ids: list[in
 def remove_members(db: Database, viewer: Viewer, list_id: int, account_ids: list[int]) -> None:
     """Take accounts off the viewer's list; those not on it are passed over (as Mastodon)."""
     me = _me(viewer)
-    if not account_ids:
-        raise Invalid.on("account_ids", "ERR_BLANK", "can't be blank", label="Account ids")
 
     def unit(conn: Connection) -> None:
-        owned(conn, me, list_id)
+        owned(conn, me, list_id)  # an unknown list is 404 before anything else, as Mastodon
+        _require(account_ids)
         conn.execute(
             sa.delete(list_accounts).where(
                 list_accounts.c.list_id == list_id,
