@@ -122,3 +122,24 @@ def test_trending_links(api: Api) -> None:
     assert api.client.post(f"/api/v1/accounts/{a.id}/block", headers=viewer.headers).is_success
     shown = [link["url"] for link in api.get("/api/v1/trends/links", viewer).json()]
     assert shown == ["https://example.org/c"]
+
+
+def test_link_timeline(api: Api) -> None:
+    """GET /api/v1/timelines/link: the statuses of a trending link (Phanpy opens it)."""
+    a, b, c, viewer = (api.register(n) for n in ("amy", "bea", "cat", "viewer"))
+    posts = [api.post(user, "read https://example.org/c_1 today") for user in (a, b, c)]
+    api.post(a, "a longer one https://example.org/c_10")  # not the same link
+    api.post(c, "https://example.org/c_1", visibility="private")
+    lonely = api.post(c, "only me: https://example.org/b")
+    r = api.get("/api/v1/timelines/link", viewer, url="https://example.org/c_1")
+    assert r.status_code == 200, r.text
+    assert_conforms("Status", r.json(), many=True)
+    assert [s["id"] for s in r.json()] == [p["id"] for p in reversed(posts)]
+    r = api.get("/api/v1/timelines/link", viewer, url="https://example.org/c_1", limit="1")
+    assert [s["id"] for s in r.json()] == [posts[2]["id"]] and 'rel="next"' in r.headers["link"]
+    assert api.client.post(f"/api/v1/accounts/{a.id}/block", headers=viewer.headers).is_success
+    shown = api.get("/api/v1/timelines/link", viewer, url="https://example.org/c_1").json()
+    assert [s["id"] for s in shown] == [posts[2]["id"], posts[1]["id"]]
+    r = api.get("/api/v1/timelines/link", viewer, url="https://example.org/b")
+    assert r.status_code == 404 and lonely["id"] not in r.text  # not trending
+    assert api.get("/api/v1/timelines/link", viewer).status_code == 400

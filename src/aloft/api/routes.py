@@ -203,6 +203,7 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/trends/tags", GET, trends.tags),
     ("/api/v1/trends/statuses", GET, trends.statuses),
     ("/api/v1/trends/links", GET, trends.links),
+    ("/api/v1/timelines/link", GET, trends.link_timeline),
     # moderation (admins only)
     ("/api/v1/admin/reports", GET, admin.reports_index),
     ("/api/v1/admin/reports/{id}", GET, admin.report_show),

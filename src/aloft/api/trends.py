@@ -1,4 +1,5 @@
-"""/api/v1/trends: tags (also at /api/v1/trends), statuses and links (aloft.services.trends).
+"""/api/v1/trends: tags (also at /api/v1/trends), statuses and links, and the statuses of a
+trending link (/api/v1/timelines/link) (aloft.services.trends).
 
 Open to anyone, as Mastodon's; a token's account only narrows what counts (its blocks and
 mutes). `limit` is clamped as Mastodon clamps it (tags and links: 10, at most 20;
@@ -10,7 +11,7 @@ from typing import Any
 
 from aloft.api import entities
 from aloft.api.endpoint import Ctx, endpoint
-from aloft.api.links import offset_links
+from aloft.api.links import offset_links, page_request, paged
 from aloft.api.responses import json_response
 from aloft.errors import Invalid
 from aloft.services import trends
@@ -56,3 +57,11 @@ def links(ctx: Ctx) -> Any:
     limit, offset = _window(ctx, 10)
     found = trends.top_links(ctx.db, ctx.viewer, limit, offset)
     return _answer(ctx, [entities.trends_link(v) for v in found], offset, limit)
+
+
+@endpoint(if_token="read:statuses")
+def link_timeline(ctx: Ctx) -> Any:
+    url = ctx.params.string("url", required=True) or ""
+    page, bundle = trends.link_statuses(ctx.db, ctx.viewer, url, page_request(ctx))
+    base = ctx.settings.effective_base_url
+    return paged(ctx.request, base, page, entities.statuses(page.items, bundle, base))

@@ -19,7 +19,8 @@ viewer. Measured figures and the choice of computing on read are in docs/ARCHITE
   a CASE over the age in the SQL, so both engines rank alike and only the page is read).
 * Links: the URLs in the text of the latest `LINK_SCAN` public statuses with a link,
   ranked like tags by distinct sharers per day. Nothing is fetched from the linked pages,
-  so a link's title, description and image are empty (the entity allows it).
+  so a link's title, description and image are empty (the entity allows it). A trending
+  link's statuses are its timeline (`link_statuses`).
 
 Pages are `limit`/`offset` over the ranking, as Mastodon's.
 """
@@ -34,10 +35,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from aloft import ids
+from aloft.errors import NotFound
 from aloft.services import hashtags, text
 from aloft.services.auth import Viewer, now
 from aloft.services.hashtags import Day, TagView
 from aloft.services.loader import Bundle, load_statuses
+from aloft.services.pages import Page, PageRequest
 from aloft.services.visibility import PUBLIC, visible_to
 from aloft.storage.database import Database
 from aloft.storage.schema import statuses, tags
@@ -76,7 +79,9 @@ def _decayed(per_day: dict[int, tuple[int, int]], last_day: int) -> float:
 def _ranked(counts: dict[int, dict[int, tuple[int, int]]], last_day: int) -> list[int]:
     """The keys of `counts` that trend, best first (ties: more uses, then the older key)."""
     eligible = [
-        k for k, per_day in counts.items() if max(a for _, a in per_day.values()) >= MIN_ACCOUNTS
+        k
+        for k, per_day in counts.items()
+        if max((a for _, a in per_day.values()), default=0) >= MIN_ACCOUNTS
     ]
     return sorted(
         eligible,
@@ -182,5 +187,47 @@ def top_links(
         }
         chosen = _ranked(counts, last)[offset : offset + limit]
         return [LinkView(keys[i], hashtags.days(counts[i], last)) for i in chosen]
+
+    return db.read(unit)
+
+
+def link_statuses(
+    db: Database, viewer: Viewer, url: str, page: PageRequest, at: datetime | None = None
+) -> tuple[Page[Row], Bundle]:
+    """The public statuses of the window that link to `url` (Mastodon 4.3's link timeline,
+    which apps open from a trending link), newest first. A link that does not trend now is
+    NotFound, as Mastodon answers for a link that is not trending. Bounded like
+    `top_links`: the latest `LINK_SCAN` statuses of the window whose text holds the URL."""
+    at = at or now()
+    last = hashtags.today(at)
+    me = viewer.account_id
+    pattern = "%" + url.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = (
+        sa.select(statuses.c.id, statuses.c.account_id, statuses.c.text)
+        .where(
+            statuses.c.visibility == PUBLIC,
+            statuses.c.id >= hashtags.day_id(last - WINDOW_DAYS + 1),
+            statuses.c.reblog_of_id.is_(None),
+            statuses.c.text.like(pattern, escape="\\"),
+            visible_to(me),
+        )
+        .order_by(statuses.c.id.desc())
+        .limit(LINK_SCAN)
+    )
+
+    def unit(conn: Connection) -> tuple[Page[Row], Bundle]:
+        _without_jit(conn)
+        linking = [r for r in conn.execute(query) if url in text.urls(r.text)]
+        sharers: dict[int, set[int]] = defaultdict(set)
+        uses: dict[int, int] = defaultdict(int)
+        for r in linking:
+            day = ids.id_time_ms(r.id) // hashtags.DAY_MS
+            sharers[day].add(r.account_id)
+            uses[day] += 1
+        if not _ranked({0: {d: (uses[d], len(a)) for d, a in sharers.items()}}, last):
+            raise NotFound("Record not found")
+        shown = sa.select(statuses).where(statuses.c.id.in_([r.id for r in linking]))
+        rows = page.finish(conn.execute(page.apply(shown, statuses.c.id)).all())
+        return Page.of(rows, [r.id for r in rows]), load_statuses(conn, rows, me)
 
     return db.read(unit)
