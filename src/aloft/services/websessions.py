@@ -15,7 +15,14 @@ from sqlalchemy.engine import Connection
 
 from aloft import ids
 from aloft.services import accounts
-from aloft.services.auth import OOB_REDIRECT, check_login, digest, insert_token, now
+from aloft.services.auth import (
+    OOB_REDIRECT,
+    check_login,
+    digest,
+    insert_token,
+    now,
+    token_cache,
+)
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.schema import apps, tokens
 
@@ -74,10 +81,14 @@ def sign_up(db: Database, new: accounts.NewAccount) -> str:
 
 
 def sign_out(db: Database, token: str) -> None:
-    """Revoke a session token; an unknown one is ignored (signing out twice is fine)."""
+    """Revoke a session token; an unknown one is ignored (signing out twice is fine). This
+    process forgets it at once, as `auth.revoke` does (another replica may still accept it
+    for up to TOKEN_CACHE_SECONDS)."""
     app_id = web_app_id(db)
+    key = digest(token)
     db.write(
         lambda conn: conn.execute(
-            sa.delete(tokens).where(tokens.c.token_hash == digest(token), tokens.c.app_id == app_id)
+            sa.delete(tokens).where(tokens.c.token_hash == key, tokens.c.app_id == app_id)
         )
     )
+    token_cache(db).forget(key=key)
