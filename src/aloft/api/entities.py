@@ -20,18 +20,18 @@ from aloft.config import Settings
 from aloft.services import pins, polls, profile
 from aloft.services.accounts import Relationship
 from aloft.services.auth import IssuedToken
-from aloft.services.edits import History, Revision
 from aloft.services.conversations import participant_ids
+from aloft.services.edits import History, Revision
+from aloft.services.featured_tags import MAX_FEATURED, FeaturedView
 from aloft.services.filtering import Match
 from aloft.services.filters import FilterView, KeywordView, contexts_of
-from aloft.services.featured_tags import MAX_FEATURED, FeaturedView
 from aloft.services.hashtags import Day, TagView
 from aloft.services.loader import Bundle
 from aloft.services.markers import Marker
 from aloft.services.notifications import GROUPABLE, Group, GroupPage, group_of
 from aloft.services.polls import PollView
-from aloft.services.transcoder import IMAGE_TYPES, LIMITS, VIDEO_TYPES, ffmpeg_missing
 from aloft.services.scheduled import Scheduled
+from aloft.services.transcoder import IMAGE_TYPES, LIMITS, VIDEO_TYPES, ffmpeg_missing
 from aloft.services.trends import LinkView
 from aloft.services.visibility import NAMES
 
