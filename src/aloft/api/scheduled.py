@@ -36,6 +36,8 @@ def update(ctx: Ctx) -> Any:
     scheduled_id = path_id(ctx.path("id"))
     raw = ctx.params.string("scheduled_at")
     if raw is None or not raw.strip():
+        # An unknown one is 404 first, as Mastodon finds the record before it reads params.
+        scheduled.get(ctx.db, ctx.viewer, scheduled_id)
         raise BadRequest("Missing required parameter: scheduled_at")
     found = scheduled.reschedule(ctx.db, ctx.viewer, scheduled_id, scheduled.parse_time(raw))
     return entities.scheduled_status(found, _base(ctx))
