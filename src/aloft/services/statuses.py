@@ -146,7 +146,9 @@ def _with_defaults(db: Database, me: int, new: NewStatus) -> NewStatus:
     query = sa.select(
         accounts.c.default_privacy, accounts.c.default_sensitive, accounts.c.default_language
     ).where(accounts.c.id == me)
-    defaults = db.read(lambda conn: conn.execute(query).one())
+    defaults = db.read(lambda conn: conn.execute(query).one_or_none())
+    if defaults is None:  # no such author: the write itself says so (a foreign key)
+        return new
     sensitive = new.sensitive
     if sensitive is None:
         sensitive = defaults.default_sensitive and bool(new.media_ids)
