@@ -80,8 +80,8 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/accounts/{id}/unblock", POST, blocks.unblock),
     ("/api/v1/accounts/{id}/mute", POST, blocks.mute),
     ("/api/v1/accounts/{id}/unmute", POST, blocks.unmute),
-    ("/api/v1/accounts/{id}/lists", GET, lists.containing),
     ("/api/v1/accounts/{id}/featured_tags", GET, tags.of_account),
+    ("/api/v1/accounts/{id}/lists", GET, lists.containing),
     # blocks, mutes, domain blocks, reports
     ("/api/v1/blocks", GET, blocks.blocked),
     ("/api/v1/mutes", GET, blocks.muted),
@@ -275,6 +275,10 @@ IDEMPOTENT: frozenset[tuple[str, str]] = frozenset(
         ("DELETE", "/api/v1/filters/{id}"),
         ("PATCH", "/api/v2/notifications/policy"),
         ("PATCH", "/api/v1/notifications/policy"),
+        ("PUT", "/api/v1/scheduled_statuses/{id}"),
+        ("DELETE", "/api/v1/scheduled_statuses/{id}"),
+        ("POST", "/api/v1/conversations/{id}/read"),
+        ("DELETE", "/api/v1/conversations/{id}"),
     }
 )
 
