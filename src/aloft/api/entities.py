@@ -645,6 +645,16 @@ def admin_report(
     }
 
 
+def list_entity(row: Row) -> dict[str, Any]:
+    """A List (GET /api/v1/lists and the like)."""
+    return {
+        "id": str(row.id),
+        "title": row.title,
+        "replies_policy": row.replies_policy,
+        "exclusive": bool(row.exclusive),
+    }
+
+
 def _tag_history(history: list[Day]) -> list[dict[str, str]]:
     return [{"day": str(d.day), "uses": str(d.uses), "accounts": str(d.accounts)} for d in history]
 
@@ -699,19 +709,6 @@ def trends_link(view: LinkView) -> dict[str, Any]:
         "blurhash": None,
         "authors": [],
         "history": _tag_history(view.history),
-    }
-
-
-# -- filters (aloft.services.filters, aloft.services.filtering) ------------------------------
-
-
-def list_entity(row: Row) -> dict[str, Any]:
-    """A List (GET /api/v1/lists and the like)."""
-    return {
-        "id": str(row.id),
-        "title": row.title,
-        "replies_policy": row.replies_policy,
-        "exclusive": bool(row.exclusive),
     }
 
 
