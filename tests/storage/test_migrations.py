@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from aloft.storage.database import create_engine
 from aloft.storage.migrate import alembic_config, upgrade
@@ -24,6 +25,17 @@ def _check(engine: sa.Engine) -> None:
     assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
     upgrade(engine)
     assert "statuses" in sa.inspect(engine).get_table_names()
+
+
+def test_migrations_form_one_line(tmp_path: Path) -> None:
+    """Work done side by side branches from the same parent (`upgrade` reaches every head
+    meanwhile); what lands is one line, so every database walks the same path."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    heads = script.get_heads()
+    assert len(heads) == 1, f"several heads {heads}: point each branch's down_revision at one line"
+    revisions = list(script.walk_revisions())
+    assert not any(isinstance(r.down_revision, tuple) for r in revisions), "a merge revision"
 
 
 def test_sqlite(tmp_path: Path) -> None:

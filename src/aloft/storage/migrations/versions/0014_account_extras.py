@@ -10,14 +10,14 @@ endorsements.
 * `account_pins`: the accounts an account endorses (features on its profile).
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

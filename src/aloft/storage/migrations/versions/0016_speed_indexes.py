@@ -5,14 +5,14 @@
   of a home page over 10,000 accounts on PostgreSQL).
 
 Revision ID: 0016
-Revises: 0009
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0009"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
