@@ -67,9 +67,7 @@ class Params:
                 # The body is already read (and size-checked); Starlette parses its copy.
                 request._body = body
                 try:
-                    form: FormData = await request.form(
-                        max_files=int(files), max_fields=1000
-                    )
+                    form: FormData = await request.form(max_files=int(files), max_fields=1000)
                 except HTTPException as exc:  # Starlette's answer to a malformed form
                     message = f"The request body could not be parsed: {exc.detail}"
                     raise BadRequest(message) from None
