@@ -4,8 +4,10 @@ Accounts are found by username prefix ("@name" and "name@our.domain" work too), 
 by name prefix. Statuses are found with each engine's own full-text index (migration 0002):
 PostgreSQL's tsvector/tsquery, SQLite's FTS5. Every word of the query must occur; only
 statuses the viewer may see are returned, newest first, and only to a signed-in viewer
-(as on Mastodon). Accounts and statuses hidden from the viewer (blocked either way, muted,
-suspended: `aloft.services.visibility`) are left out.
+(as on Mastodon). Statuses hidden from the viewer (blocked either way, muted, suspended:
+`aloft.services.visibility`) are left out. Of accounts, only suspended ones and those that
+block the viewer: an account the viewer blocks or mutes stays findable, as on Mastodon,
+because that is how apps (toot's `unblock NAME`, `unmute NAME`) find it to undo it.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def search(
             sa.select(accounts)
             .where(
                 accounts.c.username_lower.like(_prefix(username), escape="\\"),
-                accounts.c.id.not_in(hidden_accounts(viewer_id)),
+                accounts.c.id.not_in(hidden_accounts(viewer_id, listing=False)),
             )
             .order_by(exact, accounts.c.username_lower)
             .limit(limit)
@@ -160,7 +162,9 @@ def accounts_by_name(
         display.like(_prefix(username), escape="\\"),
         display.like("% " + _prefix(username), escape="\\"),
     )
-    query_ = sa.select(accounts).where(match, accounts.c.id.not_in(hidden_accounts(viewer_id)))
+    query_ = sa.select(accounts).where(
+        match, accounts.c.id.not_in(hidden_accounts(viewer_id, listing=False))
+    )
     if following:
         query_ = query_.where(followed)
     exact = sa.case((accounts.c.username_lower == username, 0), else_=1)
