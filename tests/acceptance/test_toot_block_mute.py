@@ -32,6 +32,7 @@ def test_toot_block_and_mute(server: Server, tmp_path: Path) -> None:
     loud.run("post", "so much to say")
     rude.run("post", "something rude")
     users = reader.config()["users"]  # the reader's own token, as toot stored it
+    assert isinstance(users, dict)
     token = next(iter(users.values()))["access_token"]
     assert {"loud", "rude"} <= _public_authors(server, token)
 
