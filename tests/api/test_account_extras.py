@@ -268,10 +268,14 @@ def test_follow_honours_the_defaults_and_refuses_other_values_by_name(api: Api) 
 
 def test_search_and_relationships_parameters(api: Api) -> None:
     alice, bob = api.register("alice"), api.register("bob")
-    for name in ("following", "exclude_unreviewed"):
-        r = api.get("/api/v2/search", alice, q="bob", **{name: "true"})
-        assert r.status_code == 422 and name in r.json()["details"], r.text
-        ok = api.get("/api/v2/search", alice, q="bob", resolve="true", **{name: "false"})
+    r = api.get("/api/v2/search", alice, q="bob", following="true")
+    assert r.status_code == 422 and "following" in r.json()["details"], r.text
+    ok = api.get("/api/v2/search", alice, q="bob", resolve="true", following="false")
+    assert ok.status_code == 200 and [a["id"] for a in ok.json()["accounts"]] == [bob.id]
+    # No hashtag is held back for review here, so either value finds the same (Mastodon.py
+    # sends exclude_unreviewed=true on every search).
+    for value in ("true", "false"):
+        ok = api.get("/api/v2/search", alice, q="bob", exclude_unreviewed=value)
         assert ok.status_code == 200 and [a["id"] for a in ok.json()["accounts"]] == [bob.id]
     r = api.get("/api/v2/search", alice, q="bob", account_id=bob.id)
     assert r.status_code == 422 and "account_id" in r.json()["details"]
