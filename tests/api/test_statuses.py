@@ -104,6 +104,19 @@ def test_reblog_and_unreblog(api: Api) -> None:
     assert api.get(f"/api/v1/statuses/{wrapper['id']}").status_code == 404
 
 
+def test_a_boost_is_public_or_refused_by_name(api: Api) -> None:
+    """toot sends visibility=public on every boost: done. A narrower boost is not done here,
+    and is refused by name rather than boosted publicly."""
+    alice, bob = api.register("alice"), api.register("bob")
+    s = api.post(alice, "share me")
+    path = f"/api/v1/statuses/{s['id']}/reblog"
+    r = api.client.post(path, headers=bob.headers, data={"visibility": "private"})
+    assert r.status_code == 422 and "visibility" in r.json()["details"], r.text
+    assert api.get(f"/api/v1/statuses/{s['id']}").json()["reblogs_count"] == 0
+    r = api.client.post(path, headers=bob.headers, data={"visibility": "public"})
+    assert r.status_code == 200 and r.json()["reblog"]["id"] == s["id"], r.text
+
+
 def test_bookmarks(api: Api) -> None:
     alice = api.register("alice")
     s = api.post(alice, "keep")

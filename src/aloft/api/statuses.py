@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Row
 
-from aloft.api import entities
+from aloft.api import entities, unsupported
 from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.links import page_request, paged
 from aloft.api.params import Params, path_id
@@ -153,6 +153,10 @@ unmute = _action("write:mutes", pins.unmute)
 
 @endpoint(scope="write:statuses", user=True)
 def reblog(ctx: Ctx) -> Any:
+    # A boost here is as visible as what it boosts (public or unlisted). `public`, which
+    # toot sends on every boost, asks for no less; narrower boosts are not done here.
+    if (ctx.params.string("visibility") or "public") != "public":
+        raise unsupported.value("visibility")
     row, bundle = statuses.reblog(
         ctx.db, ctx.viewer, path_id(ctx.path("id")), ctx.settings.rate_limits
     )

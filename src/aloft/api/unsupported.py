@@ -36,10 +36,8 @@ REFUSED: dict[tuple[str, str], frozenset[str]] = {
     # No quotes yet.
     ("POST", "/api/v1/statuses"): frozenset({"quote_approval_policy", "quoted_status_id"}),
     ("PUT", "/api/v1/statuses/{id}"): frozenset({"quote_approval_policy"}),
-    # A deleted status's media are kept for a redraft, and a reblog has its original's
-    # visibility.
+    # A deleted status's media are kept for a redraft.
     ("DELETE", "/api/v1/statuses/{id}"): frozenset({"delete_media"}),
-    ("POST", "/api/v1/statuses/{id}/reblog"): frozenset({"visibility"}),
     # One hashtag per timeline.
     ("GET", "/api/v1/timelines/tag/{hashtag}"): frozenset({"all", "any", "none"}),
     # Search is not paged by id, nor limited to one account's statuses.
