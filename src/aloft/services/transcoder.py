@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,11 +232,25 @@ def _image(data: bytes, content_type: str) -> Processed:
 # -- video and GIF ---------------------------------------------------------------------------
 
 
+# How long an answer of ffmpeg_missing stands: the instance entity asks on every request,
+# and two PATH searches were 5 % of /api/v1/instance (issue 11); an operator who installs
+# ffmpeg sees video accepted within this, without a restart.
+FFMPEG_CHECK_SECONDS = 60.0
+_ffmpeg_checked: tuple[float, str | None] | None = None
+
+
 def ffmpeg_missing() -> str | None:
-    """None if ffmpeg and ffprobe are installed, else why video cannot be taken."""
-    if shutil.which("ffmpeg") and shutil.which("ffprobe"):
-        return None
-    return "Validation failed: this server cannot take video or animated GIFs (no ffmpeg)"
+    """None if ffmpeg and ffprobe are installed, else why video cannot be taken (looked up
+    at most once every FFMPEG_CHECK_SECONDS)."""
+    global _ffmpeg_checked
+    now = time.monotonic()
+    if _ffmpeg_checked is not None and now - _ffmpeg_checked[0] < FFMPEG_CHECK_SECONDS:
+        return _ffmpeg_checked[1]
+    missing = None
+    if not (shutil.which("ffmpeg") and shutil.which("ffprobe")):
+        missing = "Validation failed: this server cannot take video or animated GIFs (no ffmpeg)"
+    _ffmpeg_checked = (now, missing)
+    return missing
 
 
 def _run(argv: list[str], what: str) -> bytes:
