@@ -126,21 +126,30 @@ def credential_account(row: Row, base: str, follow_requests_count: int = 0) -> d
     return data
 
 
-def status(
-    row: Row,
-    bundle: Bundle,
-    base: str,
-    with_source: bool = False,
-    authors: dict[int, dict[str, Any]] | None = None,
+# The part of a Status every viewer sees alike, by everything it is made of (the status's
+# row, its author's, its application's, its media, mentions and tags, the base URL): a row
+# that changes (a count, an edit, a new display name) makes another key, so nothing shown
+# is ever older than the rows just read. Building it was a quarter of a home page's time
+# (issue 11); a popular status is shown to many viewers. Entries are shared between
+# requests, so nothing may change a dict this module returns (nothing does: they are
+# serialized).
+SHOWN_SIZE = 4096
+_shown: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def _shown_part(
+    row: Row, bundle: Bundle, base: str, authors: dict[int, dict[str, Any]] | None
 ) -> dict[str, Any]:
-    """A Status. `authors`, shared by the statuses of one page, holds each author's Account
-    once built: a page is often a few accounts' statuses, and building the same Account
-    for each was a fifth of a home page's time (issue 11)."""
     author = bundle.accounts[row.account_id]
-    original = bundle.statuses.get(row.reblog_of_id) if row.reblog_of_id else None
-    content_id = original.id if original is not None else row.id
     app = bundle.apps.get(row.app_id) if row.app_id else None
-    data: dict[str, Any] = {
+    media = tuple(bundle.media.get(row.id, ()))
+    mentions = tuple(bundle.mentions.get(row.id, ()))
+    tags = tuple(bundle.tags.get(row.id, ()))
+    key = (row, author, app, media, mentions, tags, base)
+    found = _shown.get(key)
+    if found is not None:
+        return found
+    found = {
         "id": str(row.id),
         "created_at": iso(row.created_at),
         "in_reply_to_id": str(row.in_reply_to_id) if row.in_reply_to_id else None,
@@ -158,10 +167,9 @@ def status(
         "favourites_count": row.favourites_count,
         "edited_at": iso(row.edited_at),
         "content": row.content,
-        "reblog": status(original, bundle, base, authors=authors) if original is not None else None,
         "application": {"name": app.name, "website": app.website} if app else None,
         "account": _author(author, base, authors),
-        "media_attachments": [media_attachment(m, base) for m in bundle.media.get(row.id, ())],
+        "media_attachments": [media_attachment(m, base) for m in media],
         "mentions": [
             {
                 "id": str(m.id),
@@ -169,13 +177,37 @@ def status(
                 "url": f"{base}/@{m.username}",
                 "acct": m.username,
             }
-            for m in bundle.mentions.get(row.id, ())
+            for m in mentions
         ],
-        "tags": [{"name": t, "url": f"{base}/tags/{t}"} for t in bundle.tags.get(row.id, ())],
+        "tags": [{"name": t, "url": f"{base}/tags/{t}"} for t in tags],
         "emojis": [],
         "card": None,
-        "poll": poll(bundle.polls[row.poll_id]) if row.poll_id in bundle.polls else None,
     }
+    if len(_shown) >= SHOWN_SIZE:
+        _shown.clear()  # simpler than an LRU, and a page fills it again in a millisecond
+    _shown[key] = found
+    return found
+
+
+def status(
+    row: Row,
+    bundle: Bundle,
+    base: str,
+    with_source: bool = False,
+    authors: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A Status as `bundle.viewer_id` sees it. `authors`, shared by the statuses of one
+    page, holds each author's Account once built: a page is often a few accounts'
+    statuses, and building the same Account for each was a fifth of a home page's time
+    (issue 11)."""
+    original = bundle.statuses.get(row.reblog_of_id) if row.reblog_of_id else None
+    content_id = original.id if original is not None else row.id
+    data = dict(_shown_part(row, bundle, base, authors))
+    data["reblog"] = (
+        status(original, bundle, base, authors=authors) if original is not None else None
+    )
+    # The poll carries the viewer's own votes.
+    data["poll"] = poll(bundle.polls[row.poll_id]) if row.poll_id in bundle.polls else None
     if bundle.viewer_id is not None:
         data["favourited"] = content_id in bundle.favourited
         data["reblogged"] = content_id in bundle.reblogged

@@ -29,18 +29,16 @@ def page_request(ctx: Any, max_limit: int = 40, default_limit: int = 20) -> Page
     )
 
 
-def _url(request: Request, base: str, cursor: str, value: int) -> str:
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in CURSORS]
-    kept.append((cursor, str(value)))
-    return f"{base}{request.url.path}?{urlencode(kept)}"
-
-
 def link_headers(request: Request, base: str, page: Page[Any]) -> dict[str, str]:
     """The Link header of a page (none for an empty page)."""
     if page.next_max_id is None or page.prev_min_id is None:
         return {}
-    next_url = _url(request, base, "max_id", page.next_max_id)
-    prev_url = _url(request, base, "min_id", page.prev_min_id)
+    # The request's other parameters are encoded once for both links, and the path read
+    # from the scope: building a URL object twice was a twentieth of a home page (issue 11).
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in CURSORS]
+    start = f"{base}{request.scope['path']}?" + (f"{urlencode(kept)}&" if kept else "")
+    next_url = f"{start}max_id={page.next_max_id}"
+    prev_url = f"{start}min_id={page.prev_min_id}"
     return {"Link": f'<{next_url}>; rel="next", <{prev_url}>; rel="prev"'}
 
 
