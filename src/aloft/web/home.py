@@ -1,7 +1,7 @@
 """Pages and forms for a signed-in person: the home timeline with its compose form, posting
-(text, content warning, visibility, up to four images with alt text, replies), boosting,
-favouriting, following, notifications, and the one-status fragment the page's script
-fetches when the streaming API announces a new post.
+(text, content warning, visibility, up to four images with alt text or a poll, replies),
+voting in polls, boosting, favouriting, following, notifications, and the one-status
+fragment the page's script fetches when the streaming API announces a new post.
 
 Each form calls the same service as the API's endpoint, with the same limits, and answers
 303 back to the page it came from (`back`), so every form works without JavaScript.
@@ -10,6 +10,7 @@ Each form calls the same service as the API's endpoint, with the same limits, an
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +20,16 @@ from starlette.responses import RedirectResponse, Response
 from aloft.api import entities
 from aloft.api.media import UPLOAD_BODY
 from aloft.api.params import Params, read_body
-from aloft.services import accounts, limits, markers, media, notifications, statuses, timelines
+from aloft.services import (
+    accounts,
+    limits,
+    markers,
+    media,
+    notifications,
+    polls,
+    statuses,
+    timelines,
+)
 from aloft.services.transcoder import LIMITS
 from aloft.web import session as cookies
 from aloft.web.account import form, require_signed_in
@@ -91,13 +101,33 @@ async def notifications_page(request: Request, session: Session) -> Response:
     )
 
 
+def _chosen(params: Params) -> list[Any]:
+    """The image inputs a file was chosen in (every input is sent, chosen or not)."""
+    return [sent for sent in params.files("media")[: LIMITS.attachments] if sent and sent.size]
+
+
+def _poll(params: Params) -> polls.NewPoll | None:
+    """The compose form's poll: its choice inputs that are not empty (the form has one per
+    option the instance allows), the duration, and the two switches; None when every
+    choice is empty."""
+    options = tuple(o for o in params.strings("poll_option") if o.strip())
+    if not options:
+        return None
+    return polls.NewPoll(
+        options,
+        params.number("poll_expires_in"),
+        params.flag("poll_multiple"),
+        params.flag("poll_hide_totals"),
+    )
+
+
 async def _uploads(request: Request, session: Session, params: Params) -> list[int]:
     """Store each chosen image with its alt text; their ids, in the form's order."""
     state = request.app.state
     ids: list[int] = []
     alts = params.strings("alt")
     for i, sent in enumerate(params.files("media")[: LIMITS.attachments]):
-        if sent is None:
+        if sent is None or not sent.size:
             continue
         data = await sent.read()
         if not data:
@@ -122,7 +152,6 @@ async def post(request: Request, session: Session) -> Response:
     # Every file input is sent, chosen or not: one file each.
     params = await Params.from_request(request, body, files=LIMITS.attachments)
     cookies.check_csrf(request, session, params.string(cookies.CSRF_FIELD))
-    media_ids = await _uploads(request, session, params)
     reply_raw = params.string("in_reply_to_id") or ""
     new = statuses.NewStatus(
         text=params.string("status") or "",
@@ -130,11 +159,26 @@ async def post(request: Request, session: Session) -> Response:
         visibility=params.string("visibility") or None,
         spoiler_text=params.string("spoiler_text") or "",
         idempotency_key=params.string("idempotency_key") or None,
-        media_ids=tuple(media_ids),
+        poll=_poll(params),
     )
+    # The post is checked as it will be sent (one placeholder per chosen image) before any
+    # image is stored, so a refused post (a poll with images, too long…) leaves nothing.
+    statuses.validate(replace(new, media_ids=(0,) * len(_chosen(params))))
+    new = replace(new, media_ids=tuple(await _uploads(request, session, params)))
     await run_in_threadpool(
         statuses.create, state.db, session.viewer, state.site, new, state.settings.rate_limits
     )
+    return back(request)
+
+
+@page
+async def vote(request: Request, session: Session) -> Response:
+    """Vote in a poll (`choices`: the options' indexes), as `POST /api/v1/polls/:id/votes`."""
+    require_signed_in(session)
+    params = await form(request, session)
+    wanted = snowflake(request.path_params["id"])
+    choices = params.ids("choices")
+    await run_in_threadpool(polls.vote, request.app.state.db, session.viewer, wanted, choices)
     return back(request)
 
 

@@ -35,6 +35,7 @@ def routes() -> list[BaseRoute]:
         Route("/web/statuses/{id}/unreblog", home.unreblog, methods=POST),
         Route("/web/statuses/{id}/bookmark", home.bookmark, methods=POST),
         Route("/web/statuses/{id}/unbookmark", home.unbookmark, methods=POST),
+        Route("/web/polls/{id}/votes", home.vote, methods=POST),
         Route("/web/accounts/{id}/follow", home.follow, methods=POST),
         Route("/web/accounts/{id}/unfollow", home.unfollow, methods=POST),
         Route("/admin", admin.queue, methods=GET),

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from aloft.api import entities
 from aloft.api.errors import http_error
 from aloft.errors import AloftError, Gone, NotFound
-from aloft.services import accounts, notifications, text
+from aloft.services import accounts, notifications, polls, text
 from aloft.services.transcoder import LIMITS
 from aloft.web.pages import templates
 from aloft.web.session import Session, keep_csrf, session_of
@@ -39,6 +39,18 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 UNREAD_CAP = 99  # the badge says "99" at most, and the count stops there
+# A poll's durations as Mastodon's compose form offers them (seconds, label); the form shows
+# those within the limits the instance advertises (configuration.polls).
+POLL_DURATIONS = (
+    (300, "5 minutes"),
+    (1800, "30 minutes"),
+    (3600, "1 hour"),
+    (21600, "6 hours"),
+    (86400, "1 day"),
+    (259200, "3 days"),
+    (604800, "7 days"),
+)
+POLL_DEFAULT_DURATION = 86400
 
 Handler = Callable[[Request, Session], Awaitable[Response]]
 
@@ -70,11 +82,20 @@ async def _common(request: Request, session: Session) -> dict[str, Any]:
 
 
 def compose_context() -> dict[str, Any]:
-    """What the compose form needs: the instance's limits, and a fresh idempotency key."""
+    """What the compose form needs: the instance's limits (those `GET /api/v2/instance`
+    reports), and a fresh idempotency key."""
     return {
         "max_characters": text.MAX_CHARACTERS,
         "max_media": LIMITS.attachments,
         "max_description": LIMITS.description,
+        "poll_max_options": polls.MAX_OPTIONS,
+        "poll_max_characters": polls.MAX_OPTION_CHARS,
+        "poll_durations": [
+            (seconds, label)
+            for seconds, label in POLL_DURATIONS
+            if polls.MIN_EXPIRATION <= seconds <= polls.MAX_EXPIRATION
+        ],
+        "poll_default_duration": POLL_DEFAULT_DURATION,
         # One key per rendered form: sending it twice (a double click, a retried request)
         # posts once (the Idempotency-Key of POST /api/v1/statuses).
         "idempotency_key": secrets.token_urlsafe(16),
