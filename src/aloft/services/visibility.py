@@ -99,12 +99,16 @@ def visible_to(
     with `listing`, also leaving out the accounts the viewer blocks or mutes."""
     hidden = hidden_accounts(viewer_id, listing, at)
     original = statuses.alias()
+    # A reblog is shown unless its original's author is hidden. Asked as NOT EXISTS of a
+    # hidden original (a reblog's original always exists: deleting it deletes its reblogs),
+    # not as EXISTS of a shown one, which PostgreSQL answered by listing every status whose
+    # author is not hidden (1 ms of a 2.3 ms home page over 10,000 statuses; issue 11).
     shown = sa.and_(
         table.c.account_id.not_in(hidden),
         sa.or_(
             table.c.reblog_of_id.is_(None),
-            sa.exists().where(
-                original.c.id == table.c.reblog_of_id, original.c.account_id.not_in(hidden)
+            ~sa.exists().where(
+                original.c.id == table.c.reblog_of_id, original.c.account_id.in_(hidden)
             ),
         ),
     )
