@@ -243,34 +243,39 @@ def followed(db: Database, viewer: Viewer, page: PageRequest) -> Page[TagView]:
     return db.read(unit)
 
 
+_FOLLOWED_TAGS = sa.select(tag_follows.c.tag_id).where(
+    tag_follows.c.account_id == sa.bindparam("me", type_=tag_follows.c.account_id.type)
+)
+
+
+def followed_tag_ids(conn: Connection, viewer_id: int) -> list[int]:
+    """The ids of the hashtags `viewer_id` follows."""
+    return list(conn.execute(_FOLLOWED_TAGS, {"me": viewer_id}).scalars())
+
+
 def followed_tag_statuses(
-    conn: Connection, viewer_id: int
-) -> list[tuple[sa.Select, sa.ColumnElement[int]]]:
-    """Per hashtag `viewer_id` follows, a query of the ids of its public statuses that the
-    viewer may see, and the column to page it on: `status_tags.status_id`, so that each is
-    a backward walk of `status_tags`' key for its tag that stops at the page's limit. The
-    home timeline pages each on its own and merges them by id with the followed accounts'
-    page (`timelines.home`). (One IN over all the tags made PostgreSQL read and sort every
-    status with any of them, 10,000 for five tags over 100,000 statuses; SQLite, offered
-    the (visibility, id) index, walked every public status probing for the tag, 1.2 s for
-    a rarely used one.)"""
-    followed = conn.execute(
-        sa.select(tag_follows.c.tag_id).where(tag_follows.c.account_id == viewer_id)
-    ).scalars()
-    return [
-        (
-            sa.select(status_tags.c.status_id)
-            .join(statuses, statuses.c.id == status_tags.c.status_id)
-            .where(
-                status_tags.c.tag_id == tag_id,
-                # "+ 0": not a way into (visibility, id) for SQLite (see `history`).
-                (statuses.c.visibility + 0) == PUBLIC,
-                visible_to(viewer_id),
-            ),
-            status_tags.c.status_id,
+    me: sa.BindParameter[int], at: sa.BindParameter[datetime]
+) -> tuple[sa.Select, sa.ColumnElement[int]]:
+    """The query of the ids of the public statuses with the hashtag given as parameter
+    `tag` that the viewer `me` may see, and the column to page it on:
+    `status_tags.status_id`, so that it is a backward walk of `status_tags`' key for the tag
+    that stops at the page's limit. The home timeline runs it once per followed tag and
+    merges the pages by id with the followed accounts' page (`timelines.home`); it is built
+    once, with the viewer, the time and the tag as parameters. (One IN over all the tags
+    made PostgreSQL read and sort every status with any of them, 10,000 for five tags over
+    100,000 statuses; SQLite, offered the (visibility, id) index, walked every public
+    status probing for the tag, 1.2 s for a rarely used one.)"""
+    query = (
+        sa.select(status_tags.c.status_id)
+        .join(statuses, statuses.c.id == status_tags.c.status_id)
+        .where(
+            status_tags.c.tag_id == sa.bindparam("tag", type_=status_tags.c.tag_id.type),
+            # "+ 0": not a way into (visibility, id) for SQLite (see `history`).
+            (statuses.c.visibility + 0) == PUBLIC,
+            visible_to(me, at=at),
         )
-        for tag_id in followed
-    ]
+    )
+    return query, status_tags.c.status_id
 
 
 def tagged_with(raw: str) -> sa.ColumnElement[bool]:

@@ -54,7 +54,11 @@ def _run(
     its own, and its ids merged with the first's (the page of the union, without an OR
     that would spoil each one's plan)."""
     first = page.apply(query.with_only_columns(statuses.c.id), statuses.c.id)
-    return _page(conn, [first, *(page.apply(q, key) for q, key in also)], {}, page, viewer_id)
+    pages: list[tuple[sa.Select, dict[str, object]]] = [
+        (first, {}),
+        *((page.apply(q, key), {}) for q, key in also),
+    ]
+    return _page(conn, pages, page, viewer_id)
 
 
 _ROWS = Statement(lambda among: sa.select(statuses).where(among(statuses.c.id, "ids")))
@@ -62,15 +66,14 @@ _ROWS = Statement(lambda among: sa.select(statuses).where(among(statuses.c.id, "
 
 def _page(
     conn: Connection,
-    pages: list[sa.Select],
-    params: dict[str, object],
+    pages: list[tuple[sa.Select, dict[str, object]]],
     page: PageRequest,
     viewer_id: int | None,
 ) -> Result:
-    """Run the id queries `pages` (cursors and limit applied) with `params`, merge their
-    ids, and load the page's rows and everything they show."""
+    """Run the id queries `pages` (cursors and limit applied), each with its parameters,
+    merge their ids, and load the page's rows and everything they show."""
     found: set[int] = set()
-    for q in pages:
+    for q, params in pages:
         found.update(conn.execute(q, params).scalars())
     ordered = page.finish(sorted(found, reverse=page.min_id is None)[: page.limit])
     by_id = {r.id: r for r in conn.execute(_ROWS.on(conn), {"ids": ordered})}
@@ -120,6 +123,20 @@ def _home_page(postgres: bool, walk: bool, page: PageRequest) -> sa.Select:
     return _HOME.setdefault(key, page.bound(query, statuses.c.id))
 
 
+# The home timeline's query of one followed hashtag's statuses, per cursor shape.
+_TAG: dict[tuple[bool, bool, bool], sa.Select] = {}
+
+
+def _tag_page(page: PageRequest) -> sa.Select:
+    built = _TAG.get(page.shape)
+    if built is None:
+        me = sa.bindparam("me", type_=accounts.c.id.type)
+        at = sa.bindparam("at", type_=mutes.c.expires_at.type)
+        query, key = hashtags.followed_tag_statuses(me, at)
+        built = _TAG.setdefault(page.shape, page.bound(query, key))
+    return built
+
+
 def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
     me = viewer.account_id
     assert me is not None  # the endpoint requires a user
@@ -129,11 +146,11 @@ def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
         walk = False
         if not db.is_postgres:
             walk = (conn.execute(_FOLLOWING, params).scalar() or 0) >= SQLITE_WALK_FROM
-        pages = [_home_page(db.is_postgres, walk, page)]
+        pages = [(_home_page(db.is_postgres, walk, page), params)]
         # Public statuses with a hashtag the viewer follows, as Mastodon's home shows them.
-        for q, key in hashtags.followed_tag_statuses(conn, me):
-            pages.append(page.bound(q, key))
-        return page_shown(_page(conn, pages, params, page, me), "home")
+        for tag in hashtags.followed_tag_ids(conn, me):
+            pages.append((_tag_page(page), params | {"tag": tag}))
+        return page_shown(_page(conn, pages, page, me), "home")
 
     return db.read(unit)
 
