@@ -101,6 +101,13 @@ class Settings:
     # The bearer token /metrics asks for. Empty: /metrics is served only to a direct
     # connection from a loopback address (see aloft.api.health).
     metrics_token: str = field(default="", metadata={"env": "ALOFT_METRICS_TOKEN"})
+    # The local cluster's directory (`aloft cluster up --dir`), whose status, doctor's checks
+    # and newest drill matrix the admin page shows. The cluster's supervisord sets it for
+    # every program it starts, the apps included. Empty: a single node.
+    cluster_dir: str = field(default="", metadata={"env": "ALOFT_CLUSTER_DIR"})
+    # Where `aloft drill matrix --out` writes. Empty: `runs` beside the cluster directory
+    # (where the commands' defaults put them when run from one folder, as `make cluster`).
+    drill_reports_dir: str = field(default="", metadata={"env": "ALOFT_DRILL_REPORTS_DIR"})
 
     @property
     def effective_database_url(self) -> str:
@@ -120,6 +127,20 @@ class Settings:
     def domain(self) -> str:
         """The host part of the base URL: what `acct` URIs and the instance report."""
         return self.effective_base_url.split("://", 1)[-1].split("/", 1)[0]
+
+    @property
+    def cluster_path(self) -> Path | None:
+        """The cluster directory, or None on a single node."""
+        return Path(self.cluster_dir) if self.cluster_dir else None
+
+    @property
+    def drill_reports_path(self) -> Path | None:
+        """Where drill matrices are looked for: ALOFT_DRILL_REPORTS_DIR, else `runs` beside
+        the cluster directory; None on a single node without the setting."""
+        if self.drill_reports_dir:
+            return Path(self.drill_reports_dir)
+        cluster = self.cluster_path
+        return cluster.absolute().parent / "runs" if cluster is not None else None
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with some fields changed (CLI flags win over the environment)."""

@@ -71,7 +71,7 @@ async def readyz(request: Request) -> Response:
     return json_response(body, status=200 if serving else 503)
 
 
-def _probe(db: Database) -> dict[str, bool]:
+def reachable(db: Database) -> dict[str, bool]:
     """Which roles this app can reach now: the primary (writes) and any server (reads)."""
     result = {"primary": False, "reads": False}
     try:
@@ -90,7 +90,7 @@ def _probe(db: Database) -> dict[str, bool]:
 async def database(request: Request) -> Response:
     """200 when a database server that serves its role is reachable now (the primary, or
     while it is being replaced, any server for reads), else 503."""
-    state = await run_in_threadpool(_probe, request.app.state.db)
+    state = await run_in_threadpool(reachable, request.app.state.db)
     ok = state["primary"] or state["reads"]
     return json_response({"ok": ok, **state}, status=200 if ok else 503)
 

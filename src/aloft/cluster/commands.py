@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import NoReturn
 
@@ -176,13 +175,7 @@ def doctor_command(directory: Path, as_json: bool) -> None:
         _fail(_os_error(exc))
     checks = doctor.evaluate(facts)
     if as_json:
-        body = {
-            "ready": all(c.ok for c in checks),
-            "summary": doctor.summary(checks),
-            "checks": [asdict(c) for c in checks],
-            "facts": facts.as_dict(),
-        }
-        click.echo(json.dumps(body, indent=2))
+        click.echo(json.dumps(doctor.report(facts), indent=2))
     else:
         from rich.console import Console
 

@@ -169,7 +169,7 @@ def _haproxy_timeout(config: str) -> float | None:
     return float(found.group(1)) if found else None
 
 
-def _haproxy_servers(sock: Path) -> dict[str, str] | None:
+def haproxy_servers(sock: Path) -> dict[str, str] | None:
     """HAProxy's status of each app in the checked backend, from its stats socket."""
     try:
         with socket.socket(socket.AF_UNIX) as s:
@@ -245,7 +245,7 @@ def gather(cluster: Cluster) -> Facts:
         },
         zone_addresses=[z.address for z in zones],
         haproxy_server_timeout=haproxy_timeout,
-        haproxy_servers=_haproxy_servers(topology.haproxy_socket),
+        haproxy_servers=haproxy_servers(topology.haproxy_socket),
         app_write_deadline=defaults.db_write_deadline,
         app_attempt_timeout=defaults.db_attempt_timeout,
         free_bytes=free,
@@ -492,6 +492,17 @@ def evaluate(facts: Facts) -> list[Check]:
         )
     )
     return checks
+
+
+def report(facts: Facts) -> dict[str, Any]:
+    """`aloft cluster doctor --json`: the verdict, every check, and the facts behind them."""
+    checks = evaluate(facts)
+    return {
+        "ready": all(c.ok for c in checks),
+        "summary": summary(checks),
+        "checks": [asdict(c) for c in checks],
+        "facts": facts.as_dict(),
+    }
 
 
 def summary(checks: list[Check]) -> str:

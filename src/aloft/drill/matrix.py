@@ -227,7 +227,7 @@ def run_matrix(
         except Exception as exc:
             console.print(f"[red]not started: the cluster is not healthy ({exc})[/]")
             records.append(RunRecord(fault, number, False, not_started=str(exc)[:300]))
-            _save(folder, plan, records, started)
+            save(folder, plan, records, started)
             continue
         drill = DrillPlan(
             fault=fault,
@@ -244,7 +244,7 @@ def run_matrix(
         except DrillError as exc:
             console.print(f"[red]the drill could not finish: {exc}[/]")
             records.append(RunRecord(fault, number, False, error=str(exc)[:300]))
-            _save(folder, plan, records, started)
+            save(folder, plan, records, started)
             continue
         record = RunRecord.of(
             fault,
@@ -257,25 +257,36 @@ def run_matrix(
         mark = "[green]PASS[/]" if record.passed else f"[red]FAIL[/] {'; '.join(record.reasons)}"
         stall = "–" if record.stall is None else f"{record.stall:.1f} s"
         console.print(f"{fault} run {number}: {mark} · write stall {stall}")
-        _save(folder, plan, records, started)
-    rows = summarize(plan.faults, records)
-    summary = MatrixResult(records, rows, folder, time.monotonic() - started)
-    _save(folder, plan, records, started)
+        save(folder, plan, records, started)
+    return write_report(folder, plan, records, started)
+
+
+def write_report(
+    folder: Path, plan: MatrixPlan, records: list[RunRecord], started: float
+) -> MatrixResult:
+    """What a matrix leaves at its end: matrix.json and report.html in its folder."""
+    summary = MatrixResult(
+        records, summarize(plan.faults, records), folder, time.monotonic() - started
+    )
+    save(folder, plan, records, started)
     (folder / "report.html").write_text(render_html(summary, plan), encoding="utf-8")
     return summary
 
 
+FOLDER_SUFFIX = "-matrix"
+
+
 def _matrix_folder(out: Path) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    folder = out / f"{stamp}-matrix"
+    folder = out / f"{stamp}{FOLDER_SUFFIX}"
     number = 1
     while folder.exists():
         number += 1
-        folder = out / f"{stamp}-matrix-{number}"
+        folder = out / f"{stamp}{FOLDER_SUFFIX}-{number}"
     return folder
 
 
-def _save(folder: Path, plan: MatrixPlan, records: list[RunRecord], started: float) -> None:
+def save(folder: Path, plan: MatrixPlan, records: list[RunRecord], started: float) -> None:
     """matrix.json after every run, so an interrupted matrix keeps what it did."""
     body = {
         "faults": list(plan.faults),
@@ -450,3 +461,55 @@ def load_records(path: Path) -> list[RunRecord]:
     """The records of a matrix.json (to render a report again)."""
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return [RunRecord(**r) for r in data["records"]]
+
+
+# -- reading a saved matrix (the admin page) ---------------------------------------------------
+
+
+@dataclass
+class Saved:
+    """A matrix as its folder holds it: matrix.json (written after every run) and, once the
+    matrix has ended, report.html."""
+
+    folder: Path
+    runs: int
+    elapsed_seconds: float
+    rows: list[Row]
+    records: list[RunRecord]
+    finished: bool  # report.html is written: the matrix ran to its end
+
+    @property
+    def passed(self) -> bool:
+        return self.finished and all(r.passed for r in self.records)
+
+    @classmethod
+    def load(cls, folder: Path) -> Saved:
+        """ValueError, KeyError or TypeError for a matrix.json that is not one; OSError
+        when it cannot be read."""
+        data: dict[str, Any] = json.loads((folder / "matrix.json").read_text(encoding="utf-8"))
+        return cls(
+            folder=folder,
+            runs=int(data["runs"]),
+            elapsed_seconds=float(data["elapsed_seconds"]),
+            rows=[Row(**r) for r in data["summary"]],
+            records=[RunRecord(**r) for r in data["records"]],
+            finished=(folder / "report.html").is_file(),
+        )
+
+
+def newest(out: Path) -> Path | None:
+    """The folder of the newest matrix under `out` (`aloft drill matrix --out`), by the time
+    it started (its name), or None when there is none."""
+    try:
+        found = [
+            p for p in out.iterdir() if FOLDER_SUFFIX in p.name and (p / "matrix.json").is_file()
+        ]
+    except OSError:
+        return None
+
+    # "<stamp>-matrix" then "<stamp>-matrix-2", "-3"… when several start in one second.
+    def started(p: Path) -> tuple[str, int]:
+        stamp, _, number = p.name.partition(FOLDER_SUFFIX)
+        return stamp, int(number[1:]) if number[1:].isdigit() else 1
+
+    return max(found, key=started, default=None)

@@ -126,6 +126,11 @@ def require_admin(conn: Connection, viewer: Viewer) -> int:
     return me
 
 
+def check_admin(db: Database, viewer: Viewer) -> None:
+    """Forbidden unless the viewer is an admin (for admin pages that read no report)."""
+    db.read(lambda conn: require_admin(conn, viewer))
+
+
 @dataclass(frozen=True)
 class ReportFilter:
     resolved: bool = False

@@ -39,6 +39,7 @@ def routes() -> list[BaseRoute]:
         Route("/web/accounts/{id}/follow", home.follow, methods=POST),
         Route("/web/accounts/{id}/unfollow", home.unfollow, methods=POST),
         Route("/admin", admin.queue, methods=GET),
+        Route("/admin/drill/{path:path}", admin.drill_report, methods=GET),
         Route("/admin/reports/{id}/resolve", admin.resolve, methods=POST),
         Route("/admin/reports/{id}/suspend", admin.suspend, methods=POST),
     ]
