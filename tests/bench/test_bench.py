@@ -45,6 +45,11 @@ def test_quick_bench_on_sqlite(tmp_path: Path) -> None:
     assert measured == set(ENDPOINTS)
     for m in [*run["measurements"], *run["ceiling"]]:
         assert m["requests"] > 0 and m["failed"] == 0, m
+    # Each of Aloft's figures carries the server's CPU time per request; the bare route's
+    # none (its process is not the one measured).
+    assert all(m["cpu_ms"] > 0 for m in run["measurements"])
+    assert all("cpu_ms" not in m for m in run["ceiling"])
+    assert "CPU ms" in done.stdout
     assert run["memory_mb"] and all(mb > 10 for mb in run["memory_mb"])
     assert len(record["meta"]["loadavg_start"]) == 3
     html = (folder / "report.html").read_text()

@@ -71,11 +71,15 @@ def _ms(value: float | None) -> str:
     return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
 
 
+def _cpu(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 
 
-COLUMNS = ("req/s", "p50 ms", "p99 ms", "bare req/s", "of bare", "failed", "load")
+COLUMNS = ("req/s", "p50 ms", "p99 ms", "bare req/s", "of bare", "CPU ms", "failed", "load")
 
 
 def cells(m: dict[str, Any] | None) -> list[str]:
@@ -88,6 +92,7 @@ def cells(m: dict[str, Any] | None) -> list[str]:
         _ms(m.get("p99_ms")),
         _n(m.get("ceiling_rps")),
         _pct(m.get("ratio")),
+        _cpu(m.get("cpu_ms")),
         str(m.get("failed", "–")),
         "–" if m.get("loadavg") is None else f"{m['loadavg']:.1f}",
     ]
@@ -134,7 +139,10 @@ def table(record: dict[str, Any]) -> Table:
         ),
         title_justify="left",
     )
-    out.caption = "load: the 1-minute load average when the measurement ended"
+    out.caption = (
+        "CPU ms: the server's CPU time per request (app and database processes); "
+        "load: the 1-minute load average when the measurement ended"
+    )
     out.add_column("endpoint", no_wrap=True)
     out.add_column("conns", justify="right")
     out.add_column("run", no_wrap=True)
@@ -144,7 +152,7 @@ def table(record: dict[str, Any]) -> Table:
     for label, connections, run, m in _long_rows(record):
         values = cells(m)
         if m is not None and m.get("failed"):
-            values[5] = f"[red bold]{values[5]}[/]"
+            values[6] = f"[red bold]{values[6]}[/]"
         first = (label, connections) != previous
         out.add_row(
             label if first else "",
@@ -157,7 +165,7 @@ def table(record: dict[str, Any]) -> Table:
     return out
 
 
-MD_COLUMNS = ("req/s", "p50 / p99 ms", "of bare")
+MD_COLUMNS = ("req/s", "p50 / p99 ms", "of bare", "CPU ms")
 
 
 def markdown(record: dict[str, Any]) -> str:
@@ -181,6 +189,7 @@ def markdown(record: dict[str, Any]) -> str:
                 _n(m.get("rps")) + failed,
                 f"{_ms(m.get('p50_ms'))} / {_ms(m.get('p99_ms'))}",
                 _pct(m.get("ratio")),
+                _cpu(m.get("cpu_ms")),
             ]
         for run in runs:
             bare = _ceiling(run, connections)

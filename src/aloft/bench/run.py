@@ -299,6 +299,14 @@ class Runner:
         self.say("waiting for the server to finish what the last run left in flight")
         return server.settle(group, pid_file)
 
+    def _cpu(self, endpoint: Endpoint) -> float | None:
+        """CPU seconds used so far by the Aloft server measured (its processes, and its
+        PostgreSQL's); None for the bare route and for a cluster (not ours to watch)."""
+        group, pid_file = self._busy
+        if endpoint is CEILING or group is None:
+            return None
+        return server.cpu_seconds(group, server.postmaster_pid(pid_file))
+
     def _measure(
         self,
         url: str,
@@ -336,6 +344,7 @@ class Runner:
                     plan.threads,
                 )
             settled = self._settle(endpoint)
+            used_before = self._cpu(endpoint)
             started = time.monotonic()
             result = load.run(
                 target,
@@ -349,8 +358,13 @@ class Runner:
             self._check_server()  # a server that died is the news, not wrk's refusal
             raise
         self.step()
+        used_after = self._cpu(endpoint)
         figures = result.to_dict()
         figures["settle_seconds"] = round(settled, 1)
+        if used_before is not None and used_after is not None and result.requests:
+            # What each request cost the server (app and database processes), in CPU: a
+            # figure the machine's other load moves far less than throughput.
+            figures["cpu_ms"] = round((used_after - used_before) * 1000 / result.requests, 3)
         if result.requests == 0:
             # Not one answer in the whole run: every connection's request is a failure
             # (wrk counts none, as they were still in flight when it stopped).
