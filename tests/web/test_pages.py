@@ -300,6 +300,75 @@ def test_forms_post_favourite_follow_and_settings(api: Api, thread: dict[str, An
     assert api.get(f"/api/v1/statuses/{first['id']}", thread["bob"]).json()["favourited"]
 
 
+def _image(size: tuple[int, int], kind: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 90, 0)).save(buffer, kind)
+    return buffer.getvalue()
+
+
+def test_settings_form_sets_and_removes_the_avatar_and_header(api: Api) -> None:
+    dora = api.register("dora")
+    client = api.client
+    assert sign_in(client, "dora").status_code == 303
+    form = valid_html(page(api, "/settings").text)
+    (settings_form,) = [f for f in form.iter("form") if f.get("action") == "/settings"]
+    assert settings_form.get("enctype") == "multipart/form-data"
+    labelled = {label.get("for") for label in form.iter("label")}
+    assert {"avatar", "header", "avatar_description", "header_description"} <= labelled
+    fields = {"csrf_token": client.cookies["aloft_web_csrf"], "display_name": "Dora"}
+    r = client.post(
+        "/settings",
+        data=fields | {"avatar_description": "An orange square", "header_description": ""},
+        files={
+            "avatar": ("me.png", _image((640, 480)), "image/png"),
+            "header": ("", b"", "application/octet-stream"),  # an input left empty
+        },
+    )
+    assert r.status_code == 200 and "Saved." in r.text, r.text[:2000]
+    valid_html(r.text)
+    me = api.get("/api/v1/accounts/verify_credentials", dora).json()
+    assert "/media/" in me["avatar"] and "/media/" not in me["header"]
+    assert me["avatar_description"] == "An orange square"
+    served = client.get(me["avatar"].removeprefix("http://127.0.0.1:8080"))
+    assert Image.open(io.BytesIO(served.content)).size == (400, 400)
+    # The profile shows it with its alt text; statuses show the author's avatar.
+    api.post(dora, "hello with a face")
+    profile = page(api, "/@dora").text
+    assert f'src="{me["avatar"]}" alt="An orange square"' in profile
+    assert profile.count(f'src="{me["avatar"]}"') >= 2
+    me = api.get("/api/v1/accounts/verify_credentials", dora).json()
+    # A bad file: 422 with the form again, naming the field, and nothing changed.
+    r = client.post(
+        "/settings",
+        data=fields | {"display_name": "Not saved"},
+        files={"header": ("h.png", b"not an image at all", "image/png")},
+    )
+    assert r.status_code == 422 and "Header must be a JPEG, PNG, GIF or WebP image" in r.text
+    valid_html(r.text)
+    assert api.get("/api/v1/accounts/verify_credentials", dora).json() == me
+    # A header, then the avatar removed: the default back, its alt text gone.
+    r = client.post(
+        "/settings",
+        data=fields | {"remove_avatar": "true", "avatar_description": "An orange square"},
+        files={"header": ("h.jpg", _image((3000, 1000), "JPEG"), "image/jpeg")},
+    )
+    assert r.status_code == 200, r.text[:2000]
+    after = api.get("/api/v1/accounts/verify_credentials", dora).json()
+    assert "/media/" not in after["avatar"] and after["avatar_description"] == ""
+    assert "/media/" in after["header"]
+    header = client.get(after["header"].removeprefix("http://127.0.0.1:8080"))
+    assert Image.open(io.BytesIO(header.content)).size == (1500, 500)
+    assert client.get(me["avatar"].removeprefix("http://127.0.0.1:8080")).status_code == 404
+    # Without its CSRF token the form changes nothing.
+    r = client.post(
+        "/settings",
+        data={"display_name": "x"},
+        files={"avatar": ("me.png", _image((50, 50)), "image/png")},
+    )
+    assert r.status_code == 403
+    assert api.get("/api/v1/accounts/verify_credentials", dora).json() == after
+
+
 def _scripts_and_handlers(document: Any) -> list[str]:
     """What would run in a browser: script elements other than our own file, and event
     handler attributes."""
@@ -318,7 +387,12 @@ def test_every_user_value_is_escaped(api: Api) -> None:
     r = api.client.patch(
         "/api/v1/accounts/update_credentials",
         headers=mallory.headers,
-        data={"display_name": MARKUP[:30], "note": MARKUP},
+        data={
+            "display_name": MARKUP[:30],
+            "note": MARKUP,
+            "avatar_description": MARKUP,
+            "header_description": MARKUP,
+        },
     )
     assert r.status_code == 200, r.text
     buffer = io.BytesIO()
@@ -338,7 +412,7 @@ def test_every_user_value_is_escaped(api: Api) -> None:
         **{"media_ids[]": upload.json()["id"]},
     )
     assert sign_in(api.client, "mallory").status_code == 303
-    paths = ["/", "/@mallory", f"/@mallory/{status['id']}", "/tags/tagged", "/home"]
+    paths = ["/", "/@mallory", f"/@mallory/{status['id']}", "/tags/tagged", "/home", "/settings"]
     for path in paths:
         text = page(api, path).text
         document = valid_html(text)

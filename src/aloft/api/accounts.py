@@ -9,7 +9,15 @@ from aloft.api.endpoint import Ctx, endpoint
 from aloft.api.links import page_request, paged
 from aloft.api.params import Params, path_id
 from aloft.errors import Forbidden, Invalid
-from aloft.services import account_notes, accounts, endorsements, limits, search, timelines
+from aloft.services import (
+    account_notes,
+    accounts,
+    endorsements,
+    limits,
+    pictures,
+    search,
+    timelines,
+)
 from aloft.services.statuses import LANGUAGE
 
 
@@ -50,9 +58,19 @@ def verify_credentials(ctx: Ctx) -> Any:
     return _credential(ctx, accounts.get(ctx.db, ctx.me))
 
 
-@endpoint(scope="write:accounts", user=True)
+# An avatar and a header, each within the pictures' limit, and the form around them.
+PICTURES_BODY = 2 * pictures.SIZE_LIMIT + 1024 * 1024
+
+
+@endpoint(scope="write:accounts", user=True, upload=PICTURES_BODY, files=2)
 def update_credentials(ctx: Ctx) -> Any:
     p = ctx.params
+    # Checked and cropped before the one write: a bad file changes nothing.
+    new_pictures = [
+        pictures.prepare(part, sent.file.read())
+        for part, sent in ((pictures.AVATAR, p.file("avatar")), (pictures.HEADER, p.file("header")))
+        if sent is not None
+    ]
     row = accounts.update_credentials(
         ctx.db,
         ctx.viewer,
@@ -72,9 +90,24 @@ def update_credentials(ctx: Ctx) -> Any:
             discoverable=p.flag("discoverable") if p.has("discoverable") else None,
             indexable=p.flag("indexable") if p.has("indexable") else None,
             hide_collections=p.flag("hide_collections") if p.has("hide_collections") else None,
+            avatar_description=p.string("avatar_description"),
+            header_description=p.string("header_description"),
         ),
+        new_pictures=new_pictures,
     )
     return _credential(ctx, row)
+
+
+@endpoint(scope="write:accounts", user=True)
+def delete_avatar(ctx: Ctx) -> Any:
+    """DELETE /api/v1/profile/avatar: the default avatar back (Mastodon 4.2)."""
+    return _credential(ctx, pictures.remove(ctx.db, ctx.viewer, pictures.AVATAR))
+
+
+@endpoint(scope="write:accounts", user=True)
+def delete_header(ctx: Ctx) -> Any:
+    """DELETE /api/v1/profile/header: the default header back (Mastodon 4.2)."""
+    return _credential(ctx, pictures.remove(ctx.db, ctx.viewer, pictures.HEADER))
 
 
 def _fields(p: Params) -> list[tuple[str, str]] | None:

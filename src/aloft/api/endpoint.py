@@ -101,11 +101,13 @@ def endpoint(
     limit_by_ip: bool = False,
     if_token: str | None = None,
     upload: int | None = None,
+    files: int = 1,
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Wrap a handler. `scope` is required of the token when given; `if_token` is required
     of a token only when one is sent; `user=True` also requires the token to belong to an
     account. `limit` adds a rate limit on top of the general one, counted per account (or
-    per IP with `limit_by_ip`) before the handler runs, whatever it then answers."""
+    per IP with `limit_by_ip`) before the handler runs, whatever it then answers. An
+    `upload` endpoint takes a body of up to that many bytes, with up to `files` files."""
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         route = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
@@ -158,7 +160,7 @@ def endpoint(
                 route_key = (request.method, _route_path(request))
                 refusing = route_key in unsupported.REFUSED
                 params = await Params.from_request(
-                    request, body, files=upload is not None or refusing
+                    request, body, files=files if upload is not None else int(refusing)
                 )
                 unsupported.refuse(route_key, params.sent())
                 if upload is None:

@@ -56,9 +56,26 @@ def _day(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT00:00:00.000Z")
 
 
+def _picture(row: Row, base: str, part: str) -> str:
+    """The URL of an account's avatar or header: its stored file (aloft.services.pictures;
+    the path is on the account row, so no query), else the default. A suspended account
+    shows the default, as Mastodon."""
+    path = getattr(row, f"{part}_path", None)
+    if path and getattr(row, "suspended_at", None) is None:
+        return f"{base}/media/{path}"
+    return base + (AVATAR_PATH if part == "avatar" else HEADER_PATH)
+
+
+def _alt(row: Row, part: str) -> str:
+    if getattr(row, "suspended_at", None) is not None:
+        return ""
+    return str(getattr(row, f"{part}_description", None) or "")
+
+
 def account(row: Row, base: str) -> dict[str, Any]:
-    avatar = base + AVATAR_PATH
-    header = base + HEADER_PATH
+    # One file for both: an animated GIF is stored as its first frame (services/pictures).
+    avatar = _picture(row, base, "avatar")
+    header = _picture(row, base, "header")
     return {
         "id": str(row.id),
         "username": row.username,
@@ -77,8 +94,10 @@ def account(row: Row, base: str) -> dict[str, Any]:
         "uri": f"{base}/users/{row.username}",
         "avatar": avatar,
         "avatar_static": avatar,
+        "avatar_description": _alt(row, "avatar"),
         "header": header,
         "header_static": header,
+        "header_description": _alt(row, "header"),
         "followers_count": row.followers_count,
         "following_count": row.following_count,
         "statuses_count": row.statuses_count,
@@ -360,7 +379,7 @@ def notification(row: Row, bundle: Bundle, base: str) -> dict[str, Any]:
 def partial_account(row: Row, base: str) -> dict[str, Any]:
     """PartialAccountWithAvatar: what grouped notifications send with
     expand_accounts=partial_avatars for accounts beyond each group's newest."""
-    avatar = base + AVATAR_PATH
+    avatar = _picture(row, base, "avatar")
     return {
         "id": str(row.id),
         "acct": row.username,
@@ -369,7 +388,7 @@ def partial_account(row: Row, base: str) -> dict[str, Any]:
         "url": f"{base}/@{row.username}",
         "avatar": avatar,
         "avatar_static": avatar,
-        "avatar_description": "",
+        "avatar_description": _alt(row, "avatar"),
     }
 
 

@@ -57,6 +57,8 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
     ("/api/v1/accounts", POST, accounts.register),
     ("/api/v1/accounts/verify_credentials", GET, accounts.verify_credentials),
     ("/api/v1/accounts/update_credentials", PATCH, accounts.update_credentials),
+    ("/api/v1/profile/avatar", DELETE, accounts.delete_avatar),
+    ("/api/v1/profile/header", DELETE, accounts.delete_header),
     ("/api/v1/accounts/relationships", GET, accounts.relationships),
     ("/api/v1/accounts/lookup", GET, accounts.lookup),
     ("/api/v1/accounts/search", GET, accounts.search_accounts),
@@ -227,6 +229,8 @@ TABLE: list[tuple[str, list[str], Callable[..., Any]]] = [
 IDEMPOTENT: frozenset[tuple[str, str]] = frozenset(
     {
         ("PATCH", "/api/v1/accounts/update_credentials"),
+        ("DELETE", "/api/v1/profile/avatar"),
+        ("DELETE", "/api/v1/profile/header"),
         ("POST", "/oauth/revoke"),
         ("POST", "/api/v1/accounts/{id}/follow"),
         ("POST", "/api/v1/accounts/{id}/unfollow"),

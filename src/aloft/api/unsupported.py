@@ -22,16 +22,9 @@ from aloft.errors import FieldError, Invalid
 REFUSED: dict[tuple[str, str], frozenset[str]] = {
     # Sign-up: no age check and no approval queue here.
     ("POST", "/api/v1/accounts"): frozenset({"date_of_birth", "reason"}),
-    # No avatar or header images, attribution domains or quote policies yet.
+    # No attribution domains or quote policies yet.
     ("PATCH", "/api/v1/accounts/update_credentials"): frozenset(
-        {
-            "attribution_domains",
-            "avatar",
-            "avatar_description",
-            "header",
-            "header_description",
-            "source[quote_policy]",
-        }
+        {"attribution_domains", "source[quote_policy]"}
     ),
     # No quotes yet.
     ("POST", "/api/v1/statuses"): frozenset({"quote_approval_policy", "quoted_status_id"}),

@@ -20,7 +20,15 @@ from sqlalchemy.engine import Connection, Row
 
 from aloft import ids
 from aloft.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from aloft.services import account_notes, endorsements, limits, profile, text, visibility
+from aloft.services import (
+    account_notes,
+    endorsements,
+    limits,
+    pictures,
+    profile,
+    text,
+    visibility,
+)
 from aloft.services.auth import IssuedToken, Viewer, insert_token, now
 from aloft.services.lists import forget as leave_lists
 from aloft.services.notifications import notify, unnotify
@@ -187,9 +195,13 @@ def update_credentials(
     locked: bool | None = None,
     bot: bool | None = None,
     extras: ProfileExtras | None = None,
+    new_pictures: Sequence[pictures.Picture] = (),
+    cleared_pictures: Sequence[pictures.Part] = (),
 ) -> Row:
     """Change what is given (None: unchanged); `extras` are the profile fields, posting
-    defaults and flags (`aloft.services.profile` has their rules)."""
+    defaults, flags and pictures' alt text (`aloft.services.profile` has their rules).
+    `new_pictures` (already checked, `pictures.prepare`) replace the avatar or header,
+    `cleared_pictures` put the default back; all in the one unit of work."""
     assert viewer.account_id is not None
     changes: dict[str, object] = _extra_changes(extras) if extras is not None else {}
     if display_name is not None:
@@ -210,6 +222,10 @@ def update_credentials(
     me = viewer.account_id
 
     def unit(conn: Connection) -> Row:
+        for part in cleared_pictures:
+            pictures.clear(conn, me, part)
+        for picture in new_pictures:
+            pictures.store(conn, me, picture)
         if changes:
             conn.execute(sa.update(accounts).where(accounts.c.id == me).values(**changes))
         if locked is False:
@@ -238,6 +254,8 @@ class ProfileExtras:
     discoverable: bool | None = None
     indexable: bool | None = None
     hide_collections: bool | None = None
+    avatar_description: str | None = None
+    header_description: str | None = None
 
 
 def _extra_changes(extras: ProfileExtras) -> dict[str, object]:
@@ -252,6 +270,10 @@ def _extra_changes(extras: ProfileExtras) -> dict[str, object]:
         value = getattr(extras, column)
         if value is not None:
             changes["default_sensitive" if column == "sensitive" else column] = value
+    for part in pictures.PARTS.values():
+        alt = getattr(extras, part.description_column)
+        if alt is not None:
+            changes[part.description_column] = pictures.description(part, alt)
     return changes
 
 

@@ -189,6 +189,7 @@ def _own_unattached(conn: Connection, me: int, media_id: int) -> Row:
             media_attachments.c.id == media_id,
             media_attachments.c.account_id == me,
             media_attachments.c.status_id.is_(None),
+            media_attachments.c.profile_part.is_(None),
         )
     ).first()
     if row is None:
@@ -283,6 +284,7 @@ def _take(
     free = sa.and_(
         media_attachments.c.status_id.is_(None),
         media_attachments.c.scheduled_status_id.is_(None),
+        media_attachments.c.profile_part.is_(None),  # an avatar is no post's to take
     )
     rows = conn.execute(
         sa.select(
@@ -548,10 +550,12 @@ def remove_unattached(db: Database, older_than: timedelta = UNATTACHED_FOR) -> i
     cutoff = now() - older_than
 
     def unit(conn: Connection) -> int:
-        # Media reserved for a scheduled post are not unattached: they wait for its time.
+        # Media reserved for a scheduled post are not unattached: they wait for its time;
+        # nor is an account's avatar or header (aloft.services.pictures).
         doomed = sa.select(media_attachments.c.id).where(
             media_attachments.c.status_id.is_(None),
             media_attachments.c.scheduled_status_id.is_(None),
+            media_attachments.c.profile_part.is_(None),
             media_attachments.c.created_at < cutoff,
         )
         batch = list(conn.execute(doomed.limit(CLEANUP_BATCH)).scalars())
@@ -565,6 +569,7 @@ def remove_unattached(db: Database, older_than: timedelta = UNATTACHED_FOR) -> i
                     media_attachments.c.id.in_(batch),
                     media_attachments.c.status_id.is_(None),
                     media_attachments.c.scheduled_status_id.is_(None),
+                    media_attachments.c.profile_part.is_(None),
                 )
             ).rowcount
         )

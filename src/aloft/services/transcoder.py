@@ -229,6 +229,26 @@ def _image(data: bytes, content_type: str) -> Processed:
     )
 
 
+def cropped(data: bytes, content_type: str, size: tuple[int, int]) -> Variant:
+    """A still image cropped to `size`'s proportions about its centre and scaled to exactly
+    `size` (Mastodon's "400x400#" geometry for avatars): oriented and stripped like any
+    image, the first frame of an animated one, stored as its own type (a GIF as PNG)."""
+    with SLOTS:
+        source = _open(data, content_type)
+        kind = content_type.split("/")[1].upper()
+        try:
+            source.seek(0)
+            source.load()
+            oriented = ImageOps.exif_transpose(source)
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+            raise Invalid(UNREADABLE.format(kind=kind)) from None
+        stored_type = "image/png" if content_type == "image/gif" else content_type
+        if oriented.mode not in ("RGB", "RGBA", "L"):
+            oriented = oriented.convert("RGBA")  # the resampling filters need real colours
+        fitted = ImageOps.fit(oriented, size, Image.Resampling.LANCZOS)
+        return Variant(stored_type, _encode(fitted, stored_type))
+
+
 # -- video and GIF ---------------------------------------------------------------------------
 
 

@@ -61,6 +61,12 @@ accounts = sa.Table(
     sa.Column("discoverable", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("indexable", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("hide_collections", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The avatar and header (aloft.services.pictures): the stored file's path under /media,
+    # null for the default image, and their alt text.
+    sa.Column("avatar_path", sa.String(80), nullable=True),
+    sa.Column("avatar_description", sa.Text, nullable=False, server_default=""),
+    sa.Column("header_path", sa.String(80), nullable=True),
+    sa.Column("header_description", sa.Text, nullable=False, server_default=""),
     # Partial: the visibility rule asks for the suspended accounts on every listing.
     sa.Index(
         None,
@@ -357,6 +363,9 @@ media_attachments = sa.Table(
     # unattached, not attachable to another post. No foreign key (migration 0012 says
     # why): publishing or deleting the scheduled post clears it.
     sa.Column("scheduled_status_id", ID, nullable=True),
+    # "avatar" or "header": an account's picture (aloft.services.pictures), never a post's
+    # media nor an unused upload.
+    sa.Column("profile_part", sa.String(6), nullable=True),
     sa.Index(None, "status_id"),
     sa.Index(None, "scheduled_status_id"),
     sa.Index(None, "state", "id"),

@@ -12,9 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from aloft.api.accounts import PICTURES_BODY
 from aloft.api.params import Params, read_body
 from aloft.errors import Forbidden, Invalid, InvalidGrant, RateLimited
-from aloft.services import accounts, auth, limits, websessions
+from aloft.services import accounts, auth, limits, pictures, websessions
 from aloft.web import session as cookies
 from aloft.web.session import Session
 from aloft.web.view import page, render
@@ -107,15 +108,20 @@ async def sign_up(request: Request, session: Session) -> Response:
         )
         token = await run_in_threadpool(websessions.sign_up, state.db, new)
     except Invalid as exc:
-        errors = [f"{f.field.replace('_', ' ').capitalize()} {f.description}" for f in exc.fields]
         return await render(
             request,
             session,
             "signup.html",
-            {"form": values, "errors": errors or [exc.message]},
+            {"form": values, "errors": _errors(exc)},
             status=422,
         )
     return signed_in_home(request, token)
+
+
+def _errors(exc: Invalid) -> list[str]:
+    """What a refused form says: a sentence per field at fault, else the error's own."""
+    named = [f"{f.field.replace('_', ' ').capitalize()} {f.description}" for f in exc.fields]
+    return named or [exc.message]
 
 
 async def _count_registration(request: Request) -> None:
@@ -141,21 +147,67 @@ async def settings(request: Request, session: Session) -> Response:
     state = request.app.state
     assert session.viewer.account_id is not None
     saved = False
+    errors: list[str] = []
     if request.method == "POST":
-        params = await form(request, session)
-        await run_in_threadpool(
-            lambda: accounts.update_credentials(
-                state.db,
-                session.viewer,
-                state.settings.effective_base_url,
-                state.settings.domain,
-                params.string("display_name") or "",
-                params.string("note") or "",
-                locked=params.flag("locked"),
-            )
-        )
-        saved = True
+        # Multipart, with an avatar and a header file input (either may be left empty).
+        body = await read_body(request, PICTURES_BODY)
+        params = await Params.from_request(request, body, files=2)
+        cookies.check_csrf(request, session, params.string(cookies.CSRF_FIELD))
+        try:
+            await _save_settings(request, session, params)
+            saved = True
+        except Invalid as exc:
+            errors = _errors(exc)
     row = await run_in_threadpool(accounts.get, state.db, session.viewer.account_id)
     return await render(
-        request, session, "settings.html", {"saved": saved, "note_source": row.note_source}
+        request,
+        session,
+        "settings.html",
+        {"saved": saved, "errors": errors, "note_source": row.note_source},
+        status=422 if errors else 200,
+    )
+
+
+async def _save_settings(request: Request, session: Session, params: Params) -> None:
+    """The profile form as one update_credentials: pictures are checked and cropped first,
+    so a bad file changes nothing."""
+    state = request.app.state
+    new_pictures: list[pictures.Picture] = []
+    for part, sent in (
+        (pictures.AVATAR, params.files("avatar")),
+        (pictures.HEADER, params.files("header")),
+    ):
+        chosen = sent[-1] if sent else None
+        if chosen is not None:
+            data = await chosen.read()
+            new_pictures.append(await run_in_threadpool(pictures.prepare, part, data))
+    cleared = [
+        part
+        for part, asked in (
+            (pictures.AVATAR, params.flag("remove_avatar")),
+            (pictures.HEADER, params.flag("remove_header")),
+        )
+        if asked and part not in {p.part for p in new_pictures}
+    ]
+    await run_in_threadpool(
+        lambda: accounts.update_credentials(
+            state.db,
+            session.viewer,
+            state.settings.effective_base_url,
+            state.settings.domain,
+            params.string("display_name") or "",
+            params.string("note") or "",
+            locked=params.flag("locked"),
+            # A picture put back to the default loses its alt text with it.
+            extras=accounts.ProfileExtras(
+                avatar_description=None
+                if pictures.AVATAR in cleared
+                else params.string("avatar_description"),
+                header_description=None
+                if pictures.HEADER in cleared
+                else params.string("header_description"),
+            ),
+            new_pictures=new_pictures,
+            cleared_pictures=cleared,
+        )
     )
