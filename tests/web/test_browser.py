@@ -57,6 +57,16 @@ def test_sign_up_post_photo_arrives_live_follow_favourite_badge(
     alice.get_by_role("button", name="Sign in").click()
     alice.wait_for_url("**/home")
 
+    # Her avatar, with alt text, from the settings form; her profile shows it at 400x400.
+    alice.goto("/settings")
+    alice.get_by_label("New avatar").set_input_files(str(photo(tmp_path)))
+    alice.get_by_label("Avatar description").fill("A small orange square")
+    alice.get_by_role("button", name="Save").click()
+    assert alice.get_by_role("status").inner_text() == "Saved."
+    alice.goto("/@alice")
+    avatar = alice.get_by_role("img", name="A small orange square")
+    assert avatar.evaluate("img => img.complete && img.naturalWidth") == 400
+
     bob = open_page()
     sign_up(bob, "bob")
     bob.goto("/@alice")
