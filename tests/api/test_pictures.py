@@ -17,6 +17,7 @@ import pytest
 from mastodon import MastodonAPIError
 from PIL import Image
 
+from aloft.api import entities
 from aloft.services import media
 from aloft.storage.schema import media_attachments, media_files
 from tests.api.test_entities import assert_conforms
@@ -31,6 +32,8 @@ from tests.api.test_media import (
     png,
     site,
 )
+from tests.api.test_reports import _admin
+from tests.conftest import Api
 
 __all__ = ["site"]  # the fixture, a server per engine, shared with the media tests
 
@@ -222,3 +225,23 @@ def test_pictures_are_not_uploads_to_attach_or_clean_up(site: Site) -> None:
     finally:
         db.dispose()
     assert fetch(me.avatar).status_code == 200
+
+
+def test_a_suspended_account_shows_the_default_pictures(api: Api) -> None:
+    mallory, bob, root = api.register("mallory"), api.register("bob"), _admin(api)
+    r = api.client.patch(
+        UPDATE,
+        headers=mallory.headers,
+        files={"avatar": ("a.png", png(40, 40), "image/png")},
+        data={"avatar_description": "me"},
+    )
+    assert r.status_code == 200 and "/media/" in r.json()["avatar"], r.text
+    r = api.client.post(
+        f"/api/v1/admin/accounts/{mallory.id}/action",
+        headers=root.headers,
+        data={"type": "suspend"},
+    )
+    assert r.status_code == 200, r.text
+    shown = api.get(f"/api/v1/accounts/{mallory.id}", bob).json()
+    assert shown["suspended"] is True
+    assert shown["avatar"].endswith(entities.AVATAR_PATH) and shown["avatar_description"] == ""
