@@ -89,6 +89,12 @@ def silenced_senders(viewer_id: int) -> sa.Select:
     )
 
 
+# The statuses a reblog's original is looked up in. One alias for every query: making
+# one sets up a copy of every column of `statuses`, a sixth of a GET /statuses/:id
+# (issue 11). Each use is inside its own EXISTS, so sharing its name is harmless.
+_ORIGINALS = statuses.alias("originals")
+
+
 def visible_to(
     viewer_id: ViewerId,
     table: sa.Table = statuses,
@@ -98,7 +104,7 @@ def visible_to(
     """A WHERE clause that keeps the rows of `table` (statuses) that `viewer_id` may see;
     with `listing`, also leaving out the accounts the viewer blocks or mutes."""
     hidden = hidden_accounts(viewer_id, listing, at)
-    original = statuses.alias()
+    original = _ORIGINALS
     # A reblog is shown unless its original's author is hidden. Asked as NOT EXISTS of a
     # hidden original (a reblog's original always exists: deleting it deletes its reblogs),
     # not as EXISTS of a shown one, which PostgreSQL answered by listing every status whose
