@@ -37,6 +37,7 @@ from aloft.storage.schema import (
     favourites,
     idempotency_keys,
     mentions,
+    mutes,
     status_tags,
     statuses,
     tags,
@@ -451,41 +452,63 @@ def delete(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
     return db.write(unit)
 
 
+# A thread's queries (ancestors, descendants), built once for a signed-in viewer and once
+# for anyone: building them was most of a context request's time (issue 11).
+_THREAD: dict[bool, tuple[sa.Select, sa.Select]] = {}
+
+
+def _thread_queries(signed_in: bool) -> tuple[sa.Select, sa.Select]:
+    """The ancestors of parameter `parent` (itself included) and the descendants of `root`
+    that `me` may see, oldest first, at time `at`."""
+    built = _THREAD.get(signed_in)
+    if built is not None:
+        return built
+    me = sa.bindparam("me", type_=statuses.c.account_id.type) if signed_in else None
+    at = sa.bindparam("at", type_=mutes.c.expires_at.type)
+    parent = sa.bindparam("parent", type_=statuses.c.id.type)
+    root = sa.bindparam("root", type_=statuses.c.id.type)
+    up = (
+        sa.select(statuses.c.id, statuses.c.in_reply_to_id, sa.literal(1).label("depth"))
+        .where(statuses.c.id == parent)
+        .cte("up", recursive=True)
+    )
+    up = up.union_all(
+        sa.select(statuses.c.id, statuses.c.in_reply_to_id, (up.c.depth + 1))
+        .join(up, statuses.c.id == up.c.in_reply_to_id)
+        .where(up.c.depth < MAX_ANCESTORS)
+    )
+    down = (
+        sa.select(statuses.c.id)
+        .where(statuses.c.in_reply_to_id == root)
+        .cte("down", recursive=True)
+    )
+    down = down.union_all(
+        sa.select(statuses.c.id).join(down, statuses.c.in_reply_to_id == down.c.id)
+    )
+    above = (
+        sa.select(statuses)
+        .where(statuses.c.id.in_(sa.select(up.c.id)), visible_to(me, at=at))
+        .order_by(statuses.c.id)
+    )
+    below = (
+        sa.select(statuses)
+        .where(statuses.c.id.in_(sa.select(down.c.id)), visible_to(me, at=at))
+        .order_by(statuses.c.id)
+        .limit(MAX_DESCENDANTS)
+    )
+    return _THREAD.setdefault(signed_in, (above, below))
+
+
 def context(db: Database, viewer: Viewer, status_id: int) -> tuple[list[Row], list[Row], Bundle]:
     """Ancestors (oldest first) and descendants (in order) the viewer may see."""
     me = viewer.account_id
 
     def unit(conn: Connection) -> tuple[list[Row], list[Row], Bundle]:
         row = _visible_row(conn, me, status_id)
-        up = (
-            sa.select(statuses.c.id, statuses.c.in_reply_to_id, sa.literal(1).label("depth"))
-            .where(statuses.c.id == row.in_reply_to_id)
-            .cte("up", recursive=True)
-        )
-        up = up.union_all(
-            sa.select(statuses.c.id, statuses.c.in_reply_to_id, (up.c.depth + 1))
-            .join(up, statuses.c.id == up.c.in_reply_to_id)
-            .where(up.c.depth < MAX_ANCESTORS)
-        )
-        down = (
-            sa.select(statuses.c.id)
-            .where(statuses.c.in_reply_to_id == row.id)
-            .cte("down", recursive=True)
-        )
-        down = down.union_all(
-            sa.select(statuses.c.id).join(down, statuses.c.in_reply_to_id == down.c.id)
-        )
-        ancestors = conn.execute(
-            sa.select(statuses)
-            .where(statuses.c.id.in_(sa.select(up.c.id)), visible_to(me))
-            .order_by(statuses.c.id)
-        ).all()
-        descendants = conn.execute(
-            sa.select(statuses)
-            .where(statuses.c.id.in_(sa.select(down.c.id)), visible_to(me))
-            .order_by(statuses.c.id)
-            .limit(MAX_DESCENDANTS)
-        ).all()
+        above, below = _thread_queries(me is not None)
+        params = {"me": me, "at": now(), "parent": row.in_reply_to_id, "root": row.id}
+        ancestors = conn.execute(above, params).all()
+        descendants = conn.execute(below, params).all()
         bundle = load_statuses(conn, [*ancestors, *descendants], me)
         # The viewer's `hide` filters for threads leave their matches out.
         return shown(bundle, ancestors, "thread"), shown(bundle, descendants, "thread"), bundle
