@@ -53,6 +53,15 @@ def _group_prefix(kind: str, status_id: int | None) -> str:
     return "follow" if kind == "follow" else f"{kind}-{status_id}"
 
 
+# The recipient's greatest group key in [low, high): built once, as every notification
+# asks it inside its write (issue 11).
+_LATEST_GROUP = sa.select(sa.func.max(notifications.c.group_key)).where(
+    notifications.c.account_id == sa.bindparam("me", type_=notifications.c.account_id.type),
+    notifications.c.group_key >= sa.bindparam("low", type_=notifications.c.group_key.type),
+    notifications.c.group_key < sa.bindparam("high", type_=notifications.c.group_key.type),
+)
+
+
 def _group_key(
     conn: Connection, recipient_id: int, kind: str, status_id: int | None, at: datetime
 ) -> str | None:
@@ -65,13 +74,8 @@ def _group_key(
     # A range on the index (account_id, group_key) rather than LIKE, which PostgreSQL only
     # serves from an index under the C collation. Hours since the epoch keep six digits
     # until 2084, so the greatest key is the latest group.
-    latest = conn.execute(
-        sa.select(sa.func.max(notifications.c.group_key)).where(
-            notifications.c.account_id == recipient_id,
-            notifications.c.group_key >= prefix,
-            notifications.c.group_key < prefix[:-1] + ".",  # "." follows "-"
-        )
-    ).scalar()
+    params = {"me": recipient_id, "low": prefix, "high": prefix[:-1] + "."}  # "." follows "-"
+    latest = conn.execute(_LATEST_GROUP, params).scalar()
     if latest is not None:
         started = int(latest.rsplit("-", 1)[1])
         if hour < started + MAX_GROUP_SPAN_HOURS:

@@ -74,15 +74,19 @@ def hidden_accounts(
     return sa.union_all(*parts).subquery().select()
 
 
-def silenced_senders(viewer_id: int) -> sa.Select:
+def silenced_senders(
+    viewer_id: int | sa.BindParameter[int], at: sa.BindParameter[datetime] | None = None
+) -> sa.Select:
     """The ids of the accounts whose notifications `viewer_id` is not shown: suspended,
-    blocked either way, or muted with their notifications."""
+    blocked either way, or muted with their notifications (at `at`, else now)."""
     return (
         sa.union_all(
             sa.select(accounts.c.id).where(accounts.c.suspended_at.is_not(None)),
             sa.select(blocks.c.account_id).where(blocks.c.target_account_id == viewer_id),
             sa.select(blocks.c.target_account_id).where(blocks.c.account_id == viewer_id),
-            sa.select(mutes.c.target_account_id).where(muting(viewer_id), mutes.c.notifications),
+            sa.select(mutes.c.target_account_id).where(
+                muting(viewer_id, at), mutes.c.notifications
+            ),
         )
         .subquery()
         .select()
@@ -192,9 +196,18 @@ def hidden_among(conn: Connection, viewers: Iterable[int], others: Iterable[int]
     return out
 
 
+def _silenced_query() -> sa.Select:
+    me = sa.bindparam("me", type_=accounts.c.id.type)
+    at = sa.bindparam("at", type_=mutes.c.expires_at.type)
+    sender = sa.bindparam("sender", type_=accounts.c.id.type)
+    return sa.select(sa.literal(1)).where(sender.in_(silenced_senders(me, at)))
+
+
+# Built once: every notification asks it, inside the write (issue 11).
+_SILENCED = _silenced_query()
+
+
 def silenced(conn: Connection, viewer_id: int, sender_id: int) -> bool:
     """Whether `sender_id`'s notifications are not shown to `viewer_id` now (one query)."""
-    found = conn.execute(
-        sa.select(sa.literal(1)).where(sa.literal(sender_id).in_(silenced_senders(viewer_id)))
-    ).first()
-    return found is not None
+    params = {"me": viewer_id, "sender": sender_id, "at": _now()}
+    return conn.execute(_SILENCED, params).first() is not None
