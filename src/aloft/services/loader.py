@@ -104,6 +104,12 @@ def _viewer_flags(among: Any) -> sa.Executable:
 _FLAGS = Statement(_viewer_flags)
 
 
+def status_rows(conn: Connection, status_ids: Iterable[int]) -> list[Row]:
+    """The `statuses` rows of these ids (those that exist), in no order: one query."""
+    wanted = list(status_ids)
+    return list(conn.execute(_STATUSES.on(conn), {"ids": wanted})) if wanted else []
+
+
 def load_accounts(conn: Connection, account_ids: Iterable[int], bundle: Bundle) -> None:
     wanted = [i for i in set(account_ids) if i not in bundle.accounts]
     if wanted:

@@ -75,7 +75,8 @@ def hidden_accounts(
 
 
 def silenced_senders(
-    viewer_id: int | sa.BindParameter[int], at: sa.BindParameter[datetime] | None = None
+    viewer_id: int | sa.BindParameter[int],
+    at: datetime | sa.BindParameter[datetime] | None = None,
 ) -> sa.Select:
     """The ids of the accounts whose notifications `viewer_id` is not shown: suspended,
     blocked either way, or muted with their notifications (at `at`, else now)."""
