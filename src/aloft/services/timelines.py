@@ -155,20 +155,38 @@ def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
     return db.read(unit)
 
 
+# The public timeline's query of ids, per kind of viewer, media filter and cursor shape,
+# built once with the viewer and the time as parameters (issue 11).
+_PUBLIC: dict[tuple[bool, bool, tuple[bool, bool, bool]], sa.Select] = {}
+
+
+def _public_page(signed_in: bool, only_media: bool, page: PageRequest) -> sa.Select:
+    key = (signed_in, only_media, page.shape)
+    built = _PUBLIC.get(key)
+    if built is None:
+        me = sa.bindparam("me", type_=accounts.c.id.type) if signed_in else None
+        at = sa.bindparam("at", type_=mutes.c.expires_at.type)
+        query = sa.select(statuses.c.id).where(
+            statuses.c.visibility == PUBLIC,
+            visible_to(me, at=at),
+            statuses.c.reblog_of_id.is_(None),
+            sa.or_(
+                statuses.c.in_reply_to_id.is_(None),
+                statuses.c.in_reply_to_account_id == statuses.c.account_id,
+            ),
+        )
+        if only_media:
+            query = query.where(WITH_MEDIA)
+        built = _PUBLIC.setdefault(key, page.bound(query, statuses.c.id))
+    return built
+
+
 def public(db: Database, viewer: Viewer, page: PageRequest, only_media: bool = False) -> Result:
     """Public statuses that start or continue their author's own thread; no reblogs."""
-    query = sa.select(statuses).where(
-        statuses.c.visibility == PUBLIC,
-        visible_to(viewer.account_id),
-        statuses.c.reblog_of_id.is_(None),
-        sa.or_(
-            statuses.c.in_reply_to_id.is_(None),
-            statuses.c.in_reply_to_account_id == statuses.c.account_id,
-        ),
-    )
-    if only_media:
-        query = query.where(WITH_MEDIA)
-    return db.read(lambda conn: page_shown(_run(conn, query, page, viewer.account_id), "public"))
+    me = viewer.account_id
+    query = _public_page(me is not None, only_media, page)
+    params: dict[str, object] = {"me": me, "at": datetime.now(UTC), **page.values()}
+    return db.read(lambda conn: page_shown(_page(conn, [(query, params)], page, me), "public"))
 
 
 def tag(
