@@ -212,3 +212,33 @@ def test_a_supervisord_that_never_answers_costs_the_page_a_few_seconds(site: Any
         assert len(probes) == 1
     finally:
         silent.close()  # the waiting probe's connection is reset, and its thread ends
+
+
+def test_an_app_inside_a_named_network_namespace_knows_it(tmp_path: Path) -> None:
+    """The page judges HAProxy by its stats socket from inside a zone's namespace, where
+    the machine's loopback is out of reach. Found by the inode of /run/netns/<name>: in a
+    zone, /proc/1/ns/net (the machine's) cannot be read, and the page said a healthy
+    cluster's HAProxy did not answer."""
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to make a network namespace")
+    probe = [
+        sys.executable,
+        "-c",
+        "from aloft.web.overview import _in_a_namespace as f; print(f())",
+    ]
+    outside = subprocess.run(probe, capture_output=True, text=True, timeout=60, check=True)
+    assert outside.stdout.strip() == "False"
+    name = f"aloft-test-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
+    try:
+        inside = subprocess.run(
+            ["ip", "netns", "exec", name, *probe], capture_output=True, text=True, timeout=60
+        )
+        assert inside.returncode == 0, inside.stderr
+        assert inside.stdout.strip() == "True"
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False, timeout=30)

@@ -59,10 +59,12 @@ def _reason(exc: BaseException) -> str:
 
 
 def _in_a_namespace() -> bool:
-    """This process runs in a network namespace of its own (a zone's, in a `netns`
-    cluster), not the machine's (that of process 1)."""
+    """This process runs in one of the machine's named network namespaces (a zone's, in a
+    `netns` cluster; `ip netns` keeps them under /run/netns). Compared by the namespace's
+    inode: /proc/1/ns/net, the machine's own, may not be readable from inside a zone."""
     try:
-        return os.stat("/proc/self/ns/net").st_ino != os.stat("/proc/1/ns/net").st_ino
+        mine = os.stat("/proc/self/ns/net").st_ino
+        return any(os.stat(named).st_ino == mine for named in Path("/run/netns").iterdir())
     except OSError:
         return False
 
