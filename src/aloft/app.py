@@ -26,6 +26,7 @@ from aloft.api import routes as api_routes
 from aloft.api.errors import internal_error, routing_error
 from aloft.api.metrics import Metrics
 from aloft.config import Settings
+from aloft.router import IndexedRouter
 from aloft.services.jobs import Jobs
 from aloft.services.limits import SYNC_SECONDS, Limiter
 from aloft.services.statuses import Site
@@ -132,6 +133,8 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
         exception_handlers={HTTPException: _http_error, 500: _server_error},
         lifespan=lifespan,
     )
+    # The same routes and lifespan, found through an index (aloft.router; issue 11).
+    app.router = IndexedRouter(app.router.routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.serving = False  # until the lifespan has opened the database
     app.state.limiter = Limiter()
