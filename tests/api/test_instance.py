@@ -16,6 +16,18 @@ def test_instance_v1_and_v2(api: Api) -> None:
     assert v2["registrations"]["enabled"] is True and v2["usage"]["users"]["active_month"] == 1
 
 
+def test_counts_are_kept_but_a_new_account_or_post_here_counts_at_once(api: Api) -> None:
+    """The figures are counted at most once a minute per process, but the process that
+    makes an account or a status counts again at the next ask."""
+    stats = api.get("/api/v1/instance").json()["stats"]
+    assert (stats["user_count"], stats["status_count"]) == (0, 0)
+    bob = api.register("bob")
+    assert api.get("/api/v1/instance").json()["stats"]["user_count"] == 1
+    api.post(bob, "counted")
+    assert api.get("/api/v1/instance").json()["stats"]["status_count"] == 1
+    assert api.get("/api/v2/instance").json()["usage"]["users"]["active_month"] == 1
+
+
 def test_nodeinfo(api: Api) -> None:
     links = api.get("/.well-known/nodeinfo").json()["links"]
     assert links[0]["href"].endswith("/nodeinfo/2.0")

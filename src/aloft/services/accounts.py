@@ -23,6 +23,7 @@ from aloft.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from aloft.services import (
     account_notes,
     endorsements,
+    instance,
     limits,
     pictures,
     profile,
@@ -130,7 +131,9 @@ def create(db: Database, new: NewAccount) -> Row:
     validate_new(new)
     account_id = ids.new_id()
     password_hash = hash_password(new.password)  # slow on purpose: outside the transaction
-    return db.write(rerun_after_twin(_account_unit(new, account_id, password_hash)))
+    row = db.write(rerun_after_twin(_account_unit(new, account_id, password_hash)))
+    instance.forget(db)
+    return row
 
 
 def register(
@@ -156,7 +159,9 @@ def register(
             insert_token(conn, app_id, account_id, scopes, token_id, token, issued.created_at)
         return row, issued
 
-    return db.write(rerun_after_twin(unit))
+    made = db.write(rerun_after_twin(unit))
+    instance.forget(db)
+    return made
 
 
 def get_row(conn: Connection, account_id: int) -> Row:

@@ -29,6 +29,13 @@ STATS_SECONDS = 60.0
 _counted: weakref.WeakKeyDictionary[Database, tuple[float, Stats]] = weakref.WeakKeyDictionary()
 
 
+def forget(db: Database) -> None:
+    """Count again at the next ask: called by this process after it creates an account or
+    a status, so that whoever just did sees it counted (another process may show the old
+    figure for up to STATS_SECONDS)."""
+    _counted.pop(db, None)
+
+
 def stats(db: Database) -> Stats:
     """This server's users, users active in the last 30 days and statuses, counted at most
     once every STATS_SECONDS per Database (so per process)."""

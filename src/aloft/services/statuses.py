@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aloft import ids
 from aloft.errors import FieldError, Forbidden, Invalid, NotFound
-from aloft.services import conversations, limits, polls, text
+from aloft.services import conversations, instance, limits, polls, text
 from aloft.services.auth import Viewer, now
 from aloft.services.filtering import shown
 from aloft.services.loader import Bundle, load_statuses
@@ -227,7 +227,9 @@ def create(
                 raise  # no twin will be found: a bug, not the client's conflict
             raise RunAgain("a twin of this status committed first") from exc
 
-    return db.write(attempt)
+    posted = db.write(attempt)
+    instance.forget(db)
+    return posted
 
 
 def _by_idempotency_key(conn: Connection, me: int, key: str) -> Row | None:
