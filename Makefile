@@ -88,8 +88,20 @@ js:
 		cd tests/js && npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 
+# The suite in two parts, as tests/conftest.py divides it: first every test that can share
+# the machine, on TEST_WORKERS pytest-xdist workers (each with its own PostgreSQL, temporary
+# directories and free ports); then, one at a time, those that need the machine to
+# themselves (marked `serial` or `cluster`). The second part runs whatever the first's
+# outcome; the target fails if either did. `.venv/bin/pytest` alone still runs everything
+# serially.
+TEST_WORKERS ?= 2
+
 test: install system js lint
-	$(VENV)/bin/pytest
+	@parallel=0; serial=0; \
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not serial and not cluster" || parallel=$$?; \
+	$(VENV)/bin/pytest -m "serial or cluster" || serial=$$?; \
+	echo "make test: parallel part exit status $$parallel, serial part $$serial (0: passed)"; \
+	[ $$parallel -eq 0 ] && [ $$serial -eq 0 ]
 
 format: install
 	$(VENV)/bin/ruff check --fix src tests

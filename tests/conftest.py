@@ -5,12 +5,17 @@
 * `api` — `client` plus helpers to make apps, users and posts in one line.
 * `server` — an `aloft serve` subprocess on a free port with its own data directory, for
   clients that need a real HTTP server (Mastodon.py, toot).
+
+`make test` runs the suite in two parts: everything not marked `serial` or `cluster` on
+pytest-xdist workers (each with its own PostgreSQL, temporary directories and free ports),
+then the tests that need the machine to themselves, one at a time (`SERIAL`, below).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,21 +26,69 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from starlette.testclient import TestClient
 
 from aloft.app import create_app
 from aloft.config import Settings
+from aloft.storage.database import Database
+from aloft.storage.migrate import upgrade
 from tests import pg
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# What must not share the machine with other tests, so `make test` runs it after the
+# parallel part, alone: the cluster and the drills (etcd, Patroni, HAProxy on fixed ports,
+# network namespaces, nftables, fault timings), the benchmark (wrk saturates the CPUs and
+# its figures are reported), `make serve` from a clone (uv installs everything), and every
+# test in a real browser (Chromium is heavy, waits on live updates, and saves screenshots
+# under runs/ in the checkout). A test whose fixtures include `browser` is serial wherever
+# it lives.
+SERIAL = (
+    "tests/cluster/",
+    "tests/drill/",
+    "tests/bench/test_bench.py",
+    "tests/acceptance/test_make_serve.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.resolve().relative_to(ROOT).as_posix()
+        if where.startswith(SERIAL) or "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.serial)
+
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[pg.PostgresServer]:
-    """One PostgreSQL 15 server for the session, with a migrated template database."""
+    """One PostgreSQL 15 server for the session (for each xdist worker: its own), with a
+    migrated template database."""
     with pg.running("aloft_template") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_admin(postgres: pg.PostgresServer) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit session on the test server that creates and drops each test's
+    database (through `psql` that was four processes a test: runuser and psql, twice)."""
+    url = postgres.url().replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database file, made once; `settings` copies it for each test, as
+    PostgreSQL's tests clone `aloft_template` (migrating a new file took ~0.1 s a test)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "aloft.db"
+    db = Database.from_url(f"sqlite:///{path}")
+    upgrade(db.engine)
+    db.dispose()
+    # The last connection's close checkpointed the WAL into the file: it is complete alone.
+    assert not path.with_name("aloft.db-wal").exists()
+    return path
 
 
 _databases = itertools.count()
@@ -43,16 +96,21 @@ _databases = itertools.count()
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """Settings for a fresh, migrated database: SQLite in tmp_path, or a new PostgreSQL
-    database cloned from the migrated template. Every API test runs on both."""
+    """Settings for a fresh, migrated database: SQLite in tmp_path (a copy of the migrated
+    template file), or a new PostgreSQL database cloned from the migrated template. Every
+    API test runs on both."""
     if request.param == "sqlite":
-        yield Settings(data_dir=tmp_path / "data", rate_limits=False)
+        data = tmp_path / "data"
+        data.mkdir()
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), data / "aloft.db")
+        yield Settings(data_dir=data, rate_limits=False)
         return
     server: pg.PostgresServer = request.getfixturevalue("postgres")
+    admin: psycopg.Connection[Any] = request.getfixturevalue("postgres_admin")
     name = f"aloft_test_{next(_databases)}"
-    server.psql(f"CREATE DATABASE {name} TEMPLATE aloft_template")
+    admin.execute(f"CREATE DATABASE {name} TEMPLATE aloft_template")
     yield Settings(data_dir=tmp_path / "data", rate_limits=False, database_url=server.url(name))
-    server.psql(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ listen on 127.0.0.1 and on a Unix socket inside their own directory.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,7 +21,16 @@ from aloft.storage.pgserver import (
     temp_root,
 )
 
-__all__ = ["BIN", "SUPERUSER", "PostgresServer", "available", "free_port", "running", "temp_root"]
+__all__ = [
+    "BIN",
+    "SUPERUSER",
+    "PostgresServer",
+    "available",
+    "free_port",
+    "reload",
+    "running",
+    "temp_root",
+]
 
 
 @contextmanager
@@ -47,3 +57,17 @@ def running(database: str) -> Iterator[PostgresServer]:
     finally:
         server.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def reload(server: PostgresServer) -> None:
+    """pg_reload_conf(), returning once the postmaster has reloaded (and so has signalled
+    every backend, which takes the new settings before its next statement). The call alone
+    only signals the postmaster: on a loaded machine (two test workers) a test's next
+    statement once ran before the reload, without the setting it had just made. A new
+    session's pg_conf_load_time() is the postmaster's."""
+    before = server.psql("SELECT pg_conf_load_time()")
+    server.psql("SELECT pg_reload_conf()")
+    deadline = time.monotonic() + 30
+    while server.psql("SELECT pg_conf_load_time()") == before:
+        assert time.monotonic() < deadline, "PostgreSQL did not reload its configuration"
+        time.sleep(0.02)

@@ -88,12 +88,12 @@ def test_ambiguous_commit_is_not_written_twice(server: pg.PostgresServer) -> Non
     db = _db(server, attempt_timeout=1.0)
     viewer = _viewer(db)
     server.psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
-    server.psql("SELECT pg_reload_conf()")
+    pg.reload(server)
     threading.Timer(
         3.0,
         lambda: (
             server.psql("ALTER SYSTEM RESET synchronous_standby_names"),
-            server.psql("SELECT pg_reload_conf()"),
+            pg.reload(server),
         ),
     ).start()
     row, _ = statuses.create(db, viewer, SITE, statuses.NewStatus("ambiguous"))
@@ -109,11 +109,11 @@ def test_read_only_server_makes_writes_wait_then_succeed(server: pg.PostgresServ
     db = _db(server)
     viewer = _viewer(db)
     server.psql("ALTER SYSTEM SET default_transaction_read_only = on")
-    server.psql("SELECT pg_reload_conf()")
+    pg.reload(server)
 
     def writable_again() -> None:
         server.psql("ALTER SYSTEM RESET default_transaction_read_only")
-        server.psql("SELECT pg_reload_conf()")
+        pg.reload(server)
 
     threading.Timer(2.0, writable_again).start()
     started = time.monotonic()
@@ -207,7 +207,7 @@ def test_a_retry_answers_only_once_the_standby_has_everything(
     db = _db(server, attempt_timeout=30.0)
     viewer = _viewer(db)
     server.psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
-    server.psql("SELECT pg_reload_conf()")
+    pg.reload(server)
     finished = threading.Event()
 
     def read_only_unit(conn: sa.Connection) -> int:
@@ -223,15 +223,15 @@ def test_a_retry_answers_only_once_the_standby_has_everything(
     thread.start()
     assert not finished.wait(1.5), "a retry answered without the synchronous standby"
     server.psql("ALTER SYSTEM RESET synchronous_standby_names")
-    server.psql("SELECT pg_reload_conf()")
+    pg.reload(server)
     assert finished.wait(10)
     thread.join()
     # A first attempt that writes nothing does not wait.
     server.psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
-    server.psql("SELECT pg_reload_conf()")
+    pg.reload(server)
     assert db._attempt(db.engine, read_only_unit, write=True, first=True) == 0
     server.psql("ALTER SYSTEM RESET synchronous_standby_names")
-    server.psql("SELECT pg_reload_conf()")
+    pg.reload(server)
     db.dispose()
     assert viewer.account_id is not None
 
@@ -244,11 +244,11 @@ def test_delete_whose_commit_was_ambiguous_succeeds_once(server: pg.PostgresServ
         db, viewer, SITE, statuses.NewStatus("doomed", in_reply_to_id=root.id)
     )
     server.psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
-    server.psql("SELECT pg_reload_conf()")
+    pg.reload(server)
 
     def release() -> None:
         server.psql("ALTER SYSTEM RESET synchronous_standby_names")
-        server.psql("SELECT pg_reload_conf()")
+        pg.reload(server)
 
     threading.Timer(3.0, release).start()
     deleted, _ = statuses.delete(db, viewer, child.id)

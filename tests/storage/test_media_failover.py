@@ -50,12 +50,12 @@ def _count(server: pg.PostgresServer, sql: str) -> int:
 def _ambiguous_commits_for(server: pg.PostgresServer, seconds: float) -> None:
     """Commits wait for a synchronous standby that does not exist, for `seconds`."""
     server.psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
-    server.psql("SELECT pg_reload_conf()")
+    pg.reload(server)
     threading.Timer(
         seconds,
         lambda: (
             server.psql("ALTER SYSTEM RESET synchronous_standby_names"),
-            server.psql("SELECT pg_reload_conf()"),
+            pg.reload(server),
         ),
     ).start()
 

@@ -98,13 +98,13 @@ def test_registration_across_an_ambiguous_commit(
 
     def release() -> None:
         server.psql("ALTER SYSTEM RESET synchronous_standby_names")
-        server.psql("SELECT pg_reload_conf()")
+        pg.reload(server)
 
     def hang_the_commit(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
         if statement.startswith("INSERT INTO tokens") and not hung.is_set():
             hung.set()
             server.psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
-            server.psql("SELECT pg_reload_conf()")
+            pg.reload(server)
             time.sleep(0.5)  # the checkpointer and this backend take the new setting
             threading.Timer(3.0, release).start()
 

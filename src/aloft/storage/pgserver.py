@@ -39,7 +39,15 @@ def run_as() -> str | None:
             return name
         except KeyError:
             continue
-    subprocess.run(["useradd", "--system", "--no-create-home", "aloft-pg"], check=True)
+    made = subprocess.run(
+        ["useradd", "--system", "--no-create-home", "aloft-pg"], capture_output=True, text=True
+    )
+    if made.returncode != 0:
+        # Another process (a second test worker) may have made it a moment before us.
+        try:
+            pwd.getpwnam("aloft-pg")
+        except KeyError:
+            raise RuntimeError(f"useradd aloft-pg failed: {made.stderr.strip()}") from None
     return "aloft-pg"
 
 
