@@ -174,9 +174,7 @@ SHOWN_SIZE = 4096
 _shown: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
-def _shown_part(
-    row: Row, bundle: Bundle, base: str, authors: dict[int, dict[str, Any]] | None
-) -> dict[str, Any]:
+def _shown_part(row: Row, bundle: Bundle, base: str) -> dict[str, Any]:
     author = bundle.accounts[row.account_id]
     app = bundle.apps.get(row.app_id) if row.app_id else None
     media = tuple(bundle.media.get(row.id, ()))
@@ -205,7 +203,7 @@ def _shown_part(
         "edited_at": iso(row.edited_at),
         "content": row.content,
         "application": {"name": app.name, "website": app.website} if app else None,
-        "account": _author(author, base, authors),
+        "account": account(author, base),
         "media_attachments": [media_attachment(m, base) for m in media],
         "mentions": [
             {
@@ -231,18 +229,13 @@ def status(
     bundle: Bundle,
     base: str,
     with_source: bool = False,
-    authors: dict[int, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A Status as `bundle.viewer_id` sees it. `authors`, shared by the statuses of one
-    page, holds each author's Account once built: a page is often a few accounts'
-    statuses, and building the same Account for each was a fifth of a home page's time
-    (issue 11)."""
+    """A Status as `bundle.viewer_id` sees it (its author's Account comes from `account`,
+    which keeps each built Account by its row)."""
     original = bundle.statuses.get(row.reblog_of_id) if row.reblog_of_id else None
     content_id = original.id if original is not None else row.id
-    data = dict(_shown_part(row, bundle, base, authors))
-    data["reblog"] = (
-        status(original, bundle, base, authors=authors) if original is not None else None
-    )
+    data = dict(_shown_part(row, bundle, base))
+    data["reblog"] = status(original, bundle, base) if original is not None else None
     # The poll carries the viewer's own votes.
     data["poll"] = poll(bundle.polls[row.poll_id]) if row.poll_id in bundle.polls else None
     if bundle.viewer_id is not None:
@@ -365,19 +358,7 @@ def _media_meta(row: Row) -> dict[str, Any]:
 
 
 def statuses(rows: list[Row], bundle: Bundle, base: str) -> list[dict[str, Any]]:
-    authors: dict[int, dict[str, Any]] = {}
-    return [status(row, bundle, base, authors=authors) for row in rows]
-
-
-def _author(row: Row, base: str, built: dict[int, dict[str, Any]] | None) -> dict[str, Any]:
-    """`account(row, base)`, once per page when `built` is given (the same dict is shared:
-    it is serialized, never changed)."""
-    if built is None:
-        return account(row, base)
-    found = built.get(row.id)
-    if found is None:
-        found = built[row.id] = account(row, base)
-    return found
+    return [status(row, bundle, base) for row in rows]
 
 
 def notification(row: Row, bundle: Bundle, base: str) -> dict[str, Any]:
