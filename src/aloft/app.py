@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -74,9 +74,11 @@ def create_app(settings: Settings, migrate: bool = True) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         logredact.install()  # after uvicorn has configured its loggers
-        # Every handler runs in this pool; anyio's default of 40 threads let 40 requests
-        # fight over one GIL (issue 11: throughput fell as connections rose).
+        # Reading handlers run in the default pool; anyio's default of 40 threads let 40
+        # requests fight over one GIL (issue 11: throughput fell as connections rose).
+        # Writing handlers have a pool of their own (`aloft.api.endpoint`).
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        app.state.write_limiter = CapacityLimiter(settings.write_threads)
         db = Database.from_settings(settings)
         if migrate:
             upgrade(db.engine)

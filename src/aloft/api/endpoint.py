@@ -14,7 +14,9 @@ decorator turns it into a Starlette endpoint that, in order:
    X-RateLimit-* headers; an endpoint's own `limit` is counted exactly, in the database;
 4. reads and parses the body (size-limited) into `Params`;
 5. refuses a documented parameter the route does not honour (`aloft.api.unsupported`);
-6. runs the handler in a worker thread (services block on the database);
+6. runs the handler in a worker thread (services block on the database): GET and HEAD in
+   the reading pool (`ALOFT_THREADS`), other methods in the writing pool
+   (`ALOFT_WRITE_THREADS`);
 7. renders the result as JSON, or maps a domain error to its HTTP error;
 8. with `ALOFT_DRILL_HEADERS=on`, names the database server the request's writes committed
    on in the `Aloft-Database-Server` header (for drills; nothing when nothing was written).
@@ -28,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -49,6 +52,9 @@ QUERY_TOKEN_REFUSED = (
 
 # What a request whose client went away mid-way is counted as (nginx's status for it).
 CLIENT_CLOSED_REQUEST = 499
+
+# Methods whose handlers run in the reading pool (every other method runs in the writing one).
+READING = frozenset({"GET", "HEAD"})
 
 # Where the request's writes committed ("host:port"), when drill headers are on.
 DATABASE_SERVER_HEADER = "Aloft-Database-Server"
@@ -171,7 +177,10 @@ def endpoint(
                 ACTOR.set(viewer.account_id)
                 # A holder the worker thread fills in, since its context is only a copy.
                 COMMITS.set(commits)
-                result = await run_in_threadpool(handler, ctx)
+                # Reads and writes take turns in pools of their own: a write waiting out a
+                # failover holds its thread for seconds, and reads must not queue behind it.
+                pool = None if request.method in READING else state.write_limiter
+                result = await to_thread.run_sync(handler, ctx, limiter=pool)
                 response = result if isinstance(result, Response) else json_response(result)
             except AloftError as exc:
                 error = exc

@@ -29,7 +29,7 @@ from aloft import ids
 from aloft.errors import Invalid, NotFound
 from aloft.services import polls, text
 from aloft.services.auth import Viewer, now
-from aloft.services.loader import Bundle, load_accounts, load_statuses
+from aloft.services.loader import Bundle, load_accounts, with_bundle
 from aloft.services.media import COLUMNS, attach_to_status, check_media_ids
 from aloft.services.notifications import notify, notify_keyed
 from aloft.services.statuses import NewStatus, Site, validate
@@ -167,11 +167,11 @@ def edit(
         polls.validate(change.poll)
     original_id, edit_id, poll_id = ids.new_id(), ids.new_id(), ids.new_id()
 
-    def unit(conn: Connection) -> tuple[Row, Bundle]:
+    def unit(conn: Connection) -> Row:
         row = _own(conn, me, status_id)
         done = conn.execute(sa.select(status_edits.c.id).where(status_edits.c.id == edit_id))
         if done.first() is not None:
-            return row, load_statuses(conn, [row], me)  # an earlier attempt committed
+            return row  # an earlier attempt committed
         new_text = change.text if change.text is not None else row.text
         spoiler = change.spoiler_text if change.spoiler_text is not None else row.spoiler_text
         sensitive = row.sensitive
@@ -205,7 +205,7 @@ def edit(
             or (change.poll is not None)  # a poll sent again restarts its time, as Mastodon
         )
         if not changed:
-            return row, load_statuses(conn, [row], me)
+            return row
         at = now()
         first_edit = (
             conn.execute(
@@ -298,9 +298,9 @@ def edit(
         ).scalars()
         for account_id in rebloggers:
             notify_keyed(conn, account_id, me, "update", row.id, f"{me}:{edit_id}")
-        return now_row, load_statuses(conn, [now_row], me)
+        return now_row
 
-    return db.write(unit)
+    return db.write_then(unit, with_bundle(me))
 
 
 def history(db: Database, viewer: Viewer, status_id: int) -> History:

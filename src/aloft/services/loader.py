@@ -13,7 +13,7 @@ Counts come from counter columns on the rows themselves.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +115,12 @@ def load_accounts(conn: Connection, account_ids: Iterable[int], bundle: Bundle) 
     if wanted:
         for row in conn.execute(_ACCOUNTS.on(conn), {"ids": wanted}):
             bundle.accounts[row.id] = row
+
+
+def with_bundle(viewer_id: int | None) -> Callable[[Connection, Row], tuple[Row, Bundle]]:
+    """A `then` for `Database.write_then`: the written status row and its Bundle as
+    `viewer_id` sees it."""
+    return lambda conn, row: (row, load_statuses(conn, [row], viewer_id))
 
 
 def load_statuses(

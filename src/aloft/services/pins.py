@@ -18,7 +18,7 @@ from aloft import ids
 from aloft.errors import Invalid, NotFound
 from aloft.services import conversation_mutes
 from aloft.services.auth import Viewer, now
-from aloft.services.loader import Bundle, load_statuses
+from aloft.services.loader import Bundle, with_bundle
 from aloft.services.visibility import DIRECT, visible_to
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.schema import status_pins, statuses
@@ -35,9 +35,8 @@ def _visible(conn: Connection, me: int, status_id: int) -> Row:
     return row
 
 
-def _answer(conn: Connection, me: int, status_id: int) -> tuple[Row, Bundle]:
-    row = conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).one()
-    return row, load_statuses(conn, [row], me)
+def _answer(conn: Connection, status_id: int) -> Row:
+    return conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).one()
 
 
 def pin(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
@@ -45,7 +44,7 @@ def pin(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
     assert me is not None
     pin_id = ids.new_id()
 
-    def unit(conn: Connection) -> tuple[Row, Bundle]:
+    def unit(conn: Connection) -> Row:
         row = _visible(conn, me, status_id)
         if row.reblog_of_id is not None:
             raise Invalid("Validation failed: Reblogs cannot be pinned")
@@ -68,46 +67,46 @@ def pin(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
                 status_pins,
                 {"id": pin_id, "account_id": me, "status_id": row.id, "created_at": now()},
             )
-        return _answer(conn, me, row.id)
+        return _answer(conn, row.id)
 
-    return db.write(unit)
+    return db.write_then(unit, with_bundle(me))
 
 
 def unpin(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
     me = viewer.account_id
     assert me is not None
 
-    def unit(conn: Connection) -> tuple[Row, Bundle]:
+    def unit(conn: Connection) -> Row:
         row = _visible(conn, me, status_id)
         conn.execute(
             sa.delete(status_pins).where(
                 status_pins.c.account_id == me, status_pins.c.status_id == row.id
             )
         )
-        return _answer(conn, me, row.id)
+        return _answer(conn, row.id)
 
-    return db.write(unit)
+    return db.write_then(unit, with_bundle(me))
 
 
 def mute(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
     me = viewer.account_id
     assert me is not None
 
-    def unit(conn: Connection) -> tuple[Row, Bundle]:
+    def unit(conn: Connection) -> Row:
         row = _visible(conn, me, status_id)
         conversation_mutes.mute(conn, me, row.id)
-        return _answer(conn, me, row.id)
+        return _answer(conn, row.id)
 
-    return db.write(unit)
+    return db.write_then(unit, with_bundle(me))
 
 
 def unmute(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
     me = viewer.account_id
     assert me is not None
 
-    def unit(conn: Connection) -> tuple[Row, Bundle]:
+    def unit(conn: Connection) -> Row:
         row = _visible(conn, me, status_id)
         conversation_mutes.unmute(conn, me, row.id)
-        return _answer(conn, me, row.id)
+        return _answer(conn, row.id)
 
-    return db.write(unit)
+    return db.write_then(unit, with_bundle(me))

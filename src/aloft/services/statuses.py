@@ -23,7 +23,7 @@ from aloft.errors import FieldError, Forbidden, Invalid, NotFound
 from aloft.services import conversations, instance, limits, polls, text
 from aloft.services.auth import Viewer, now
 from aloft.services.filtering import shown
-from aloft.services.loader import Bundle, load_statuses
+from aloft.services.loader import Bundle, load_statuses, with_bundle
 from aloft.services.media import attach_to_status, check_media_ids
 from aloft.services.notifications import notify
 from aloft.services.pages import Page, PageRequest
@@ -189,22 +189,21 @@ def create(
     media_ids = check_media_ids(new.media_ids)
     parsed = text.parse(new.text, site.domain)
 
-    def unit(conn: Connection, status_id: int) -> tuple[Row, Bundle]:
+    def unit(conn: Connection, status_id: int) -> Row:
         if new.idempotency_key is not None:
             earlier = _by_idempotency_key(conn, me, new.idempotency_key)
             if earlier is not None:
-                return earlier, load_statuses(conn, [earlier], me)
+                return earlier
         again = conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).first()
         if again is not None:
             if again.account_id != me:
                 raise IdCollision(status_id)
-            return again, load_statuses(conn, [again], me)  # an earlier attempt committed
+            return again  # an earlier attempt committed
         full = _with_defaults(conn, me, new)
         visibility = validate(full)
-        row = _write(
+        return _write(
             conn, viewer, site, full, visibility, media_ids, parsed, status_id, poll_id, limited
         )
-        return row, load_statuses(conn, [row], me)
 
     # A unique violation means a twin of this write committed first: an earlier attempt
     # whose commit outcome we never learnt (still in flight when this attempt began), or a
@@ -215,7 +214,7 @@ def create(
     poll_id = ids.new_id()
     twins = [0]
 
-    def attempt(conn: Connection) -> tuple[Row, Bundle]:
+    def attempt(conn: Connection) -> Row:
         try:
             return unit(conn, status_id[0])
         except IdCollision:
@@ -227,7 +226,7 @@ def create(
                 raise  # no twin will be found: a bug, not the client's conflict
             raise RunAgain("a twin of this status committed first") from exc
 
-    posted = db.write(attempt)
+    posted = db.write_then(attempt, with_bundle(me))
     instance.forget(db)
     return posted
 
@@ -544,7 +543,7 @@ def _mark(table: sa.Table, counter: str | None, kind: str | None) -> Action:
         assert me is not None
         row_id = ids.new_id()
 
-        def unit(conn: Connection) -> tuple[Row, Bundle]:
+        def unit(conn: Connection) -> Row:
             row = _content_row(conn, me, status_id)
             added = insert_ignore(
                 conn,
@@ -555,10 +554,9 @@ def _mark(table: sa.Table, counter: str | None, kind: str | None) -> Action:
                 _bump(conn, statuses, row.id, counter, 1)
             if added and kind:
                 notify(conn, row.account_id, me, kind, row.id)
-            row = conn.execute(sa.select(statuses).where(statuses.c.id == row.id)).one()
-            return row, load_statuses(conn, [row], me)
+            return conn.execute(sa.select(statuses).where(statuses.c.id == row.id)).one()
 
-        return db.write(unit)
+        return db.write_then(unit, with_bundle(me))
 
     return run
 
@@ -569,17 +567,16 @@ def _unmark(table: sa.Table, counter: str | None) -> Action:
     def run(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
         me = viewer.account_id
 
-        def unit(conn: Connection) -> tuple[Row, Bundle]:
+        def unit(conn: Connection) -> Row:
             row = _content_row(conn, me, status_id)
             removed = conn.execute(
                 sa.delete(table).where(table.c.account_id == me, table.c.status_id == row.id)
             ).rowcount
             if removed and counter:
                 _bump(conn, statuses, row.id, counter, -1)
-            row = conn.execute(sa.select(statuses).where(statuses.c.id == row.id)).one()
-            return row, load_statuses(conn, [row], me)
+            return conn.execute(sa.select(statuses).where(statuses.c.id == row.id)).one()
 
-        return db.write(unit)
+        return db.write_then(unit, with_bundle(me))
 
     return run
 
@@ -599,7 +596,7 @@ def reblog(
     assert me is not None
     reblog_id = ids.new_id()
 
-    def unit(conn: Connection) -> tuple[Row, Bundle]:
+    def unit(conn: Connection) -> Row:
         original = _content_row(conn, me, status_id)
         if original.visibility not in (PUBLIC, UNLISTED):
             raise Forbidden("This action is not allowed")
@@ -628,14 +625,13 @@ def reblog(
             )
             notify(conn, original.account_id, me, "reblog", original.id)
             status_posted(conn, reblog_id)
-        row = conn.execute(
+        return conn.execute(
             sa.select(statuses).where(
                 statuses.c.account_id == me, statuses.c.reblog_of_id == original.id
             )
         ).one()
-        return row, load_statuses(conn, [row], me)
 
-    return db.write(unit)
+    return db.write_then(unit, with_bundle(me))
 
 
 def unreblog(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
@@ -643,7 +639,7 @@ def unreblog(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]
     me = viewer.account_id
     assert me is not None
 
-    def unit(conn: Connection) -> tuple[Row, Bundle]:
+    def unit(conn: Connection) -> Row:
         original = _content_row(conn, me, status_id)
         mine = statuses.c.account_id == me, statuses.c.reblog_of_id == original.id
         reblog = conn.execute(sa.select(statuses).where(*mine)).first()
@@ -653,10 +649,9 @@ def unreblog(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]
             _bump(conn, accounts, me, "statuses_count", -1)
             if reblog is not None:
                 status_deleted(conn, reblog, (), ())
-        original = conn.execute(sa.select(statuses).where(statuses.c.id == original.id)).one()
-        return original, load_statuses(conn, [original], me)
+        return conn.execute(sa.select(statuses).where(statuses.c.id == original.id)).one()
 
-    return db.write(unit)
+    return db.write_then(unit, with_bundle(me))
 
 
 def _actors(
