@@ -51,7 +51,9 @@ def root_of(conn: Connection, status_id: int) -> int:
     return int(found) if found is not None else status_id
 
 
-def _muted_among(among: Among) -> sa.Select:
+def muted_among_query(among: Among) -> sa.Select:
+    """The ids (`start`) among the list parameter `ids` whose thread the account `me` muted
+    (a query of its own, and part of the loader's facts query)."""
     up = _up(among(statuses.c.id, "ids"))
     return (
         sa.select(up.c.start)
@@ -66,7 +68,7 @@ def _muted_among(among: Among) -> sa.Select:
     )
 
 
-_MUTED_AMONG = Statement(_muted_among)  # built once: it is asked on every page
+_MUTED_AMONG = Statement(muted_among_query)  # built once: it is asked on every page
 
 
 def muted_among(conn: Connection, account_id: int, status_ids: Sequence[int]) -> set[int]:

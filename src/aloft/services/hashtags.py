@@ -243,16 +243,6 @@ def followed(db: Database, viewer: Viewer, page: PageRequest) -> Page[TagView]:
     return db.read(unit)
 
 
-_FOLLOWED_TAGS = sa.select(tag_follows.c.tag_id).where(
-    tag_follows.c.account_id == sa.bindparam("me", type_=tag_follows.c.account_id.type)
-)
-
-
-def followed_tag_ids(conn: Connection, viewer_id: int) -> list[int]:
-    """The ids of the hashtags `viewer_id` follows."""
-    return list(conn.execute(_FOLLOWED_TAGS, {"me": viewer_id}).scalars())
-
-
 def followed_tag_statuses(
     me: sa.BindParameter[int], at: sa.BindParameter[datetime]
 ) -> tuple[sa.Select, sa.ColumnElement[int]]:

@@ -1,13 +1,13 @@
 """Batch loading: everything a page of statuses or accounts needs, in a fixed number of
 queries whatever the page size (no N+1).
 
-For a page of statuses: the reblogged originals, every author, mentions, hashtags, media
-attachments, apps and the viewer's favourited / reblogged / bookmarked flags: at most nine
-queries; then polls (one query, only for a page that has some) and the viewer's votes in
-them (one), the viewer's pins (one, only when the page has statuses of the viewer's own) and
-the viewer's muted conversations (one): at most thirteen; then the viewer's filters
-(one, `aloft.services.filtering`), whose results are `filtered`: at most fourteen.
-Counts come from counter columns on the rows themselves.
+For a page of statuses (its rows given): the reblogged originals (one query, only for a page
+with reblogs), every author (one), the facts (one: hashtags, mentions and, for a signed-in
+viewer, their favourites, bookmarks, reblogs, pins and muted threads among the page), media
+attachments (one) and apps (one, only for statuses posted through one): at most five; then
+polls (one, only for a page that has some) and the viewer's votes in them (one): at most
+seven; then the viewer's filters (one, `aloft.services.filtering`), whose results are
+`filtered`: at most eight. Counts come from counter columns on the rows themselves.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -37,13 +37,20 @@ from aloft.storage.schema import (
 from aloft.storage.statement import Statement
 
 
+class Mention(NamedTuple):
+    """An account a status mentions."""
+
+    id: int
+    username: str
+
+
 @dataclass
 class Bundle:
     """Rows keyed by id, ready for `aloft.api.entities` to render."""
 
     statuses: dict[int, Row] = field(default_factory=dict)
     accounts: dict[int, Row] = field(default_factory=dict)
-    mentions: dict[int, list[Row]] = field(default_factory=lambda: defaultdict(list))
+    mentions: dict[int, list[Mention]] = field(default_factory=lambda: defaultdict(list))
     tags: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     media: dict[int, list[Row]] = field(default_factory=dict)
     apps: dict[int, Row] = field(default_factory=dict)
@@ -64,44 +71,59 @@ ACCOUNT_COLUMNS = tuple(c for c in accounts.c if c.name not in ("password_hash",
 
 _ACCOUNTS = Statement(lambda among: sa.select(*ACCOUNT_COLUMNS).where(among(accounts.c.id, "ids")))
 _STATUSES = Statement(lambda among: sa.select(statuses).where(among(statuses.c.id, "ids")))
-_MENTIONS = Statement(
-    lambda among: (
-        sa.select(mentions.c.status_id, accounts.c.id, accounts.c.username)
-        .join(accounts, accounts.c.id == mentions.c.account_id)
-        .where(among(mentions.c.status_id, "ids"))
-    )
-)
-_TAGS = Statement(
-    lambda among: (
-        sa.select(status_tags.c.status_id, tags.c.name)
-        .join(tags, tags.c.id == status_tags.c.tag_id)
-        .where(among(status_tags.c.status_id, "ids"))
-    )
-)
 _APPS = Statement(
     lambda among: sa.select(apps.c.id, apps.c.name, apps.c.website).where(among(apps.c.id, "ids"))
 )
-FAVOURITED, BOOKMARKED, REBLOGGED, PINNED = 0, 1, 2, 3
+# What the facts query (below) says of a status, by its first column.
+FAVOURITED, BOOKMARKED, REBLOGGED, PINNED, MUTED, TAG, MENTION = range(7)
 
 
-def _viewer_flags(among: Any) -> sa.Executable:
-    """The viewer's favourites, bookmarks, reblogs and pins among a page: one round trip."""
-    me = sa.bindparam("me", type_=accounts.c.id.type)
+def _facts(signed_in: bool) -> Callable[[Any], sa.Executable]:
+    """The facts of a page's statuses in one statement (one round trip), as rows of
+    (kind, status_id, id, name): the hashtags (name) and mentions (id, name) of the
+    statuses in `ids`, and with `signed_in` the viewer `me`'s favourites, bookmarks and
+    reblogs among them, the viewer's pins among `own`, and those in a thread the viewer
+    muted. Four statements before (issue 11: each one's execution costs more in Python
+    than SQLite's work for it, and each is a round trip to PostgreSQL)."""
 
-    def kind(table: sa.Table, code: int, column: str = "status_id", ids: str = "ids") -> sa.Select:
-        return sa.select(sa.literal(code).label("kind"), table.c[column].label("id")).where(
-            table.c.account_id == me, among(table.c[column], ids)
-        )
+    def build(among: Any) -> sa.Executable:
+        me = sa.bindparam("me", type_=accounts.c.id.type)
+        no_id = sa.cast(sa.null(), accounts.c.id.type)
+        no_name = sa.cast(sa.null(), sa.Text)
 
-    return sa.union_all(
-        kind(favourites, FAVOURITED),
-        kind(bookmarks, BOOKMARKED),
-        kind(statuses, REBLOGGED, "reblog_of_id"),
-        kind(status_pins, PINNED, ids="own"),
-    )
+        def code(kind: int) -> sa.ColumnElement[int]:
+            return sa.literal(kind, sa.Integer).label("kind")
+
+        def mark(
+            table: sa.Table, kind: int, column: str = "status_id", ids: str = "ids"
+        ) -> sa.Select:
+            return sa.select(code(kind), table.c[column].label("status_id"), no_id, no_name).where(
+                table.c.account_id == me, among(table.c[column], ids)
+            )
+
+        parts: list[sa.Select] = [
+            sa.select(code(TAG), status_tags.c.status_id, no_id, tags.c.name)
+            .join(tags, tags.c.id == status_tags.c.tag_id)
+            .where(among(status_tags.c.status_id, "ids")),
+            sa.select(code(MENTION), mentions.c.status_id, accounts.c.id, accounts.c.username)
+            .join(accounts, accounts.c.id == mentions.c.account_id)
+            .where(among(mentions.c.status_id, "ids")),
+        ]
+        if signed_in:
+            muted = conversation_mutes.muted_among_query(among).subquery()
+            parts += [
+                mark(favourites, FAVOURITED),
+                mark(bookmarks, BOOKMARKED),
+                mark(statuses, REBLOGGED, "reblog_of_id"),
+                mark(status_pins, PINNED, ids="own"),
+                sa.select(code(MUTED), muted.c.start, no_id, no_name),
+            ]
+        return sa.union_all(*parts)
+
+    return build
 
 
-_FLAGS = Statement(_viewer_flags)
+_FACTS = {signed_in: Statement(_facts(signed_in)) for signed_in in (False, True)}
 
 
 def status_rows(conn: Connection, status_ids: Iterable[int]) -> list[Row]:
@@ -142,10 +164,7 @@ def load_statuses(
     content_ids = [r.id for r in all_rows if r.reblog_of_id is None]
     load_accounts(conn, {r.account_id for r in all_rows}, bundle)
     if content_ids:
-        for m in conn.execute(_MENTIONS.on(conn), {"ids": content_ids}):
-            bundle.mentions[m.status_id].append(m)
-        for t in conn.execute(_TAGS.on(conn), {"ids": content_ids}):
-            bundle.tags[t.status_id].append(t.name)
+        _load_facts(conn, all_rows, content_ids, viewer_id, bundle)
         bundle.media.update(media.for_statuses(conn, content_ids))
         poll_ids = [r.poll_id for r in all_rows if r.reblog_of_id is None and r.poll_id]
         bundle.polls.update(polls_for(conn, poll_ids, viewer_id))
@@ -153,12 +172,28 @@ def load_statuses(
     if app_ids:
         for a in conn.execute(_APPS.on(conn), {"ids": app_ids}):
             bundle.apps[a.id] = a
-    if viewer_id is not None and content_ids:
-        own = [r.id for r in all_rows if r.reblog_of_id is None and r.account_id == viewer_id]
-        flags = (bundle.favourited, bundle.bookmarked, bundle.reblogged, bundle.pinned)
-        for f in conn.execute(_FLAGS.on(conn), {"me": viewer_id, "ids": content_ids, "own": own}):
-            flags[f.kind].add(f.id)
-        bundle.muted |= conversation_mutes.muted_among(conn, viewer_id, content_ids)
     if viewer_id is not None and bundle.statuses:
         bundle.filtered = filtering.screen(conn, viewer_id, bundle)
     return bundle
+
+
+def _load_facts(
+    conn: Connection,
+    rows: Sequence[Row],
+    content_ids: list[int],
+    viewer_id: int | None,
+    bundle: Bundle,
+) -> None:
+    """Hashtags, mentions and the viewer's own marks of `content_ids`: one query."""
+    params: dict[str, object] = {"ids": content_ids}
+    if viewer_id is not None:
+        params["me"] = viewer_id
+        params["own"] = [r.id for r in rows if r.reblog_of_id is None and r.account_id == viewer_id]
+    marks = (bundle.favourited, bundle.bookmarked, bundle.reblogged, bundle.pinned, bundle.muted)
+    for kind, status_id, ref, name in conn.execute(_FACTS[viewer_id is not None].on(conn), params):
+        if kind == TAG:
+            bundle.tags[status_id].append(name)
+        elif kind == MENTION:
+            bundle.mentions[status_id].append(Mention(ref, name))
+        else:
+            marks[kind].add(status_id)

@@ -29,9 +29,9 @@ from aloft.storage.schema import (
     status_pins,
     status_tags,
     statuses,
+    tag_follows,
     tags,
 )
-from aloft.storage.statement import Statement
 
 Result = tuple[Page[Row], Bundle]
 
@@ -46,22 +46,25 @@ def _run(
     viewer_id: int | None,
     *also: tuple[sa.Select, sa.ColumnElement[int]],
 ) -> Result:
-    """The page of `query` (a `select(statuses)` with its conditions) in two steps: the ids,
-    cursors and limit applied, then the rows of those ids. Asking for ids alone lets each
-    engine answer from an index and stop at the limit (SQLite read and sorted every
-    matching row when the whole row was asked for; see ARCHITECTURE.md "Speed"). Each of
-    `also` is a query of status ids and the column to page it on: paged the same way, on
-    its own, and its ids merged with the first's (the page of the union, without an OR
-    that would spoil each one's plan)."""
+    """The page of `query` (a `select(statuses)` with its conditions). Each of `also` is a
+    query of status ids and the column to page it on: paged the same way, on its own, and
+    its rows merged with the first's (the page of the union, without an OR that would spoil
+    each one's plan)."""
     first = page.apply(query.with_only_columns(statuses.c.id), statuses.c.id)
     pages: list[tuple[sa.Select, dict[str, object]]] = [
-        (first, {}),
-        *((page.apply(q, key), {}) for q, key in also),
+        (_rows(first), {}),
+        *((_rows(page.apply(q, key)), {}) for q, key in also),
     ]
     return _page(conn, pages, page, viewer_id)
 
 
-_ROWS = Statement(lambda among: sa.select(statuses).where(among(statuses.c.id, "ids")))
+def _rows(ids: sa.Select) -> sa.Select:
+    """The rows of the statuses `ids` selects (cursors and limit applied) in one statement.
+    The ids are their own subquery so that each engine answers it from an index and stops at
+    the limit (SQLite read and sorted every matching row when the whole row was asked for;
+    see ARCHITECTURE.md "Speed"); reading the rows in a statement of their own cost a second
+    statement on every page (issue 11)."""
+    return sa.select(statuses).where(statuses.c.id.in_(ids))
 
 
 def _page(
@@ -70,23 +73,34 @@ def _page(
     page: PageRequest,
     viewer_id: int | None,
 ) -> Result:
-    """Run the id queries `pages` (cursors and limit applied), each with its parameters,
-    merge their ids, and load the page's rows and everything they show."""
-    found: set[int] = set()
+    """Run the row queries `pages` (each `_rows` of an id query with its cursors and limit),
+    each with its parameters, merge them by id, and load everything the page shows."""
+    found: dict[int, Row] = {}
     for q, params in pages:
-        found.update(conn.execute(q, params).scalars())
+        for row in conn.execute(q, params):
+            found[row.id] = row
     ordered = page.finish(sorted(found, reverse=page.min_id is None)[: page.limit])
-    by_id = {r.id: r for r in conn.execute(_ROWS.on(conn), {"ids": ordered})}
-    rows = [by_id[i] for i in ordered if i in by_id]
+    rows = [found[i] for i in ordered]
     return Page.of(rows, ordered), load_statuses(conn, rows, viewer_id)
 
 
-# The home timeline's query of followed accounts' ids, built once per engine, cursor shape
-# and walk (building it and its cache key took more Python time than running it: issue 11).
+# The home timeline's query of followed accounts' statuses (`_rows`), built once per engine,
+# cursor shape and walk (building it and its cache key took more Python time than running
+# it: issue 11).
 _HOME: dict[tuple[bool, bool, tuple[bool, bool, bool]], sa.Select] = {}
 # From this many follows on, SQLite walks the id index backwards (see _home_page).
 SQLITE_WALK_FROM = 200
-_FOLLOWING = sa.select(accounts.c.following_count).where(accounts.c.id == sa.bindparam("me"))
+# What the home page needs to know first, in one statement: rows (0, how many accounts the
+# viewer follows), which picks SQLite's plan, and (1, tag id) for each hashtag it follows.
+_FOLLOWING, _TAG_FOLLOWED = 0, 1
+_PREFACE = sa.union_all(
+    sa.select(sa.literal(_FOLLOWING, sa.Integer), accounts.c.following_count).where(
+        accounts.c.id == sa.bindparam("me", type_=accounts.c.id.type)
+    ),
+    sa.select(sa.literal(_TAG_FOLLOWED, sa.Integer), tag_follows.c.tag_id).where(
+        tag_follows.c.account_id == sa.bindparam("me", type_=accounts.c.id.type)
+    ),
+)
 
 
 def _home_page(postgres: bool, walk: bool, page: PageRequest) -> sa.Select:
@@ -120,10 +134,10 @@ def _home_page(postgres: bool, walk: bool, page: PageRequest) -> sa.Select:
     query = query.where(
         sa.or_(statuses.c.account_id == me, statuses.c.account_id.not_in(exclusive))
     )
-    return _HOME.setdefault(key, page.bound(query, statuses.c.id))
+    return _HOME.setdefault(key, _rows(page.bound(query, statuses.c.id)))
 
 
-# The home timeline's query of one followed hashtag's statuses, per cursor shape.
+# The home timeline's query of one followed hashtag's statuses (`_rows`), per cursor shape.
 _TAG: dict[tuple[bool, bool, bool], sa.Select] = {}
 
 
@@ -133,7 +147,7 @@ def _tag_page(page: PageRequest) -> sa.Select:
         me = sa.bindparam("me", type_=accounts.c.id.type)
         at = sa.bindparam("at", type_=mutes.c.expires_at.type)
         query, key = hashtags.followed_tag_statuses(me, at)
-        built = _TAG.setdefault(page.shape, page.bound(query, key))
+        built = _TAG.setdefault(page.shape, _rows(page.bound(query, key)))
     return built
 
 
@@ -143,19 +157,23 @@ def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
     params = {"me": me, "at": datetime.now(UTC)} | page.values()
 
     def unit(conn: Connection) -> Result:
-        walk = False
-        if not db.is_postgres:
-            walk = (conn.execute(_FOLLOWING, params).scalar() or 0) >= SQLITE_WALK_FROM
+        following, tag_ids = 0, []
+        for kind, value in conn.execute(_PREFACE, params):
+            if kind == _FOLLOWING:
+                following = value
+            else:
+                tag_ids.append(value)
+        walk = not db.is_postgres and following >= SQLITE_WALK_FROM
         pages = [(_home_page(db.is_postgres, walk, page), params)]
         # Public statuses with a hashtag the viewer follows, as Mastodon's home shows them.
-        for tag in hashtags.followed_tag_ids(conn, me):
+        for tag in tag_ids:
             pages.append((_tag_page(page), params | {"tag": tag}))
         return page_shown(_page(conn, pages, page, me), "home")
 
     return db.read(unit)
 
 
-# The public timeline's query of ids, per kind of viewer, media filter and cursor shape,
+# The public timeline's query (`_rows`), per kind of viewer, media filter and cursor shape,
 # built once with the viewer and the time as parameters (issue 11).
 _PUBLIC: dict[tuple[bool, bool, tuple[bool, bool, bool]], sa.Select] = {}
 
@@ -177,7 +195,7 @@ def _public_page(signed_in: bool, only_media: bool, page: PageRequest) -> sa.Sel
         )
         if only_media:
             query = query.where(WITH_MEDIA)
-        built = _PUBLIC.setdefault(key, page.bound(query, statuses.c.id))
+        built = _PUBLIC.setdefault(key, _rows(page.bound(query, statuses.c.id)))
     return built
 
 

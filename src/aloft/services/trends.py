@@ -58,15 +58,6 @@ class LinkView:
     history: list[Day]
 
 
-def _without_jit(conn: Connection) -> None:
-    """PostgreSQL's estimate of these aggregates (a NOT IN subplan costed per row) passes
-    `jit_above_cost`, and compiling took 2.8 s of a 3.3 s read of trending tags over
-    100,000 statuses, longer than a read's attempt deadline; the query itself needs no JIT.
-    For this transaction only."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SET LOCAL jit = off"))
-
-
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
@@ -97,7 +88,6 @@ def top_tags(
     me = viewer.account_id
 
     def unit(conn: Connection) -> list[TagView]:
-        _without_jit(conn)
         counts = hashtags.day_counts(
             conn, last - WINDOW_DAYS + 1, statuses.c.visibility == PUBLIC, visible_to(me)
         )
@@ -146,7 +136,6 @@ def top_statuses(
     )
 
     def unit(conn: Connection) -> tuple[list[Row], Bundle]:
-        _without_jit(conn)
         rows = list(conn.execute(query).all())
         return rows, load_statuses(conn, rows, viewer.account_id)
 
@@ -172,7 +161,6 @@ def top_links(
     )
 
     def unit(conn: Connection) -> list[LinkView]:
-        _without_jit(conn)
         sharers: dict[str, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
         uses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         for row in conn.execute(query):
@@ -216,7 +204,6 @@ def link_statuses(
     )
 
     def unit(conn: Connection) -> tuple[Page[Row], Bundle]:
-        _without_jit(conn)
         linking = [r for r in conn.execute(query) if url in text.urls(r.text)]
         sharers: dict[int, set[int]] = defaultdict(set)
         uses: dict[int, int] = defaultdict(int)

@@ -213,6 +213,13 @@ def _postgres_engine(url: sa.URL, fence: TimelineFence | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT
+    if "options" not in url.query:
+        # No JIT: PostgreSQL's estimate of the trends' aggregates (a NOT IN subplan costed
+        # per row) passed `jit_above_cost`, and compiling took 2.8 s of a 3.3 s read of
+        # trending tags over 100,000 statuses, longer than an attempt's deadline; none of
+        # our queries needs it. For the connection, since reads run without a transaction
+        # (`Database._attempt`) and `SET LOCAL` would last for one statement.
+        connect_args["options"] = "-c jit=off"
     # No pool_pre_ping: its "SELECT 1" would hang on a frozen server outside any deadline.
     # A dead pooled connection instead fails the first statement of an attempt, which is
     # retried on a fresh connection, and SQLAlchemy then invalidates the whole pool.
@@ -333,7 +340,9 @@ class Database:
     # -- reads -------------------------------------------------------------------------
 
     def read(self, fn: Callable[[Connection], T], prefer: str = "standby") -> T:
-        """Run `fn` in one read transaction (a consistent snapshot) on a suitable server."""
+        """Run `fn` on a suitable server: on SQLite in one read transaction (one snapshot);
+        on PostgreSQL without a transaction, each statement on its own snapshot, as it would
+        be at READ COMMITTED inside one."""
         engines = self._read_order(prefer)
         deadline = time.monotonic() + self.policy.read_deadline
         delay = 0.05
@@ -476,11 +485,18 @@ class Database:
             notices: list[str] = conn.connection.info.setdefault("notices", [])
             notices.clear()
             try:
-                with conn.begin():
-                    if write and not first:
-                        # Make this COMMIT wait for the synchronous standby (see above).
-                        conn.exec_driver_sql(REPLICATION_FENCE)
+                if not write:
+                    # A read runs without BEGIN and COMMIT, two round trips of a page's
+                    # nine (issue 11). It loses nothing: at READ COMMITTED each statement
+                    # sees its own snapshot inside a transaction too.
+                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                     result = fn(conn)
+                else:
+                    with conn.begin():
+                        if not first:
+                            # Make this COMMIT wait for the synchronous standby (see above).
+                            conn.exec_driver_sql(REPLICATION_FENCE)
+                        result = fn(conn)
             except Exception as exc:
                 if guard.fired:
                     conn.invalidate()
