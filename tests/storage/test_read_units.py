@@ -1,0 +1,59 @@
+"""How a read runs on each engine (issue 11): on PostgreSQL without BEGIN and COMMIT (two
+round trips of a page's nine) and with JIT off for the connection; on SQLite in one read
+transaction, one snapshot. A write is one transaction on both."""
+
+import sqlite3
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from aloft.config import Settings
+from aloft.storage.database import Database
+
+# Whether the statement runs inside a transaction begun before it: in autocommit, each
+# statement is its own transaction and starts with it.
+_IN_EARLIER_TRANSACTION = (
+    "SELECT xact_start < query_start FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+)
+
+
+def _second_statement(conn: Connection) -> bool:
+    conn.execute(sa.text("SELECT pg_sleep(0.02)"))
+    return bool(conn.execute(sa.text(_IN_EARLIER_TRANSACTION)).scalar())
+
+
+def test_postgres_reads_run_without_a_transaction(settings: Settings) -> None:
+    db = Database.from_settings(settings)
+    try:
+        if not db.is_postgres:
+            # One snapshot for the whole unit: a write committed by another connection
+            # in between is not seen by the unit's second statement.
+            def unit(conn: Connection) -> tuple[int, int]:
+                before = conn.execute(sa.text("SELECT count(*) FROM tags")).scalar_one()
+                other = sqlite3.connect(settings.data_dir / "aloft.db", isolation_level=None)
+                other.execute("INSERT INTO tags (id, name) VALUES (7, 'between')")
+                other.close()
+                after = conn.execute(sa.text("SELECT count(*) FROM tags")).scalar_one()
+                return before, after
+
+            before, after = db.read(unit)
+            assert before == after
+            return
+        assert db.read(_second_statement) is False
+        assert db.write(_second_statement) is True
+        assert db.read(lambda conn: conn.execute(sa.text("SHOW jit")).scalar()) == "off"
+    finally:
+        db.dispose()
+
+
+def test_a_read_after_a_write_sees_it(settings: Settings) -> None:
+    """A read unit run after a write has committed sees it (the connection's autocommit
+    state does not leak into the pool as a stale snapshot)."""
+    db = Database.from_settings(settings)
+    try:
+        count = sa.text("SELECT count(*) FROM tags")
+        first = db.read(lambda conn: conn.execute(count).scalar_one())
+        db.write(lambda conn: conn.execute(sa.text("INSERT INTO tags (id, name) VALUES (8, 'x')")))
+        assert db.read(lambda conn: conn.execute(count).scalar_one()) == first + 1
+    finally:
+        db.dispose()
