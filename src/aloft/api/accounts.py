@@ -53,7 +53,7 @@ def _credential(ctx: Ctx, row: Any) -> Any:
     return entities.credential_account(row, _base(ctx), waiting)
 
 
-@endpoint(scope="read:accounts", user=True)
+@endpoint(scope="read:accounts", user=True, inline=True)
 def verify_credentials(ctx: Ctx) -> Any:
     return _credential(ctx, accounts.get(ctx.db, ctx.me))
 
@@ -144,7 +144,7 @@ def lookup(ctx: Ctx) -> Any:
     return entities.account(accounts.lookup(ctx.db, acct, ctx.settings.domain), _base(ctx))
 
 
-@endpoint(if_token="read:accounts")
+@endpoint(if_token="read:accounts", inline=True)
 def show(ctx: Ctx) -> Any:
     return entities.account(accounts.get(ctx.db, path_id(ctx.path("id"))), _base(ctx))
 

@@ -9,13 +9,13 @@ from aloft.api.endpoint import Ctx, endpoint
 from aloft.services import instance, scopes
 
 
-@endpoint()
+@endpoint(inline=True)
 def instance_v1(ctx: Ctx) -> Any:
     stats = instance.stats(ctx.db)
     return entities.instance_v1(ctx.settings, stats.users, stats.statuses)
 
 
-@endpoint()
+@endpoint(inline=True)
 def instance_v2(ctx: Ctx) -> Any:
     stats = instance.stats(ctx.db)
     return entities.instance_v2(ctx.settings, stats.active_month)

@@ -36,7 +36,7 @@ def _filters(ctx: Ctx) -> notifications.Filters:
     )
 
 
-@endpoint(scope="read:notifications", user=True)
+@endpoint(scope="read:notifications", user=True, inline=True)
 def index(ctx: Ctx) -> Any:
     # Nothing is ever filtered here, so every notification is already included.
     ctx.params.flag("include_filtered")

@@ -100,7 +100,7 @@ def poll_vote(ctx: Ctx) -> Any:
     return entities.poll(polls.vote(ctx.db, ctx.viewer, path_id(ctx.path("id")), choices))
 
 
-@endpoint(if_token="read:statuses")
+@endpoint(if_token="read:statuses", inline=True)
 def show(ctx: Ctx) -> Any:
     row, bundle = statuses.get(ctx.db, ctx.viewer, path_id(ctx.path("id")))
     return entities.status(row, bundle, _base(ctx))
@@ -119,7 +119,7 @@ def delete(ctx: Ctx) -> Any:
     return entities.status(row, bundle, _base(ctx), with_source=True)
 
 
-@endpoint(if_token="read:statuses")
+@endpoint(if_token="read:statuses", inline=True)
 def context(ctx: Ctx) -> Any:
     ancestors, descendants, bundle = statuses.context(ctx.db, ctx.viewer, path_id(ctx.path("id")))
     return {

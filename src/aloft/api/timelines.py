@@ -19,12 +19,12 @@ def _render(ctx: Ctx, result: tuple[Page[Any], Bundle]) -> Any:
     return paged(ctx.request, base, page, entities.statuses(page.items, bundle, base))
 
 
-@endpoint(scope="read:statuses", user=True)
+@endpoint(scope="read:statuses", user=True, inline=True)
 def home(ctx: Ctx) -> Any:
     return _render(ctx, timelines.home(ctx.db, ctx.viewer, page_request(ctx)))
 
 
-@endpoint(if_token="read:statuses")
+@endpoint(if_token="read:statuses", inline=True)
 def public(ctx: Ctx) -> Any:
     # Every account is local, so ?local=true and ?remote=false change nothing;
     # ?remote=true asks for statuses from other servers, of which there are none.
