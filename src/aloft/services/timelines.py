@@ -211,18 +211,28 @@ def tag(
     db: Database, viewer: Viewer, name: str, page: PageRequest, only_media: bool = False
 ) -> Result:
     """Public statuses with the hashtag `name` (any case). A name no status text can make a
-    hashtag of has none, and is not sent to the database (PostgreSQL refuses a NUL in text)."""
+    hashtag of has none, and is not sent to the database (PostgreSQL refuses a NUL in text).
+    The tag is looked up first: given its id as a subquery that found nothing, SQLite walked
+    every public status probing for it (370 ms over 1,000,000 statuses, for an empty page)."""
     clean = hashtags.clean_name(name)
-    tag_id = sa.select(tags.c.id).where(tags.c.name == clean).scalar_subquery()
-    tagged = status_tags.c.tag_id == tag_id if clean is not None else sa.false()
-    query = (
-        sa.select(statuses)
-        .join(status_tags, status_tags.c.status_id == statuses.c.id)
-        .where(tagged, statuses.c.visibility == PUBLIC, visible_to(viewer.account_id))
-    )
-    if only_media:
-        query = query.where(WITH_MEDIA)
-    return db.read(lambda conn: page_shown(_run(conn, query, page, viewer.account_id), "public"))
+    me = viewer.account_id
+
+    def unit(conn: Connection) -> Result:
+        tag_id = None
+        if clean is not None:
+            tag_id = conn.execute(sa.select(tags.c.id).where(tags.c.name == clean)).scalar()
+        if tag_id is None:
+            return Page.of([], []), load_statuses(conn, [], me)
+        query = (
+            sa.select(statuses)
+            .join(status_tags, status_tags.c.status_id == statuses.c.id)
+            .where(status_tags.c.tag_id == tag_id, statuses.c.visibility == PUBLIC, visible_to(me))
+        )
+        if only_media:
+            query = query.where(WITH_MEDIA)
+        return page_shown(_run(conn, query, page, me), "public")
+
+    return db.read(unit)
 
 
 def account(
