@@ -162,3 +162,30 @@ def test_a_tag_nobody_used_is_one_lookup(api: Api) -> None:
         r = api.get("/api/v1/timelines/tag/nobodyusedthis", alice)
     assert r.status_code == 200 and r.json() == []
     assert len(seen) == 1 and "FROM tags" in seen[0], seen
+
+
+def test_a_post_counts_its_author_last(api: Api) -> None:
+    """The UPDATE of the author's counters is a post's last statement before COMMIT, and
+    the answer is read after it: from that UPDATE to COMMIT the author's row is locked
+    (PostgreSQL) and every other post by the author waits (issue 11: they waited through
+    the whole answer's loading)."""
+    alice = api.register("alice")
+    engine = api.client.app.state.db.engine  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def statement(conn, cursor, text, *args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(text)
+
+    def commit(conn) -> None:  # type: ignore[no-untyped-def]
+        seen.append("COMMIT")
+
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    sa.event.listen(engine, "commit", commit)
+    try:
+        posted = api.post(alice, "counted last #tagged")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", statement)
+        sa.event.remove(engine, "commit", commit)
+    assert posted["tags"][0]["name"] == "tagged"  # the answer, read after the commit
+    counted = next(i for i, s in enumerate(seen) if s.startswith("UPDATE accounts SET"))
+    assert seen[counted + 1] == "COMMIT", seen[counted:]

@@ -376,12 +376,6 @@ def _write(
                 "created_at": created,
             },
         )
-    # As Mastodon counts: a direct post is in no counter, and only a reply that may
-    # be shown to anyone (public, unlisted) is in its parent's replies_count.
-    if visibility != DIRECT:
-        conn.execute(_COUNT_POST, {"me": me, "at": created})
-    if reply_to is not None and visibility in (PUBLIC, UNLISTED):
-        _bump(conn, statuses, reply_to.id, "replies_count", 1)
     status_posted(conn, status_id)  # streamed after commit, by this attempt only
     for m in mentioned:
         notify(conn, m.id, me, "mention", status_id)
@@ -389,7 +383,17 @@ def _write(
         conversations.status_posted(
             conn, status_id, me, reply_to.id if reply_to else None, [m.id for m in mentioned]
         )
-    return conn.execute(_STATUS, {"status_id": status_id}).one()
+    row = conn.execute(_STATUS, {"status_id": status_id}).one()
+    # The counters last: on PostgreSQL the author's row (and the parent's) stays locked from
+    # its UPDATE until COMMIT, and the author's next post waits for it (issue 11: posts by
+    # one account waited on each other through everything that came after).
+    # As Mastodon counts: a direct post is in no counter, and only a reply that may
+    # be shown to anyone (public, unlisted) is in its parent's replies_count.
+    if visibility != DIRECT:
+        conn.execute(_COUNT_POST, {"me": me, "at": created})
+    if reply_to is not None and visibility in (PUBLIC, UNLISTED):
+        _bump(conn, statuses, reply_to.id, "replies_count", 1)
+    return row
 
 
 def get(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:

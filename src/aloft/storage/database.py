@@ -414,15 +414,17 @@ class Database:
         return result
 
     def write_then(self, fn: Callable[[Connection], T], then: Callable[[Connection, T], U]) -> U:
-        """`write(fn)`, then `then(conn, its result)`, which only reads, to build the answer.
-        On PostgreSQL `then` runs in the write's own transaction: no more round trips, and
-        nothing read from a standby that has not yet applied the write. On SQLite it runs in
-        a read transaction after the commit, so that the one write lock, which every writer
-        of every worker waits for, is held only while writing (issue 11: building a post's
-        answer was half of the time the post held the lock)."""
-        if self.is_postgres:
-            return self.write(lambda conn: then(conn, fn(conn)))
+        """`write(fn)`, then `then(conn, its result)`, which only reads, to build the answer,
+        after the commit: the rows the write locked (SQLite's one write lock, which every
+        writer of every worker waits for; on PostgreSQL the author's row, which the
+        author's next post waits for) are held only while writing (issue 11: building a
+        post's answer was half of the time it held them). On SQLite `then` is a read. On
+        PostgreSQL it runs as a write does, on the primary and through a failover under the
+        write's deadline, never on a standby that may not have applied the write yet; it
+        writes nothing, so a rerun is harmless."""
         done = self.write(fn)
+        if self.is_postgres:
+            return self.write(lambda conn: then(conn, done))
         return self.read(lambda conn: then(conn, done))
 
     def _forget_old_writers(self) -> None:
