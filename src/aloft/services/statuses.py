@@ -152,6 +152,11 @@ def validate(new: NewStatus) -> int:
     return visibility
 
 
+_DEFAULTS = sa.select(
+    accounts.c.default_privacy, accounts.c.default_sensitive, accounts.c.default_language
+).where(accounts.c.id == sa.bindparam("me", type_=accounts.c.id.type))
+
+
 def _with_defaults(conn: Connection, me: int, new: NewStatus) -> NewStatus:
     """`new` with the author's posting defaults where the client did not say, as Mastodon's
     PostStatusService: their default privacy, their default language, and for a post with
@@ -160,10 +165,7 @@ def _with_defaults(conn: Connection, me: int, new: NewStatus) -> NewStatus:
     before the write's own."""
     if new.visibility and new.language and new.sensitive is not None:
         return new
-    query = sa.select(
-        accounts.c.default_privacy, accounts.c.default_sensitive, accounts.c.default_language
-    ).where(accounts.c.id == me)
-    defaults = conn.execute(query).one_or_none()
+    defaults = conn.execute(_DEFAULTS, {"me": me}).one_or_none()
     if defaults is None:  # no such author: the write itself says so (a foreign key)
         return new
     sensitive = new.sensitive
