@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from aloft.config import Settings
-from aloft.storage.database import Database
+from aloft.storage.database import Database, Policy, create_engine
 
 # Whether the statement runs inside a transaction begun before it: in autocommit, each
 # statement is its own transaction and starts with it.
@@ -55,5 +55,31 @@ def test_a_read_after_a_write_sees_it(settings: Settings) -> None:
         first = db.read(lambda conn: conn.execute(count).scalar_one())
         db.write(lambda conn: conn.execute(sa.text("INSERT INTO tags (id, name) VALUES (8, 'x')")))
         assert db.read(lambda conn: conn.execute(count).scalar_one()) == first + 1
+    finally:
+        db.dispose()
+
+
+def test_a_writes_answer_is_never_read_on_a_standby(settings: Settings) -> None:
+    """`write_then` reads the answer after the commit, on the primary only: a standby may not
+    have applied the write yet. Here the "standby" is a database without our tables, so an
+    answer read there fails."""
+    if not settings.database_url:
+        return  # SQLite has no standby
+    url = sa.make_url(settings.database_url)
+    primary = create_engine(settings.database_url)
+    elsewhere = create_engine(url.set(database="postgres").render_as_string(hide_password=False))
+    db = Database(primary, Policy(reads="prefer-standby"), standby=elsewhere, anywhere=elsewhere)
+    try:
+
+        def write(conn: Connection) -> int:
+            conn.execute(sa.text("INSERT INTO tags (id, name) VALUES (9, 'answered')"))
+            return 9
+
+        def answer(conn: Connection, tag_id: int) -> str:
+            return str(
+                conn.execute(sa.text("SELECT name FROM tags WHERE id = :i"), {"i": tag_id}).scalar()
+            )
+
+        assert db.write_then(write, answer) == "answered"
     finally:
         db.dispose()

@@ -339,12 +339,15 @@ class Database:
 
     # -- reads -------------------------------------------------------------------------
 
-    def read(self, fn: Callable[[Connection], T], prefer: str = "standby") -> T:
+    def read(
+        self, fn: Callable[[Connection], T], prefer: str = "standby", seconds: float | None = None
+    ) -> T:
         """Run `fn` on a suitable server: on SQLite in one read transaction (one snapshot);
         on PostgreSQL without a transaction, each statement on its own snapshot, as it would
-        be at READ COMMITTED inside one."""
+        be at READ COMMITTED inside one. `prefer="primary-only"` never asks a standby.
+        Attempts go on for `seconds` (`Policy.read_deadline` unless given)."""
         engines = self._read_order(prefer)
-        deadline = time.monotonic() + self.policy.read_deadline
+        deadline = time.monotonic() + (self.policy.read_deadline if seconds is None else seconds)
         delay = 0.05
         while True:
             for engine in engines:
@@ -362,6 +365,8 @@ class Database:
             delay = self._pause(deadline, delay, "read")
 
     def _read_order(self, prefer: str) -> list[Engine]:
+        if prefer == "primary-only":
+            return [self.engine]
         actor = ACTOR.get()
         wrote_recently = (
             actor is not None
@@ -418,13 +423,16 @@ class Database:
         after the commit: the rows the write locked (SQLite's one write lock, which every
         writer of every worker waits for; on PostgreSQL the author's row, which the
         author's next post waits for) are held only while writing (issue 11: building a
-        post's answer was half of the time it held them). On SQLite `then` is a read. On
-        PostgreSQL it runs as a write does, on the primary and through a failover under the
-        write's deadline, never on a standby that may not have applied the write yet; it
-        writes nothing, so a rerun is harmless."""
+        post's answer was half of the time it held them). `then` is a read: on PostgreSQL
+        on the primary only, as the write was, through a failover under the write's
+        deadline, never on a standby that may not have applied the write yet."""
         done = self.write(fn)
         if self.is_postgres:
-            return self.write(lambda conn: then(conn, done))
+            return self.read(
+                lambda conn: then(conn, done),
+                prefer="primary-only",
+                seconds=self.policy.write_deadline,
+            )
         return self.read(lambda conn: then(conn, done))
 
     def _forget_old_writers(self) -> None:
