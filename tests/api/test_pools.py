@@ -13,7 +13,9 @@ import httpx
 
 from tests.conftest import register_http, start_server, stop_server
 
-HOLD_SECONDS = 3.0
+# Reads that queued behind the waiting writes answered only once the writes gave up
+# (busy_timeout, 5 s); reads in a pool of their own answer at once.
+READ_WAIT_LIMIT = 2.0
 
 
 def test_reads_are_answered_while_every_write_thread_waits(tmp_path: Path) -> None:
@@ -56,7 +58,7 @@ def test_reads_are_answered_while_every_write_thread_waits(tmp_path: Path) -> No
 
         assert writes_waiting, "the writes did not wait for the lock: the test proves nothing"
         assert bookmarks.status_code == 200 and favourites.status_code == 200
-        assert took < HOLD_SECONDS - 1, f"reads waited {took:.1f} s behind the writes"
+        assert took < READ_WAIT_LIMIT, f"reads waited {took:.1f} s behind the writes"
         # The writes were delayed, not lost.
         assert answers == [200, 200], answers
     finally:
