@@ -189,3 +189,63 @@ def test_a_post_counts_its_author_last(api: Api) -> None:
     assert posted["tags"][0]["name"] == "tagged"  # the answer, read after the commit
     counted = next(i for i, s in enumerate(seen) if s.startswith("UPDATE accounts SET"))
     assert seen[counted + 1] == "COMMIT", seen[counted:]
+
+
+def test_a_post_does_not_read_back_what_it_wrote(api: Api) -> None:
+    """A first attempt writes without selecting from statuses: its ID is new, so there is
+    no earlier attempt to find, and INSERT ... RETURNING gives the row (issue 11: these were
+    two of a post's statements inside SQLite's single write lock). A rerun still looks."""
+    alice = api.register("alice")
+    engine = api.client.app.state.db.engine  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def statement(conn, cursor, text, *args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(" ".join(text.split()))
+
+    def commit(conn) -> None:  # type: ignore[no-untyped-def]
+        seen.append("COMMIT")
+
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    sa.event.listen(engine, "commit", commit)
+    try:
+        posted = api.post(alice, "written once")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", statement)
+        sa.event.remove(engine, "commit", commit)
+    assert posted["content"] == "<p>written once</p>" and posted["account"]["statuses_count"] == 1
+    inserted = next(i for i, s in enumerate(seen) if s.startswith("INSERT INTO statuses"))
+    written = seen[: seen.index("COMMIT", inserted)]
+    assert "RETURNING" in written[inserted], written[inserted]
+    assert not [s for s in written if s.startswith("SELECT") and "FROM statuses" in s], written
+
+
+def test_a_favourite_counts_last_and_reads_nothing_back(api: Api) -> None:
+    """A favourite's UPDATE of the status's counter is its last statement before COMMIT and
+    returns the row: on PostgreSQL a popular status's row stays locked from that UPDATE to
+    COMMIT, and every other favourite of it waits (issue 11)."""
+    alice, bob = api.register("alice"), api.register("bob")
+    liked = api.post(bob, "like me")
+    engine = api.client.app.state.db.engine  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def statement(conn, cursor, text, *args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(" ".join(text.split()))
+
+    def commit(conn) -> None:  # type: ignore[no-untyped-def]
+        seen.append("COMMIT")
+
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    sa.event.listen(engine, "commit", commit)
+    try:
+        r = api.client.post(f"/api/v1/statuses/{liked['id']}/favourite", headers=alice.headers)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", statement)
+        sa.event.remove(engine, "commit", commit)
+    assert r.status_code == 200, r.text
+    assert r.json()["favourited"] is True and r.json()["favourites_count"] == 1
+    counted = next(i for i, s in enumerate(seen) if s.startswith("UPDATE statuses SET"))
+    assert "RETURNING" in seen[counted] and seen[counted + 1] == "COMMIT", seen[counted:]
+    again = api.client.post(f"/api/v1/statuses/{liked['id']}/favourite", headers=alice.headers)
+    assert again.json()["favourites_count"] == 1  # counted once
+    gone = api.client.post(f"/api/v1/statuses/{liked['id']}/unfavourite", headers=alice.headers)
+    assert gone.json()["favourited"] is False and gone.json()["favourites_count"] == 0

@@ -9,6 +9,7 @@ Every write here is a unit of work that may run twice (see `aloft.storage.databa
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -122,6 +123,24 @@ def _bump(conn: Connection, table: sa.Table, row_id: int, column: str, delta: in
     conn.execute(sa.update(table).where(table.c.id == row_id).values({col: col + delta}))
 
 
+@functools.cache
+def _recount_statement(column: str) -> sa.Update:
+    col = statuses.c[column]
+    return (
+        sa.update(statuses)
+        .where(statuses.c.id == sa.bindparam("status_id", type_=statuses.c.id.type))
+        .values({col: col + sa.bindparam("delta", type_=col.type)})
+        .returning(*statuses.c)
+    )
+
+
+def _recount(conn: Connection, status_id: int, column: str, delta: int) -> Row:
+    """Add `delta` to one of a status's counters; the row as it now is. On PostgreSQL the
+    row stays locked from here to COMMIT, and everyone else counting on this status waits:
+    callers do it last."""
+    return conn.execute(_recount_statement(column), {"status_id": status_id, "delta": delta}).one()
+
+
 def validate(new: NewStatus) -> int:
     """The visibility code of a status that keeps the text limits (422 otherwise); editing
     (`aloft.services.edits`) checks an edited status by the same rules."""
@@ -196,7 +215,10 @@ def create(
             earlier = _by_idempotency_key(conn, me, new.idempotency_key)
             if earlier is not None:
                 return earlier
-        again = conn.execute(sa.select(statuses).where(statuses.c.id == status_id)).first()
+        # Only a rerun can find its ID taken: it is new to this call, and a twin or a
+        # collision makes the first attempt's INSERT fail, which is what reruns it.
+        again = conn.execute(_STATUS, {"status_id": status_id}).first() if tries[0] else None
+        tries[0] += 1
         if again is not None:
             if again.account_id != me:
                 raise IdCollision(status_id)
@@ -215,6 +237,7 @@ def create(
     status_id = [ids.new_id()]
     poll_id = ids.new_id()
     twins = [0]
+    tries = [0]
 
     def attempt(conn: Connection) -> Row:
         try:
@@ -287,7 +310,7 @@ def write(
 
 # A post's statements, built once (building them was a sixth of a post's time, inside the
 # write lock; issue 11): the row's values are parameters.
-_INSERT_STATUS = sa.insert(statuses)
+_INSERT_STATUS = sa.insert(statuses).returning(*statuses.c)  # the row, without reading it
 _INSERT_KEY = sa.insert(idempotency_keys)
 _COUNT_POST = (
     sa.update(accounts)
@@ -334,7 +357,7 @@ def _write(
         new.text, site.base_url, site.domain, {m.username_lower: m.username for m in mentioned}
     )
     created = now()
-    conn.execute(
+    row = conn.execute(
         _INSERT_STATUS,
         {
             "id": status_id,
@@ -350,10 +373,11 @@ def _write(
             "app_id": viewer.app_id,
             "created_at": created,
         },
-    )
+    ).one()
     attach_to_status(conn, me, status_id, media_ids)
     if new.poll is not None:
         polls.write(conn, poll_id, status_id, me, new.poll)
+        row = conn.execute(_STATUS, {"status_id": status_id}).one()  # with its poll_id
     if mentioned:
         conn.execute(
             sa.insert(mentions),
@@ -385,7 +409,6 @@ def _write(
         conversations.status_posted(
             conn, status_id, me, reply_to.id if reply_to else None, [m.id for m in mentioned]
         )
-    row = conn.execute(_STATUS, {"status_id": status_id}).one()
     # The counters last: on PostgreSQL the author's row (and the parent's) stays locked from
     # its UPDATE until COMMIT, and the author's next post waits for it (issue 11: posts by
     # one account waited on each other through everything that came after).
@@ -556,11 +579,11 @@ def _mark(table: sa.Table, counter: str | None, kind: str | None) -> Action:
                 table,
                 {"id": row_id, "account_id": me, "status_id": row.id, "created_at": now()},
             )
-            if added and counter:
-                _bump(conn, statuses, row.id, counter, 1)
             if added and kind:
                 notify(conn, row.account_id, me, kind, row.id)
-            return conn.execute(sa.select(statuses).where(statuses.c.id == row.id)).one()
+            if added and counter:
+                return _recount(conn, row.id, counter, 1)
+            return row  # read in this transaction, and unchanged by it
 
         return db.write_then(unit, with_bundle(me))
 
@@ -579,8 +602,8 @@ def _unmark(table: sa.Table, counter: str | None) -> Action:
                 sa.delete(table).where(table.c.account_id == me, table.c.status_id == row.id)
             ).rowcount
             if removed and counter:
-                _bump(conn, statuses, row.id, counter, -1)
-            return conn.execute(sa.select(statuses).where(statuses.c.id == row.id)).one()
+                return _recount(conn, row.id, counter, -1)
+            return row  # read in this transaction, and unchanged by it
 
         return db.write_then(unit, with_bundle(me))
 
