@@ -18,6 +18,7 @@ a status the recipient may not see (`aloft.services.visibility`) are never liste
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from aloft.services.auth import Viewer, now
 from aloft.services.conversation_mutes import conversation_muted
 from aloft.services.filtering import hidden
 from aloft.services.loader import Bundle, load_accounts, load_statuses, status_rows
-from aloft.services.pages import Page, PageRequest
+from aloft.services.pages import Page, PageRequest, Shape, bound
 from aloft.services.streaming import notified
 from aloft.services.visibility import silenced, silenced_senders, visible_to
 from aloft.storage.database import Database, insert_ignore
@@ -210,19 +211,14 @@ def _unfiltered(bundle: Bundle, rows: Sequence[Row]) -> list[Row]:
     ]
 
 
-# The unfiltered listing (what apps ask for), built once per cursor shape with the viewer
-# and the time as parameters (building it was a third of a page's time; issue 11).
-_LISTING: dict[tuple[bool, bool, bool], sa.Select] = {}
-
-
-def _listing(page: PageRequest) -> sa.Select:
-    built = _LISTING.get(page.shape)
-    if built is None:
-        me = sa.bindparam("me", type_=notifications.c.account_id.type)
-        at = sa.bindparam("at", type_=mutes.c.expires_at.type)
-        query = sa.select(notifications).where(notifications.c.account_id == me, _visible(me, at))
-        built = _LISTING.setdefault(page.shape, page.bound(query, notifications.c.id))
-    return built
+@functools.cache
+def _listing(shape: Shape) -> sa.Select:
+    """The unfiltered listing (what apps ask for), built once per cursor shape with the
+    viewer and the time as parameters (building it was a third of a page's time; issue 11)."""
+    me = sa.bindparam("me", type_=notifications.c.account_id.type)
+    at = sa.bindparam("at", type_=mutes.c.expires_at.type)
+    query = sa.select(notifications).where(notifications.c.account_id == me, _visible(me, at))
+    return bound(shape, query, notifications.c.id)
 
 
 def list_page(
@@ -235,7 +231,7 @@ def list_page(
     def unit(conn: Connection) -> tuple[Page[Row], Bundle]:
         if not (filters.types or filters.exclude_types or filters.account_id is not None):
             params = {"me": me, "at": now()} | page.values()
-            found = conn.execute(_listing(page), params)
+            found = conn.execute(_listing(page.shape), params)
         else:
             query = filters.apply(sa.select(notifications), me)
             found = conn.execute(page.apply(query, notifications.c.id))

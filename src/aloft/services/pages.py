@@ -22,6 +22,9 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 20
 CURSORS = ("page_max_id", "page_since_id", "page_min_id")
 MAX_LIMIT = 40
+# Which cursors a page is given (max_id, since_id, min_id): pages of one shape share a
+# statement built once (`bound`).
+Shape = tuple[bool, bool, bool]
 
 
 @dataclass(frozen=True)
@@ -60,19 +63,8 @@ class PageRequest:
         return query.order_by(key.desc()).limit(self.limit)
 
     @property
-    def shape(self) -> tuple[bool, bool, bool]:
-        """Which cursors are given: pages of one shape share a `bound` statement."""
+    def shape(self) -> Shape:
         return (self.max_id is not None, self.since_id is not None, self.min_id is not None)
-
-    def bound(self, query: sa.Select, key: sa.ColumnElement) -> sa.Select:
-        """`apply` with the cursors and the limit as parameters (`values()` gives them), so
-        that one statement, built once, serves every page of this shape."""
-        cursors: list[Any] = [
-            sa.bindparam(name) if given else None
-            for name, given in zip(CURSORS, self.shape, strict=True)
-        ]
-        template = PageRequest(sa.bindparam("page_limit"), *cursors)  # type: ignore[arg-type]
-        return template.apply(query, key)
 
     def values(self) -> dict[str, int]:
         """The parameters of a `bound` statement."""
@@ -82,6 +74,16 @@ class PageRequest:
     def finish(self, rows: Sequence[T]) -> list[T]:
         """Rows newest first, whichever way the SQL ran."""
         return list(reversed(rows)) if self.min_id is not None else list(rows)
+
+
+def bound(shape: Shape, query: sa.Select, key: sa.ColumnElement) -> sa.Select:
+    """`PageRequest.apply` for every page of `shape`, its cursors and limit parameters
+    (`PageRequest.values()` gives them): one statement, built once, serves them all."""
+    cursors: list[Any] = [
+        sa.bindparam(name) if given else None for name, given in zip(CURSORS, shape, strict=True)
+    ]
+    template = PageRequest(sa.bindparam("page_limit"), *cursors)  # type: ignore[arg-type]
+    return template.apply(query, key)
 
 
 @dataclass(frozen=True)

@@ -82,18 +82,12 @@ class Site:
 
 # The query of one status by id as a viewer may see it, built once for a signed-in viewer
 # and once for anyone (building it on every request was a third of GET /statuses/:id).
-_BY_ID: dict[bool, sa.Select] = {}
-
-
+@functools.cache
 def _by_id(signed_in: bool) -> sa.Select:
-    built = _BY_ID.get(signed_in)
-    if built is None:
-        me = sa.bindparam("me", type_=statuses.c.account_id.type) if signed_in else None
-        wanted = sa.bindparam("status_id", type_=statuses.c.id.type)
-        # By id, a muted or blocked account's status is still shown (as Mastodon does).
-        built = sa.select(statuses).where(statuses.c.id == wanted, visible_to(me, listing=False))
-        built = _BY_ID.setdefault(signed_in, built)
-    return built
+    me = sa.bindparam("me", type_=statuses.c.account_id.type) if signed_in else None
+    wanted = sa.bindparam("status_id", type_=statuses.c.id.type)
+    # By id, a muted or blocked account's status is still shown (as Mastodon does).
+    return sa.select(statuses).where(statuses.c.id == wanted, visible_to(me, listing=False))
 
 
 def _visible_row(conn: Connection, viewer_id: int | None, status_id: int) -> Row:
@@ -500,17 +494,11 @@ def delete(db: Database, viewer: Viewer, status_id: int) -> tuple[Row, Bundle]:
     return db.write(unit)
 
 
-# A thread's queries (ancestors, descendants), built once for a signed-in viewer and once
-# for anyone: building them was most of a context request's time (issue 11).
-_THREAD: dict[bool, tuple[sa.Select, sa.Select]] = {}
-
-
+@functools.cache
 def _thread_queries(signed_in: bool) -> tuple[sa.Select, sa.Select]:
     """The ancestors of parameter `parent` (itself included) and the descendants of `root`
-    that `me` may see, oldest first, at time `at`."""
-    built = _THREAD.get(signed_in)
-    if built is not None:
-        return built
+    that `me` may see, oldest first, at time `at`. Built once for a signed-in viewer and
+    once for anyone: building them was most of a context request's time (issue 11)."""
     me = sa.bindparam("me", type_=statuses.c.account_id.type) if signed_in else None
     at = sa.bindparam("at", type_=mutes.c.expires_at.type)
     parent = sa.bindparam("parent", type_=statuses.c.id.type)
@@ -544,7 +532,7 @@ def _thread_queries(signed_in: bool) -> tuple[sa.Select, sa.Select]:
         .order_by(statuses.c.id)
         .limit(MAX_DESCENDANTS)
     )
-    return _THREAD.setdefault(signed_in, (above, below))
+    return above, below
 
 
 def context(db: Database, viewer: Viewer, status_id: int) -> tuple[list[Row], list[Row], Bundle]:

@@ -8,6 +8,7 @@ write path short during a failover.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from aloft.services import hashtags, lists
 from aloft.services.auth import Viewer
 from aloft.services.filtering import page_shown
 from aloft.services.loader import Bundle, load_statuses
-from aloft.services.pages import Page, PageRequest
+from aloft.services.pages import Page, PageRequest, Shape, bound
 from aloft.services.visibility import PUBLIC, visible_to
 from aloft.storage.database import Database
 from aloft.storage.schema import (
@@ -84,10 +85,6 @@ def _page(
     return Page.of(rows, ordered), load_statuses(conn, rows, viewer_id)
 
 
-# The home timeline's query of followed accounts' statuses (`_rows`), built once per engine,
-# cursor shape and walk (building it and its cache key took more Python time than running
-# it: issue 11).
-_HOME: dict[tuple[bool, bool, tuple[bool, bool, bool]], sa.Select] = {}
 # From this many follows on, SQLite walks the id index backwards (see _home_page).
 SQLITE_WALK_FROM = 200
 # What the home page needs to know first, in one statement: rows (0, how many accounts the
@@ -103,11 +100,15 @@ _PREFACE = sa.union_all(
 )
 
 
-def _home_page(postgres: bool, walk: bool, page: PageRequest) -> sa.Select:
-    key = (postgres, walk, page.shape)
-    built = _HOME.get(key)
-    if built is not None:
-        return built
+# The page queries below are built once per engine, viewer kind and cursor shape, with the
+# viewer, the time and the cursors as parameters: building a statement and its cache key
+# took more Python time than running it (issue 11). functools.cache keeps each; their
+# arguments are the few flags that change a statement's SQL, never a request's values.
+
+
+@functools.cache
+def _home_page(postgres: bool, walk: bool, shape: Shape) -> sa.Select:
+    """The home timeline's page of followed accounts' statuses (`_rows`)."""
     me = sa.bindparam("me", type_=accounts.c.id.type)
     at = sa.bindparam("at", type_=mutes.c.expires_at.type)
     followed = sa.select(follows.c.target_account_id).where(follows.c.account_id == me)
@@ -134,21 +135,16 @@ def _home_page(postgres: bool, walk: bool, page: PageRequest) -> sa.Select:
     query = query.where(
         sa.or_(statuses.c.account_id == me, statuses.c.account_id.not_in(exclusive))
     )
-    return _HOME.setdefault(key, _rows(page.bound(query, statuses.c.id)))
+    return _rows(bound(shape, query, statuses.c.id))
 
 
-# The home timeline's query of one followed hashtag's statuses (`_rows`), per cursor shape.
-_TAG: dict[tuple[bool, bool, bool], sa.Select] = {}
-
-
-def _tag_page(page: PageRequest) -> sa.Select:
-    built = _TAG.get(page.shape)
-    if built is None:
-        me = sa.bindparam("me", type_=accounts.c.id.type)
-        at = sa.bindparam("at", type_=mutes.c.expires_at.type)
-        query, key = hashtags.followed_tag_statuses(me, at)
-        built = _TAG.setdefault(page.shape, _rows(page.bound(query, key)))
-    return built
+@functools.cache
+def _tag_page(shape: Shape) -> sa.Select:
+    """The home timeline's page of one followed hashtag's statuses (`_rows`)."""
+    me = sa.bindparam("me", type_=accounts.c.id.type)
+    at = sa.bindparam("at", type_=mutes.c.expires_at.type)
+    query, key = hashtags.followed_tag_statuses(me, at)
+    return _rows(bound(shape, query, key))
 
 
 def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
@@ -164,45 +160,38 @@ def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
             else:
                 tag_ids.append(value)
         walk = not db.is_postgres and following >= SQLITE_WALK_FROM
-        pages = [(_home_page(db.is_postgres, walk, page), params)]
+        pages = [(_home_page(db.is_postgres, walk, page.shape), params)]
         # Public statuses with a hashtag the viewer follows, as Mastodon's home shows them.
         for tag in tag_ids:
-            pages.append((_tag_page(page), params | {"tag": tag}))
+            pages.append((_tag_page(page.shape), params | {"tag": tag}))
         return page_shown(_page(conn, pages, page, me), "home")
 
     return db.read(unit)
 
 
-# The public timeline's query (`_rows`), per kind of viewer, media filter and cursor shape,
-# built once with the viewer and the time as parameters (issue 11).
-_PUBLIC: dict[tuple[bool, bool, tuple[bool, bool, bool]], sa.Select] = {}
-
-
-def _public_page(signed_in: bool, only_media: bool, page: PageRequest) -> sa.Select:
-    key = (signed_in, only_media, page.shape)
-    built = _PUBLIC.get(key)
-    if built is None:
-        me = sa.bindparam("me", type_=accounts.c.id.type) if signed_in else None
-        at = sa.bindparam("at", type_=mutes.c.expires_at.type)
-        query = sa.select(statuses.c.id).where(
-            statuses.c.visibility == PUBLIC,
-            visible_to(me, at=at),
-            statuses.c.reblog_of_id.is_(None),
-            sa.or_(
-                statuses.c.in_reply_to_id.is_(None),
-                statuses.c.in_reply_to_account_id == statuses.c.account_id,
-            ),
-        )
-        if only_media:
-            query = query.where(WITH_MEDIA)
-        built = _PUBLIC.setdefault(key, _rows(page.bound(query, statuses.c.id)))
-    return built
+@functools.cache
+def _public_page(signed_in: bool, only_media: bool, shape: Shape) -> sa.Select:
+    """The public timeline's page (`_rows`)."""
+    me = sa.bindparam("me", type_=accounts.c.id.type) if signed_in else None
+    at = sa.bindparam("at", type_=mutes.c.expires_at.type)
+    query = sa.select(statuses.c.id).where(
+        statuses.c.visibility == PUBLIC,
+        visible_to(me, at=at),
+        statuses.c.reblog_of_id.is_(None),
+        sa.or_(
+            statuses.c.in_reply_to_id.is_(None),
+            statuses.c.in_reply_to_account_id == statuses.c.account_id,
+        ),
+    )
+    if only_media:
+        query = query.where(WITH_MEDIA)
+    return _rows(bound(shape, query, statuses.c.id))
 
 
 def public(db: Database, viewer: Viewer, page: PageRequest, only_media: bool = False) -> Result:
     """Public statuses that start or continue their author's own thread; no reblogs."""
     me = viewer.account_id
-    query = _public_page(me is not None, only_media, page)
+    query = _public_page(me is not None, only_media, page.shape)
     params: dict[str, object] = {"me": me, "at": datetime.now(UTC), **page.values()}
     return db.read(lambda conn: page_shown(_page(conn, [(query, params)], page, me), "public"))
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import fcntl
+import functools
 import logging
 import os
 import random
@@ -607,21 +608,18 @@ class _Guard:
             self._armed = False
 
 
-# INSERT … ON CONFLICT DO NOTHING RETURNING key, per dialect and table: built once, the
-# row's values given as parameters (building it on every insert was a tenth of a
-# favourite's time, inside the write lock; issue 11).
-_INSERT_IGNORE: dict[tuple[str, str], sa.Insert] = {}
+@functools.cache
+def _insert_ignore(dialect: str, table: sa.Table) -> sa.Insert:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING key, built once per dialect and table with
+    the row's values as parameters (building it on every insert was a tenth of a
+    favourite's time, inside the write lock; issue 11)."""
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    key = next(iter(table.primary_key.columns))
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
+    return dialect_insert(table).on_conflict_do_nothing().returning(key)
 
 
 def insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
     """Insert a row unless it would break a unique constraint; True if it was inserted.
     `values` are plain values (the columns they name are the ones inserted)."""
-    dialect = conn.dialect.name
-    stmt = _INSERT_IGNORE.get((dialect, table.name))
-    if stmt is None:
-        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        key = next(iter(table.primary_key.columns))
-        # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-        built = dialect_insert(table).on_conflict_do_nothing().returning(key)
-        stmt = _INSERT_IGNORE.setdefault((dialect, table.name), built)
-    return conn.execute(stmt, values).first() is not None
+    return conn.execute(_insert_ignore(conn.dialect.name, table), values).first() is not None
