@@ -193,7 +193,7 @@ def test_posts_are_limited_per_account(limited_both: Api, settings: Settings) ->
 
 def test_limits_are_shared_by_two_server_processes(tmp_path: Path) -> None:
     """Two `aloft serve` processes on one database count one registration budget, and
-    learn each other's general counts within a sync or two."""
+    learn each other's general counts within a few syncs."""
     data = tmp_path / "shared"
     first = start_server(data, {"ALOFT_RATE_LIMITS": "on"})
     second = start_server(data, {"ALOFT_RATE_LIMITS": "on"})
@@ -232,9 +232,15 @@ def test_limits_are_shared_by_two_server_processes(tmp_path: Path) -> None:
 
         for _ in range(100):
             _remaining(first.url, "192.0.2.1")
-        _remaining(second.url, "192.0.2.1")
-        time.sleep(2.5)  # a sync of each process (every second) has run since
-        assert _remaining(second.url, "192.0.2.1") < 300 - 100
+        # Each process syncs every second; on a loaded machine (the suite's other workers) a
+        # sync can come late, so wait up to 10 s. Each look is one more request of second's
+        # own (at most 21), far from the 100 it must learn of from first.
+        deadline = time.monotonic() + 10
+        left = _remaining(second.url, "192.0.2.1")
+        while left >= 300 - 100 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            left = _remaining(second.url, "192.0.2.1")
+        assert left < 300 - 100, left
     finally:
         stop_server(first)
         stop_server(second)
