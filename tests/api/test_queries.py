@@ -58,11 +58,27 @@ def test_home_timeline_query_count_does_not_grow_with_page_size(api: Api) -> Non
     alice = _busy_world(api, 24)
     small = _queries(api, alice, "/api/v1/timelines/home", 2)
     large = _queries(api, alice, "/api/v1/timelines/home", 30)
-    # 7 (issue 11; 14 before): what the home page asks first (the follows' count and the
+    # 6 (issue 11; 14 before): what the home page asks first (the follows' count and the
     # followed hashtags), the page's rows, the reblogged originals, the authors, the facts
     # (hashtags, mentions, the viewer's favourites, bookmarks, reblogs, pins and muted
-    # threads), media and the viewer's filters.
-    assert small == large <= 7, (small, large)
+    # threads, and whether the viewer has any filter) and media. The viewer's filters are
+    # a seventh for a viewer who has some (below).
+    assert small == large <= 6, (small, large)
+
+
+def test_the_filters_are_read_only_for_a_viewer_who_has_some(api: Api) -> None:
+    alice = _busy_world(api, 6)
+    without = _queries(api, alice, "/api/v1/timelines/home", 6)
+    made = api.client.post(
+        "/api/v2/filters",
+        headers=alice.headers,
+        json={"title": "t", "context": ["home"], "keywords_attributes": [{"keyword": "post 3"}]},
+    )
+    assert made.status_code == 200, made.text
+    assert _queries(api, alice, "/api/v1/timelines/home", 6) == without + 1
+    shown = api.get("/api/v1/timelines/home", alice, limit=6).json()
+    matched = [s for s in shown if s["filtered"]]
+    assert matched and all("post 3" in (s["reblog"] or s)["content"] for s in matched), shown
 
 
 def test_a_page_with_polls_pins_and_mutes_is_bounded(api: Api) -> None:
@@ -81,8 +97,8 @@ def test_a_page_with_polls_pins_and_mutes_is_bounded(api: Api) -> None:
             api.client.post(f"/api/v1/statuses/{mine['id']}/pin", headers=alice.headers)
     small = _queries(api, alice, "/api/v1/timelines/home", 4)
     large = _queries(api, alice, "/api/v1/timelines/home", 30)
-    # 9: the 7 above, plus polls and the viewer's votes (pins are among the facts).
-    assert small == large <= 9, (small, large)
+    # 8: the 6 above, plus polls and the viewer's votes (pins are among the facts).
+    assert small == large <= 8, (small, large)
 
 
 def test_notifications_and_account_lists_are_bounded(api: Api) -> None:

@@ -6,8 +6,9 @@ with reblogs), every author (one), the facts (one: hashtags, mentions and, for a
 viewer, their favourites, bookmarks, reblogs, pins and muted threads among the page), media
 attachments (one) and apps (one, only for statuses posted through one): at most five; then
 polls (one, only for a page that has some) and the viewer's votes in them (one): at most
-seven; then the viewer's filters (one, `aloft.services.filtering`), whose results are
-`filtered`: at most eight. Counts come from counter columns on the rows themselves.
+seven; then the viewer's filters (one, `aloft.services.filtering`, only for a viewer who
+has any: the facts say), whose results are `filtered`: at most eight. Counts come from
+counter columns on the rows themselves.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from aloft.storage.schema import (
     apps,
     bookmarks,
     favourites,
+    filters,
     mentions,
     status_pins,
     status_tags,
@@ -74,17 +76,20 @@ _STATUSES = Statement(lambda among: sa.select(statuses).where(among(statuses.c.i
 _APPS = Statement(
     lambda among: sa.select(apps.c.id, apps.c.name, apps.c.website).where(among(apps.c.id, "ids"))
 )
-# What the facts query (below) says of a status, by its first column.
-FAVOURITED, BOOKMARKED, REBLOGGED, PINNED, MUTED, TAG, MENTION = range(7)
+# What the facts query (below) says of a status, by its first column; HAS_FILTERS is of the
+# viewer.
+FAVOURITED, BOOKMARKED, REBLOGGED, PINNED, MUTED, TAG, MENTION, HAS_FILTERS = range(8)
 
 
 def _facts(signed_in: bool) -> Callable[[Any], sa.Executable]:
     """The facts of a page's statuses in one statement (one round trip), as rows of
     (kind, status_id, id, name): the hashtags (name) and mentions (id, name) of the
     statuses in `ids`, and with `signed_in` the viewer `me`'s favourites, bookmarks and
-    reblogs among them, the viewer's pins among `own`, and those in a thread the viewer
-    muted. Four statements before (issue 11: each one's execution costs more in Python
-    than SQLite's work for it, and each is a round trip to PostgreSQL)."""
+    reblogs among them, the viewer's pins among `own`, those in a thread the viewer
+    muted, and one HAS_FILTERS row if the viewer has made any filter (most have none, and
+    their pages then skip the filters' statement). Five statements before (issue 11: each
+    one's execution costs more in Python than SQLite's work for it, and each is a round
+    trip to PostgreSQL)."""
 
     def build(among: Any) -> sa.Executable:
         me = sa.bindparam("me", type_=accounts.c.id.type)
@@ -117,6 +122,9 @@ def _facts(signed_in: bool) -> Callable[[Any], sa.Executable]:
                 mark(statuses, REBLOGGED, "reblog_of_id"),
                 mark(status_pins, PINNED, ids="own"),
                 sa.select(code(MUTED), muted.c.start, no_id, no_name),
+                sa.select(code(HAS_FILTERS), no_id, no_id, no_name).where(
+                    sa.exists().where(filters.c.account_id == me)
+                ),
             ]
         return sa.union_all(*parts)
 
@@ -163,8 +171,9 @@ def load_statuses(
     all_rows = list(bundle.statuses.values())
     content_ids = [r.id for r in all_rows if r.reblog_of_id is None]
     load_accounts(conn, {r.account_id for r in all_rows}, bundle)
+    has_filters = True  # unless the facts say otherwise
     if content_ids:
-        _load_facts(conn, all_rows, content_ids, viewer_id, bundle)
+        has_filters = _load_facts(conn, all_rows, content_ids, viewer_id, bundle)
         bundle.media.update(media.for_statuses(conn, content_ids))
         poll_ids = [r.poll_id for r in all_rows if r.reblog_of_id is None and r.poll_id]
         bundle.polls.update(polls_for(conn, poll_ids, viewer_id))
@@ -172,7 +181,7 @@ def load_statuses(
     if app_ids:
         for a in conn.execute(_APPS.on(conn), {"ids": app_ids}):
             bundle.apps[a.id] = a
-    if viewer_id is not None and bundle.statuses:
+    if viewer_id is not None and bundle.statuses and has_filters:
         bundle.filtered = filtering.screen(conn, viewer_id, bundle)
     return bundle
 
@@ -183,17 +192,22 @@ def _load_facts(
     content_ids: list[int],
     viewer_id: int | None,
     bundle: Bundle,
-) -> None:
-    """Hashtags, mentions and the viewer's own marks of `content_ids`: one query."""
+) -> bool:
+    """Hashtags, mentions and the viewer's own marks of `content_ids`: one query. Whether
+    the viewer has made any filter (False for no viewer)."""
     params: dict[str, object] = {"ids": content_ids}
     if viewer_id is not None:
         params["me"] = viewer_id
         params["own"] = [r.id for r in rows if r.reblog_of_id is None and r.account_id == viewer_id]
     marks = (bundle.favourited, bundle.bookmarked, bundle.reblogged, bundle.pinned, bundle.muted)
+    has_filters = False
     for kind, status_id, ref, name in conn.execute(_FACTS[viewer_id is not None].on(conn), params):
         if kind == TAG:
             bundle.tags[status_id].append(name)
         elif kind == MENTION:
             bundle.mentions[status_id].append(Mention(ref, name))
+        elif kind == HAS_FILTERS:
+            has_filters = True
         else:
             marks[kind].add(status_id)
+    return has_filters
