@@ -30,6 +30,27 @@ def counting(api: Api) -> Iterator[list[str]]:
         sa.event.remove(engine, "before_cursor_execute", record)
 
 
+@contextmanager
+def writing(api: Api) -> Iterator[list[str]]:
+    """Every statement, its whitespace folded, and "COMMIT" at each commit, in order."""
+    engine = api.client.app.state.db.engine  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def statement(conn, cursor, text, *args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(" ".join(text.split()))
+
+    def commit(conn) -> None:  # type: ignore[no-untyped-def]
+        seen.append("COMMIT")
+
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    sa.event.listen(engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", statement)
+        sa.event.remove(engine, "commit", commit)
+
+
 def _busy_world(api: Api, posts: int):
     alice = api.register("alice")
     others = [api.register(f"user{i}") for i in range(4)]
@@ -186,22 +207,8 @@ def test_a_post_counts_its_author_last(api: Api) -> None:
     (PostgreSQL) and every other post by the author waits (issue 11: they waited through
     the whole answer's loading)."""
     alice = api.register("alice")
-    engine = api.client.app.state.db.engine  # type: ignore[attr-defined]
-    seen: list[str] = []
-
-    def statement(conn, cursor, text, *args) -> None:  # type: ignore[no-untyped-def]
-        seen.append(text)
-
-    def commit(conn) -> None:  # type: ignore[no-untyped-def]
-        seen.append("COMMIT")
-
-    sa.event.listen(engine, "before_cursor_execute", statement)
-    sa.event.listen(engine, "commit", commit)
-    try:
+    with writing(api) as seen:
         posted = api.post(alice, "counted last #tagged")
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", statement)
-        sa.event.remove(engine, "commit", commit)
     assert posted["tags"][0]["name"] == "tagged"  # the answer, read after the commit
     counted = next(i for i, s in enumerate(seen) if s.startswith("UPDATE accounts SET"))
     assert seen[counted + 1] == "COMMIT", seen[counted:]
@@ -212,22 +219,8 @@ def test_a_post_does_not_read_back_what_it_wrote(api: Api) -> None:
     no earlier attempt to find, and INSERT ... RETURNING gives the row (issue 11: these were
     two of a post's statements inside SQLite's single write lock). A rerun still looks."""
     alice = api.register("alice")
-    engine = api.client.app.state.db.engine  # type: ignore[attr-defined]
-    seen: list[str] = []
-
-    def statement(conn, cursor, text, *args) -> None:  # type: ignore[no-untyped-def]
-        seen.append(" ".join(text.split()))
-
-    def commit(conn) -> None:  # type: ignore[no-untyped-def]
-        seen.append("COMMIT")
-
-    sa.event.listen(engine, "before_cursor_execute", statement)
-    sa.event.listen(engine, "commit", commit)
-    try:
+    with writing(api) as seen:
         posted = api.post(alice, "written once")
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", statement)
-        sa.event.remove(engine, "commit", commit)
     assert posted["content"] == "<p>written once</p>" and posted["account"]["statuses_count"] == 1
     inserted = next(i for i, s in enumerate(seen) if s.startswith("INSERT INTO statuses"))
     written = seen[: seen.index("COMMIT", inserted)]
@@ -241,22 +234,8 @@ def test_a_favourite_counts_last_and_reads_nothing_back(api: Api) -> None:
     COMMIT, and every other favourite of it waits (issue 11)."""
     alice, bob = api.register("alice"), api.register("bob")
     liked = api.post(bob, "like me")
-    engine = api.client.app.state.db.engine  # type: ignore[attr-defined]
-    seen: list[str] = []
-
-    def statement(conn, cursor, text, *args) -> None:  # type: ignore[no-untyped-def]
-        seen.append(" ".join(text.split()))
-
-    def commit(conn) -> None:  # type: ignore[no-untyped-def]
-        seen.append("COMMIT")
-
-    sa.event.listen(engine, "before_cursor_execute", statement)
-    sa.event.listen(engine, "commit", commit)
-    try:
+    with writing(api) as seen:
         r = api.client.post(f"/api/v1/statuses/{liked['id']}/favourite", headers=alice.headers)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", statement)
-        sa.event.remove(engine, "commit", commit)
     assert r.status_code == 200, r.text
     assert r.json()["favourited"] is True and r.json()["favourites_count"] == 1
     counted = next(i for i, s in enumerate(seen) if s.startswith("UPDATE statuses SET"))
