@@ -112,27 +112,29 @@ def replied_to(conn: Connection, viewer_id: int, status_id: int) -> Row:
     return _content_row(conn, viewer_id, status_id)
 
 
-def _bump(conn: Connection, table: sa.Table, row_id: int, column: str, delta: int) -> None:
-    col = table.c[column]
-    conn.execute(sa.update(table).where(table.c.id == row_id).values({col: col + delta}))
-
-
 @functools.cache
-def _recount_statement(column: str) -> sa.Update:
-    col = statuses.c[column]
-    return (
-        sa.update(statuses)
-        .where(statuses.c.id == sa.bindparam("status_id", type_=statuses.c.id.type))
+def _counting(table: sa.Table, column: str, returning: bool) -> sa.Update:
+    """UPDATE of one counter of row `row_id` by `delta`, built once per table and column;
+    with `returning`, it gives the row as it now is (statuses only)."""
+    col = table.c[column]
+    update = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("row_id", type_=table.c.id.type))
         .values({col: col + sa.bindparam("delta", type_=col.type)})
-        .returning(*statuses.c)
     )
+    return update.returning(*table.c) if returning else update
+
+
+def _bump(conn: Connection, table: sa.Table, row_id: int, column: str, delta: int) -> None:
+    conn.execute(_counting(table, column, False), {"row_id": row_id, "delta": delta})
 
 
 def _recount(conn: Connection, status_id: int, column: str, delta: int) -> Row:
     """Add `delta` to one of a status's counters; the row as it now is. On PostgreSQL the
     row stays locked from here to COMMIT, and everyone else counting on this status waits:
     callers do it last."""
-    return conn.execute(_recount_statement(column), {"status_id": status_id, "delta": delta}).one()
+    params = {"row_id": status_id, "delta": delta}
+    return conn.execute(_counting(statuses, column, True), params).one()
 
 
 def validate(new: NewStatus) -> int:
