@@ -87,7 +87,11 @@ def test_sign_up_post_photo_arrives_live_follow_favourite_badge(
     alice.get_by_role("button", name="Post").click()
     alice.wait_for_url("**/home")
     mine = alice.locator("article.status", has_text="Sunrise over the bay")
-    assert mine.get_by_role("img", name="An orange sky above calm water").is_visible()
+    # She was on /home already, so the URL matched before the new page came: wait for the
+    # post to show (is_visible does not wait; this raced once in CI).
+    picture = mine.get_by_role("img", name="An orange sky above calm water")
+    picture.wait_for(state="visible")
+    assert picture.is_visible()
     assert "An orange sky above calm water" in mine.locator("figcaption").inner_text()
 
     # It arrives on bob's open home timeline without a reload.
