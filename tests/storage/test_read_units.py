@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from aloft.config import Settings
 from aloft.storage.database import Database, Policy, create_engine
+from aloft.storage.statement import GENERIC_PLAN
 
 # Whether the statement runs inside a transaction begun before it: in autocommit, each
 # statement is its own transaction and starts with it.
@@ -81,5 +82,28 @@ def test_a_writes_answer_is_never_read_on_a_standby(settings: Settings) -> None:
             )
 
         assert db.write_then(write, answer) == "answered"
+    finally:
+        db.dispose()
+
+
+_PLAN_MODE = sa.text("SHOW plan_cache_mode")
+
+
+def test_a_read_plans_once_what_is_marked_generic_and_leaves_the_rest(settings: Settings) -> None:
+    """A statement marked GENERIC_PLAN runs, in a read, with plan_cache_mode =
+    force_generic_plan; the next unmarked one with the server's own choice again; a
+    write's transaction sends no SET (one would be undone by a rollback)."""
+    db = Database.from_settings(settings)
+    if not db.is_postgres:
+        db.dispose()
+        return  # SQLite has no plan cache to choose in
+    marked = _PLAN_MODE.execution_options(**GENERIC_PLAN)
+    try:
+        assert db.read(lambda conn: conn.execute(marked).scalar()) == "force_generic_plan"
+        assert db.read(lambda conn: conn.execute(marked).scalar()) == "force_generic_plan"
+        assert db.read(lambda conn: conn.execute(_PLAN_MODE).scalar()) == "auto"
+        assert db.read(lambda conn: conn.execute(marked).scalar()) == "force_generic_plan"
+        # The write's unmarked statement is left as the read before it left the connection.
+        assert db.write(lambda conn: conn.execute(_PLAN_MODE).scalar()) == "force_generic_plan"
     finally:
         db.dispose()

@@ -38,6 +38,7 @@ from aloft.services.streaming import notified
 from aloft.services.visibility import silenced, silenced_senders, visible_to
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.schema import markers, mutes, notifications, statuses
+from aloft.storage.statement import GENERIC_PLAN
 
 TYPES = ("mention", "follow", "follow_request", "favourite", "reblog", "poll", "update")
 # Mastodon 4.3 groups these (Notification::GROUPABLE_NOTIFICATION_TYPES).
@@ -218,7 +219,7 @@ def _listing(shape: Shape) -> sa.Select:
     me = sa.bindparam("me", type_=notifications.c.account_id.type)
     at = sa.bindparam("at", type_=mutes.c.expires_at.type)
     query = sa.select(notifications).where(notifications.c.account_id == me, _visible(me, at))
-    return bound(shape, query, notifications.c.id)
+    return bound(shape, query, notifications.c.id).execution_options(**GENERIC_PLAN)
 
 
 def list_page(

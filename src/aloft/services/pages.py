@@ -82,7 +82,11 @@ def bound(shape: Shape, query: sa.Select, key: sa.ColumnElement) -> sa.Select:
     cursors: list[Any] = [
         sa.bindparam(name) if given else None for name, given in zip(CURSORS, shape, strict=True)
     ]
-    template = PageRequest(sa.bindparam("page_limit"), *cursors)  # type: ignore[arg-type]
+    # The limit is written into the SQL (one statement per limit asked for, at most
+    # MAX_LIMIT): PostgreSQL's generic plan of a statement (see GENERIC_PLAN) guesses a
+    # limit given as a parameter at a tenth of the rows, and costs a page as a scan.
+    limit = sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True)
+    template = PageRequest(limit, *cursors)  # type: ignore[arg-type]
     return template.apply(query, key)
 
 

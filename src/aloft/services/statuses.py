@@ -43,6 +43,7 @@ from aloft.storage.schema import (
     statuses,
     tags,
 )
+from aloft.storage.statement import GENERIC_PLAN
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
 LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}([-_][A-Za-z0-9]{1,8})?$")
@@ -87,7 +88,11 @@ def _by_id(signed_in: bool) -> sa.Select:
     me = sa.bindparam("me", type_=statuses.c.account_id.type) if signed_in else None
     wanted = sa.bindparam("status_id", type_=statuses.c.id.type)
     # By id, a muted or blocked account's status is still shown (as Mastodon does).
-    return sa.select(statuses).where(statuses.c.id == wanted, visible_to(me, listing=False))
+    return (
+        sa.select(statuses)
+        .where(statuses.c.id == wanted, visible_to(me, listing=False))
+        .execution_options(**GENERIC_PLAN)
+    )
 
 
 def _visible_row(conn: Connection, viewer_id: int | None, status_id: int) -> Row:
@@ -534,7 +539,7 @@ def _thread_queries(signed_in: bool) -> tuple[sa.Select, sa.Select]:
         .order_by(statuses.c.id)
         .limit(MAX_DESCENDANTS)
     )
-    return above, below
+    return above.execution_options(**GENERIC_PLAN), below.execution_options(**GENERIC_PLAN)
 
 
 def context(db: Database, viewer: Viewer, status_id: int) -> tuple[list[Row], list[Row], Bundle]:

@@ -33,6 +33,7 @@ from aloft.storage.schema import (
     tag_follows,
     tags,
 )
+from aloft.storage.statement import GENERIC_PLAN
 
 Result = tuple[Page[Row], Bundle]
 
@@ -52,37 +53,52 @@ def _run(
     its rows merged with the first's (the page of the union, without an OR that would spoil
     each one's plan)."""
     first = page.apply(query.with_only_columns(statuses.c.id), statuses.c.id)
-    pages: list[tuple[sa.Select, dict[str, object]]] = [
+    pages: list[tuple[sa.CompoundSelect, dict[str, object]]] = [
         (_rows(first), {}),
         *((_rows(page.apply(q, key)), {}) for q, key in also),
     ]
     return _page(conn, pages, page, viewer_id)
 
 
-def _rows(ids: sa.Select) -> sa.Select:
-    """The rows of the statuses `ids` selects (cursors and limit applied) in one statement.
-    The ids are their own subquery so that each engine answers it from an index and stops at
-    the limit (SQLite read and sorted every matching row when the whole row was asked for;
-    see ARCHITECTURE.md "Speed"); reading the rows in a statement of their own cost a second
-    statement on every page (issue 11)."""
-    return sa.select(statuses).where(statuses.c.id.in_(ids))
+def _rows(ids: sa.Select) -> sa.CompoundSelect:
+    """The rows of the statuses `ids` selects (cursors and limit applied), then the rows of
+    the statuses they reblog, in one statement: each row's columns after `original`, true
+    for the rows reblogged. The ids are their own subquery so that each engine answers it
+    from an index and stops at the limit (SQLite read and sorted every matching row when
+    the whole row was asked for; see ARCHITECTURE.md "Speed"); reading the rows, or the
+    reblogged originals, in a statement of their own cost one more statement on a page
+    (issue 11). Both engines run `ids` once for both parts (a CTE named twice is
+    materialized)."""
+    page = sa.select(*ids.cte("page").c)  # its one column, whatever its name
+    reblogged = sa.select(statuses.c.reblog_of_id).where(
+        statuses.c.id.in_(page), statuses.c.reblog_of_id.is_not(None)
+    )
+    return sa.union_all(
+        sa.select(sa.false().label("original"), statuses).where(statuses.c.id.in_(page)),
+        sa.select(sa.true().label("original"), statuses).where(statuses.c.id.in_(reblogged)),
+    ).execution_options(**GENERIC_PLAN)
 
 
 def _page(
     conn: Connection,
-    pages: list[tuple[sa.Select, dict[str, object]]],
+    pages: list[tuple[sa.CompoundSelect, dict[str, object]]],
     page: PageRequest,
     viewer_id: int | None,
 ) -> Result:
     """Run the row queries `pages` (each `_rows` of an id query with its cursors and limit),
     each with its parameters, merge them by id, and load everything the page shows."""
     found: dict[int, Row] = {}
+    originals: dict[int, Row] = {}
     for q, params in pages:
         for row in conn.execute(q, params):
-            found[row.id] = row
+            (originals if row.original else found)[row.id] = row
     ordered = page.finish(sorted(found, reverse=page.min_id is None)[: page.limit])
     rows = [found[i] for i in ordered]
-    return Page.of(rows, ordered), load_statuses(conn, rows, viewer_id)
+    bundle = Bundle()
+    for row in rows:
+        if row.reblog_of_id in originals:
+            bundle.statuses[row.reblog_of_id] = originals[row.reblog_of_id]
+    return Page.of(rows, ordered), load_statuses(conn, rows, viewer_id, bundle)
 
 
 # From this many follows on, SQLite walks the id index backwards (see _home_page).
@@ -97,7 +113,7 @@ _PREFACE = sa.union_all(
     sa.select(sa.literal(_TAG_FOLLOWED, sa.Integer), tag_follows.c.tag_id).where(
         tag_follows.c.account_id == sa.bindparam("me", type_=accounts.c.id.type)
     ),
-)
+).execution_options(**GENERIC_PLAN)
 
 
 # The page queries below are built once per engine, viewer kind and cursor shape, with the
@@ -107,7 +123,7 @@ _PREFACE = sa.union_all(
 
 
 @functools.cache
-def _home_page(postgres: bool, walk: bool, shape: Shape) -> sa.Select:
+def _home_page(postgres: bool, walk: bool, shape: Shape) -> sa.CompoundSelect:
     """The home timeline's page of followed accounts' statuses (`_rows`)."""
     me = sa.bindparam("me", type_=accounts.c.id.type)
     at = sa.bindparam("at", type_=mutes.c.expires_at.type)
@@ -139,7 +155,7 @@ def _home_page(postgres: bool, walk: bool, shape: Shape) -> sa.Select:
 
 
 @functools.cache
-def _tag_page(shape: Shape) -> sa.Select:
+def _tag_page(shape: Shape) -> sa.CompoundSelect:
     """The home timeline's page of one followed hashtag's statuses (`_rows`)."""
     me = sa.bindparam("me", type_=accounts.c.id.type)
     at = sa.bindparam("at", type_=mutes.c.expires_at.type)
@@ -170,7 +186,7 @@ def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
 
 
 @functools.cache
-def _public_page(signed_in: bool, only_media: bool, shape: Shape) -> sa.Select:
+def _public_page(signed_in: bool, only_media: bool, shape: Shape) -> sa.CompoundSelect:
     """The public timeline's page (`_rows`)."""
     me = sa.bindparam("me", type_=accounts.c.id.type) if signed_in else None
     at = sa.bindparam("at", type_=mutes.c.expires_at.type)
