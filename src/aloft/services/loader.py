@@ -36,7 +36,7 @@ from aloft.storage.schema import (
     statuses,
     tags,
 )
-from aloft.storage.statement import Statement
+from aloft.storage.statement import Statement, rows_together
 
 
 class Mention(NamedTuple):
@@ -170,38 +170,51 @@ def load_statuses(
             bundle.statuses[row.id] = row
     all_rows = list(bundle.statuses.values())
     content_ids = [r.id for r in all_rows if r.reblog_of_id is None]
-    load_accounts(conn, {r.account_id for r in all_rows}, bundle)
-    has_filters = True  # unless the facts say otherwise
+    # Authors, facts, media and apps depend only on the rows: one round trip on PostgreSQL
+    # (`rows_together`).
+    batch: list[tuple[Statement, dict[str, Any]]] = []
+    account_ids = list({r.account_id for r in all_rows} - bundle.accounts.keys())
+    if account_ids:
+        batch.append((_ACCOUNTS, {"ids": account_ids}))
     if content_ids:
-        has_filters = _load_facts(conn, all_rows, content_ids, viewer_id, bundle)
-        bundle.media.update(media.for_statuses(conn, content_ids))
-        poll_ids = [r.poll_id for r in all_rows if r.reblog_of_id is None and r.poll_id]
-        bundle.polls.update(polls_for(conn, poll_ids, viewer_id))
+        facts = _facts_params(all_rows, content_ids, viewer_id)
+        batch.append((_FACTS[viewer_id is not None], facts))
+        batch.append((media.FOR_STATUSES, {"ids": content_ids}))
     app_ids = list({r.app_id for r in all_rows if r.app_id} - bundle.apps.keys())
     if app_ids:
-        for a in conn.execute(_APPS.on(conn), {"ids": app_ids}):
-            bundle.apps[a.id] = a
+        batch.append((_APPS, {"ids": app_ids}))
+    found = iter(rows_together(conn, batch))
+    if account_ids:
+        bundle.accounts.update((row.id, row) for row in next(found))
+    has_filters = True  # unless the facts say otherwise
+    if content_ids:
+        has_filters = _take_facts(next(found), bundle)
+        bundle.media.update(media.by_status(next(found)))
+        poll_ids = [r.poll_id for r in all_rows if r.reblog_of_id is None and r.poll_id]
+        bundle.polls.update(polls_for(conn, poll_ids, viewer_id))
+    if app_ids:
+        bundle.apps.update((a.id, a) for a in next(found))
     if viewer_id is not None and bundle.statuses and has_filters:
         bundle.filtered = filtering.screen(conn, viewer_id, bundle)
     return bundle
 
 
-def _load_facts(
-    conn: Connection,
-    rows: Sequence[Row],
-    content_ids: list[int],
-    viewer_id: int | None,
-    bundle: Bundle,
-) -> bool:
-    """Hashtags, mentions and the viewer's own marks of `content_ids`: one query. Whether
-    the viewer has made any filter (False for no viewer)."""
-    params: dict[str, object] = {"ids": content_ids}
+def _facts_params(
+    rows: Sequence[Row], content_ids: list[int], viewer_id: int | None
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"ids": content_ids}
     if viewer_id is not None:
         params["me"] = viewer_id
         params["own"] = [r.id for r in rows if r.reblog_of_id is None and r.account_id == viewer_id]
+    return params
+
+
+def _take_facts(facts: Iterable[Any], bundle: Bundle) -> bool:
+    """The facts' rows (hashtags, mentions and the viewer's own marks) into `bundle`.
+    Whether the viewer has made any filter (False for no viewer)."""
     marks = (bundle.favourited, bundle.bookmarked, bundle.reblogged, bundle.pinned, bundle.muted)
     has_filters = False
-    for kind, status_id, ref, name in conn.execute(_FACTS[viewer_id is not None].on(conn), params):
+    for kind, status_id, ref, name in facts:
         if kind == TAG:
             bundle.tags[status_id].append(name)
         elif kind == MENTION:

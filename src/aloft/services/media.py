@@ -24,7 +24,7 @@ import json
 import logging
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -54,7 +54,7 @@ PROCESSING_FAILED = "Error processing thumbnail for uploaded media"
 # Every column but the bytes: what entities and the loader need.
 COLUMNS = [c for c in media_attachments.c]
 # Built once: every page of statuses asks it (aloft.services.loader).
-_FOR_STATUSES = Statement(
+FOR_STATUSES = Statement(
     lambda among: (
         sa.select(*COLUMNS)
         .where(among(media_attachments.c.status_id, "ids"))
@@ -331,10 +331,15 @@ def for_scheduled(conn: Connection, scheduled_ids: Sequence[int]) -> dict[int, l
 
 def for_statuses(conn: Connection, status_ids: Sequence[int]) -> dict[int, list[Row]]:
     """Attachments of these statuses, in their order: one query (aloft.services.loader)."""
-    out: dict[int, list[Row]] = {}
     if not status_ids:
-        return out
-    for row in conn.execute(_FOR_STATUSES.on(conn), {"ids": list(status_ids)}):
+        return {}
+    return by_status(conn.execute(FOR_STATUSES.on(conn), {"ids": list(status_ids)}))
+
+
+def by_status(rows: Iterable[Row]) -> dict[int, list[Row]]:
+    """`FOR_STATUSES`' rows (parameter `ids`: the statuses), by status, in their order."""
+    out: dict[int, list[Row]] = {}
+    for row in rows:
         out.setdefault(row.status_id, []).append(row)
     return out
 

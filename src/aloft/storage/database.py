@@ -65,7 +65,7 @@ from aloft.storage.failures import (
     StalePrimary,
     retry_reason,
 )
-from aloft.storage.statement import PLAN
+from aloft.storage.statement import PLAN, PLAN_MODE, PLAN_MODE_KEY
 from aloft.storage.watchdog import WATCHDOG
 
 T = TypeVar("T")
@@ -211,12 +211,6 @@ class TimelineFence:
             self.newest = max(self.newest, timeline)
 
 
-_PLAN_MODE = {
-    True: "SET plan_cache_mode = force_generic_plan",
-    False: "SET plan_cache_mode = auto",
-}
-
-
 def _postgres_engine(url: sa.URL, fence: TimelineFence | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
@@ -270,9 +264,9 @@ def _postgres_engine(url: sa.URL, fence: TimelineFence | None = None) -> Engine:
             return
         generic = options.get(PLAN) == "generic"
         info = conn.connection.info
-        if info.get("generic_plan", False) is not generic:
-            cursor.execute(_PLAN_MODE[generic])
-            info["generic_plan"] = generic
+        if info.get(PLAN_MODE_KEY, False) is not generic:
+            cursor.execute(PLAN_MODE[generic])
+            info[PLAN_MODE_KEY] = generic
 
     @sa.event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:

@@ -13,13 +13,17 @@ most of the loader's Python time (issue 11).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
 import orjson
+import psycopg
 import sqlalchemy as sa
+from psycopg.rows import namedtuple_row
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 
 Among = Callable[[ColumnElement, str], ColumnElement[bool]]
@@ -31,6 +35,13 @@ Among = Callable[[ColumnElement, str], ColumnElement[bool]]
 # one of those.
 PLAN = "aloft_plan"
 GENERIC_PLAN = {PLAN: "generic"}
+# The SET for each mode (True: generic), and where a connection's `info` remembers which
+# it has (absent: the server's default, auto).
+PLAN_MODE = {
+    True: "SET plan_cache_mode = force_generic_plan",
+    False: "SET plan_cache_mode = auto",
+}
+PLAN_MODE_KEY = "generic_plan"
 
 
 class JsonIds(sa.types.TypeDecorator[list[int]]):
@@ -52,12 +63,46 @@ def _any(column: ColumnElement, name: str) -> ColumnElement[bool]:
     return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """A statement as psycopg is given it: its SQL, and how to make its parameters."""
+
+    sql: str
+    compiled: SQLCompiler
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def values(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        values = dict(self.compiled.construct_params(dict(params)))
+        for name, process in self.processors.items():
+            values[name] = process(values[name])
+        return values
+
+
 class Statement:
     """A statement made by `build(among)` the first time each dialect asks for it."""
 
     def __init__(self, build: Callable[[Among], sa.Executable]) -> None:
         self._build = build
         self._made: dict[str, sa.Executable] = {}
+        self._compiled: _Compiled | None = None
+
+    def compiled(self, conn: Connection) -> _Compiled:
+        """The PostgreSQL form for `rows_together`, made once."""
+        if self._compiled is None:
+            made = self.on(conn)
+            compiled = cast(SQLCompiler, cast(sa.ClauseElement, made).compile(dialect=conn.dialect))
+            result_types = [column.type for column in compiled._result_columns]
+            if any(t.result_processor(conn.dialect, None) for t in result_types):
+                # Rows come back as psycopg makes them: a column SQLAlchemy would convert
+                # needs the statement run through SQLAlchemy instead.
+                raise TypeError(f"a column of this statement needs converting: {made}")
+            processors = {
+                name: process
+                for name, bind in compiled.binds.items()
+                if (process := bind.type.bind_processor(conn.dialect)) is not None
+            }
+            self._compiled = _Compiled(str(compiled), compiled, processors)
+        return self._compiled
 
     def on(self, conn: Connection) -> sa.Executable:
         dialect = conn.dialect.name
@@ -69,3 +114,49 @@ class Statement:
                 made = self._build(_json_each)
             self._made[dialect] = made
         return made
+
+
+def rows_together(
+    conn: Connection, batch: Sequence[tuple[Statement, Mapping[str, Any]]]
+) -> list[list[Any]]:
+    """The rows of each of `batch`'s statements, run with its parameters, in order. On
+    PostgreSQL all of them go in one round trip (psycopg's pipeline mode), their rows as
+    named tuples with the values SQLAlchemy would give (`Statement.compiled` refuses a
+    statement whose columns it would convert); a statement is a round trip of its own
+    otherwise, and each of a page's was also a wait for the server and a wake-up, on both
+    sides (issue 11). Elsewhere they run one by one. Failures are raised as SQLAlchemy
+    raises them (`aloft.storage.failures.retry_reason` reads them)."""
+    if conn.dialect.name != "postgresql":
+        return [list(conn.execute(statement.on(conn), params)) for statement, params in batch]
+    raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+    info = conn.connection.info
+    sql, values = "", {}
+    try:
+        cursors = []
+        with raw.pipeline():
+            # As `aloft.storage.database` does for a statement marked GENERIC_PLAN (every
+            # Statement is), in a read only.
+            if raw.autocommit and info.get(PLAN_MODE_KEY) is not True:
+                info.pop(PLAN_MODE_KEY, None)  # unknown until the pipeline succeeds
+                raw.execute(PLAN_MODE[True])
+            for statement, params in batch:
+                made = statement.compiled(conn)
+                sql, values = made.sql, made.values(params)
+                cursor = raw.cursor(row_factory=namedtuple_row)
+                cursor.execute(sql, values)
+                cursors.append(cursor)
+        if raw.autocommit:
+            info[PLAN_MODE_KEY] = True
+        return [cursor.fetchall() for cursor in cursors]
+    except psycopg.Error as exc:
+        invalidated = conn.dialect.is_disconnect(exc, raw, None)  # type: ignore[arg-type]
+        if invalidated:
+            conn.invalidate()
+        raise sa.exc.DBAPIError.instance(
+            sql,
+            values,
+            exc,
+            psycopg.Error,
+            connection_invalidated=invalidated,
+            dialect=conn.dialect,
+        ) from exc
