@@ -9,7 +9,9 @@ from sqlalchemy.engine import Connection
 
 from aloft.config import Settings
 from aloft.storage.database import Database, Policy, create_engine
-from aloft.storage.statement import GENERIC_PLAN
+from aloft.storage.failures import retry_reason
+from aloft.storage.schema import tags
+from aloft.storage.statement import GENERIC_PLAN, Statement, rows_together
 
 # Whether the statement runs inside a transaction begun before it: in autocommit, each
 # statement is its own transaction and starts with it.
@@ -105,5 +107,72 @@ def test_a_read_plans_once_what_is_marked_generic_and_leaves_the_rest(settings: 
         assert db.read(lambda conn: conn.execute(marked).scalar()) == "force_generic_plan"
         # The write's unmarked statement is left as the read before it left the connection.
         assert db.write(lambda conn: conn.execute(_PLAN_MODE).scalar()) == "force_generic_plan"
+    finally:
+        db.dispose()
+
+
+_TAGS = Statement(lambda among: sa.select(tags.c.id, tags.c.name).where(among(tags.c.id, "ids")))
+_NAMED = Statement(lambda among: sa.select(tags.c.id).where(among(tags.c.name, "names")))
+
+
+def test_statements_run_together_give_what_each_gives_alone(settings: Settings) -> None:
+    """`rows_together` (one round trip on PostgreSQL) gives each statement's rows, with the
+    values and the attribute names that running it alone gives, in order."""
+    db = Database.from_settings(settings)
+    try:
+        db.write(
+            lambda conn: conn.execute(
+                sa.insert(tags), [{"id": i, "name": f"tag{i}"} for i in range(1, 6)]
+            )
+        )
+        batch = [(_TAGS, {"ids": [2, 4, 9]}), (_NAMED, {"names": ["tag5"]}), (_TAGS, {"ids": []})]
+
+        def both(conn: Connection) -> tuple[list[list[tuple]], list[list[tuple]]]:
+            together = rows_together(conn, batch)
+            alone = [list(conn.execute(s.on(conn), p)) for s, p in batch]
+            return [sorted(tuple(r) for r in rows) for rows in together], [
+                sorted(tuple(r) for r in rows) for rows in alone
+            ]
+
+        together, alone = db.read(both)
+        assert together == alone == [[(2, "tag2"), (4, "tag4")], [(5,)], []]
+        names = db.read(lambda conn: [r.name for r in rows_together(conn, batch[:1])[0]])
+        assert sorted(names) == ["tag2", "tag4"]
+    finally:
+        db.dispose()
+
+
+def test_statements_run_together_fail_as_sqlalchemy_fails(settings: Settings) -> None:
+    """A connection lost under `rows_together` is raised as SQLAlchemy raises it, so that
+    a read is retried on a fresh connection (a failover), as any other statement's."""
+    db = Database.from_settings(settings)
+    if not db.is_postgres:
+        db.dispose()
+        return
+    try:
+
+        def lost(conn: Connection) -> None:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with db.engine.connect() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+            rows_together(conn, [(_TAGS, {"ids": [1]})])
+
+        with db.engine.connect() as conn:
+            try:
+                lost(conn)
+            except sa.exc.DBAPIError as exc:
+                assert retry_reason(exc) is not None, exc
+            else:
+                raise AssertionError("a terminated connection answered")
+        # And a read unit does retry it: the second attempt runs on a fresh connection.
+        tries: list[int] = []
+
+        def unit(conn: Connection) -> int:
+            tries.append(1)
+            if len(tries) == 1:
+                lost(conn)
+            return len(rows_together(conn, [(_TAGS, {"ids": [1]})])[0])
+
+        assert db.read(unit) == 0 and len(tries) == 2
     finally:
         db.dispose()

@@ -1,14 +1,15 @@
 """Batch loading: everything a page of statuses or accounts needs, in a fixed number of
 queries whatever the page size (no N+1).
 
-For a page of statuses (its rows given): the reblogged originals (one query, only for a page
-with reblogs), every author (one), the facts (one: hashtags, mentions and, for a signed-in
-viewer, their favourites, bookmarks, reblogs, pins and muted threads among the page), media
-attachments (one) and apps (one, only for statuses posted through one): at most five; then
-polls (one, only for a page that has some) and the viewer's votes in them (one): at most
-seven; then the viewer's filters (one, `aloft.services.filtering`, only for a viewer who
-has any: the facts say), whose results are `filtered`: at most eight. Counts come from
-counter columns on the rows themselves.
+For a page of statuses (its rows given, with the originals they reblog when the page's
+statement brought them, `timelines._rows`): the reblogged originals still missing (one
+query), then every author (one), the facts (one: hashtags, mentions and, for a signed-in
+viewer, their favourites, bookmarks, reblogs, pins and muted threads among the page),
+media attachments (one) and apps (one, only for statuses posted through one), these four
+in one round trip on PostgreSQL (`storage.statement.rows_together`); then polls (one, only
+for a page that has some) and the viewer's votes in them (one); then the viewer's filters
+(one, `aloft.services.filtering`, only for a viewer who has any: the facts say), whose
+results are `filtered`. Counts come from counter columns on the rows themselves.
 """
 
 from __future__ import annotations
