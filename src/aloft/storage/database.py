@@ -65,7 +65,7 @@ from aloft.storage.failures import (
     StalePrimary,
     retry_reason,
 )
-from aloft.storage.statement import PLAN, PLAN_MODE, PLAN_MODE_KEY
+from aloft.storage.statement import PLAN, plan_switch
 from aloft.storage.watchdog import WATCHDOG
 
 T = TypeVar("T")
@@ -257,16 +257,14 @@ def _postgres_engine(url: sa.URL, fence: TimelineFence | None = None) -> Engine:
         # force_generic_plan and any other with the server's own choice; the connection
         # remembers which it has, so a SET is sent only when that changes. A write's
         # transaction sends no SET (a SET there would be undone by a rollback, and each
-        # would be one more round trip while rows are locked): its statements, all by key,
-        # run under whichever the connection has, and are planned alike under both.
+        # would be one more round trip while rows are locked): its statements run under
+        # whichever mode the connection has.
         options = context.execution_options if context is not None else {}
         if options.get("isolation_level") != "AUTOCOMMIT":
             return
-        generic = options.get(PLAN) == "generic"
-        info = conn.connection.info
-        if info.get(PLAN_MODE_KEY, False) is not generic:
-            cursor.execute(PLAN_MODE[generic])
-            info[PLAN_MODE_KEY] = generic
+        switch = plan_switch(conn.connection.info, options.get(PLAN) == "generic")
+        if switch is not None:
+            cursor.execute(switch)
 
     @sa.event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:

@@ -44,6 +44,15 @@ PLAN_MODE = {
 PLAN_MODE_KEY = "generic_plan"
 
 
+def plan_switch(info: dict[str, Any], generic: bool) -> str | None:
+    """The SET that puts a connection in the plan mode wanted (generic or the server's
+    own), or None when its `info` says it is in it already; `info` then says it is."""
+    if info.get(PLAN_MODE_KEY, False) is generic:
+        return None
+    info[PLAN_MODE_KEY] = generic
+    return PLAN_MODE[generic]
+
+
 class JsonIds(sa.types.TypeDecorator[list[int]]):
     """A list of integers bound as one JSON array (for SQLite's json_each)."""
 
@@ -129,24 +138,21 @@ def rows_together(
     if conn.dialect.name != "postgresql":
         return [list(conn.execute(statement.on(conn), params)) for statement, params in batch]
     raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
-    info = conn.connection.info
     sql, values = "", {}
     try:
         cursors = []
         with raw.pipeline():
             # As `aloft.storage.database` does for a statement marked GENERIC_PLAN (every
             # Statement is), in a read only.
-            if raw.autocommit and info.get(PLAN_MODE_KEY) is not True:
-                info.pop(PLAN_MODE_KEY, None)  # unknown until the pipeline succeeds
-                raw.execute(PLAN_MODE[True])
+            switch = plan_switch(conn.connection.info, True) if raw.autocommit else None
+            if switch is not None:
+                raw.execute(switch)
             for statement, params in batch:
                 made = statement.compiled(conn)
                 sql, values = made.sql, made.values(params)
                 cursor = raw.cursor(row_factory=namedtuple_row)
                 cursor.execute(sql, values)
                 cursors.append(cursor)
-        if raw.autocommit:
-            info[PLAN_MODE_KEY] = True
         return [cursor.fetchall() for cursor in cursors]
     except psycopg.Error as exc:
         invalidated = conn.dialect.is_disconnect(exc, raw, None)  # type: ignore[arg-type]
