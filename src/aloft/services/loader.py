@@ -159,8 +159,10 @@ def load_statuses(
     rows: Sequence[Row],
     viewer_id: int | None,
     bundle: Bundle | None = None,
+    accounts: Iterable[int] = (),
 ) -> Bundle:
-    """A Bundle for `rows` (full `statuses` rows) as seen by `viewer_id`."""
+    """A Bundle for `rows` (full `statuses` rows) as seen by `viewer_id`, with the
+    `accounts` the page also shows (a notification's sender) loaded with the authors."""
     bundle = bundle or Bundle()
     bundle.viewer_id = viewer_id
     for row in rows:
@@ -174,7 +176,7 @@ def load_statuses(
     # Authors, facts, media and apps depend only on the rows: one round trip on PostgreSQL
     # (`rows_together`).
     batch: list[tuple[Statement, dict[str, Any]]] = []
-    account_ids = list({r.account_id for r in all_rows} - bundle.accounts.keys())
+    account_ids = list({r.account_id for r in all_rows}.union(accounts) - bundle.accounts.keys())
     if account_ids:
         batch.append((_ACCOUNTS, {"ids": account_ids}))
     if content_ids:

@@ -194,9 +194,8 @@ def _bundle(
     conn: Connection, rows: Sequence[Row], viewer_id: int, more_accounts: Sequence[int] = ()
 ) -> Bundle:
     shown = status_rows(conn, {r.status_id for r in rows if r.status_id})
-    bundle = load_statuses(conn, shown, viewer_id)
-    load_accounts(conn, {r.from_account_id for r in rows} | set(more_accounts), bundle)
-    return bundle
+    senders = {r.from_account_id for r in rows} | set(more_accounts)
+    return load_statuses(conn, shown, viewer_id, accounts=senders)
 
 
 def _unfiltered(bundle: Bundle, rows: Sequence[Row]) -> list[Row]:

@@ -135,6 +135,8 @@ def rows_together(
     otherwise, and each of a page's was also a wait for the server and a wake-up, on both
     sides (issue 11). Elsewhere they run one by one. Failures are raised as SQLAlchemy
     raises them (`aloft.storage.failures.retry_reason` reads them)."""
+    if not batch:
+        return []
     if conn.dialect.name != "postgresql":
         return [list(conn.execute(statement.on(conn), params)) for statement, params in batch]
     raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
