@@ -329,15 +329,10 @@ def for_scheduled(conn: Connection, scheduled_ids: Sequence[int]) -> dict[int, l
     return out
 
 
-def for_statuses(conn: Connection, status_ids: Sequence[int]) -> dict[int, list[Row]]:
-    """Attachments of these statuses, in their order: one query (aloft.services.loader)."""
-    if not status_ids:
-        return {}
-    return by_status(conn.execute(FOR_STATUSES.on(conn), {"ids": list(status_ids)}))
-
-
 def by_status(rows: Iterable[Row]) -> dict[int, list[Row]]:
-    """`FOR_STATUSES`' rows (parameter `ids`: the statuses), by status, in their order."""
+    """`FOR_STATUSES`' rows (parameter `ids`: the statuses), by status, in their order:
+    the attachments of a page's statuses (`aloft.services.loader` runs it with its other
+    batches)."""
     out: dict[int, list[Row]] = {}
     for row in rows:
         out.setdefault(row.status_id, []).append(row)
