@@ -2,7 +2,10 @@
 round trips of a page's nine) and with JIT off for the connection; on SQLite in one read
 transaction, one snapshot. A write is one transaction on both."""
 
+import functools
 import sqlite3
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +14,7 @@ from sqlalchemy.engine import Connection
 from aloft.config import Settings
 from aloft.storage.database import Database, Policy, create_engine
 from aloft.storage.failures import retry_reason
-from aloft.storage.schema import tags
+from aloft.storage.schema import accounts, tags
 from aloft.storage.statement import GENERIC_PLAN, Statement, rows_together
 
 # Whether the statement runs inside a transaction begun before it: in autocommit, each
@@ -143,13 +146,88 @@ def test_statements_run_together_give_what_each_gives_alone(settings: Settings) 
         db.dispose()
 
 
+# Booleans and timestamps (SQLite gives them as integers and text), a LIMIT written into
+# the SQL, and an IN of constants expanded into parameters: what the page statements have.
+_CONVERTED = Statement(
+    lambda among: (
+        sa.select(accounts.c.id, accounts.c.locked, accounts.c.created_at)
+        .where(among(accounts.c.id, "ids"), accounts.c.default_privacy.in_(["public", "unlisted"]))
+        .order_by(accounts.c.id)
+        .limit(sa.bindparam("n", type_=sa.Integer, literal_execute=True))
+    )
+)
+
+
+def test_statements_run_together_convert_values_as_sqlalchemy_does(settings: Settings) -> None:
+    """On both engines `rows_together` gives booleans, timestamps and the rows of a page
+    (its limit written into the SQL, once for each limit) exactly as SQLAlchemy gives
+    them, and the engine's listeners see each statement."""
+    db = Database.from_settings(settings)
+    at = datetime(2026, 11, 30, 12, 34, 56, 789012, tzinfo=UTC)
+    try:
+        made: list[dict[str, Any]] = [
+            {
+                "id": i,
+                "username": f"u{i}",
+                "username_lower": f"u{i}",
+                "email": f"u{i}@example.org",
+                "password_hash": "-",
+                "locked": i % 2 == 0,
+                "created_at": at,
+            }
+            for i in range(1, 5)
+        ]
+        db.write(lambda conn: conn.execute(sa.insert(accounts), made))
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+            seen.append(sql)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+
+        def both(conn: Connection, n: int) -> tuple[list[tuple], list[tuple]]:
+            params: dict[str, Any] = {"ids": [1, 2, 3, 4], "n": n}
+            together = [tuple(r) for r in rows_together(conn, [(_CONVERTED, params)])[0]]
+            alone = [tuple(r) for r in conn.execute(_CONVERTED.on(conn), params)]
+            return together, alone
+
+        for n in (3, 2, 3):
+            together, alone = db.read(functools.partial(both, n=n))
+            assert together == alone, (together, alone)
+            assert [(i, locked) for i, locked, _ in together] == [
+                (1, False),
+                (2, True),
+                (3, False),
+            ][:n]
+            # SQLite keeps no zone: SQLAlchemy gives its timestamps naive, and so do we.
+            assert all(created.replace(tzinfo=UTC) == at for *_, created in together)
+            assert all(type(locked) is bool for _, locked, _ in together)
+        assert sum("FROM accounts" in sql for sql in seen) == 6, seen
+    finally:
+        db.dispose()
+
+
+def test_a_statement_run_together_fails_as_sqlalchemy_fails(settings: Settings) -> None:
+    """A statement the database refuses is raised as SQLAlchemy raises it, on both engines."""
+    db = Database.from_settings(settings)
+    missing = sa.table("no_such_table", sa.column("id", sa.BigInteger))
+    wrong = Statement(lambda among: sa.select(missing.c.id).where(among(missing.c.id, "ids")))
+    try:
+        with pytest.raises(sa.exc.ProgrammingError if db.is_postgres else sa.exc.OperationalError):
+            db.read(
+                lambda conn: rows_together(conn, [(_TAGS, {"ids": [1]}), (wrong, {"ids": [1]})])
+            )
+    finally:
+        db.dispose()
+
+
 def test_statements_run_together_fail_as_sqlalchemy_fails(settings: Settings) -> None:
     """A connection lost under `rows_together` is raised as SQLAlchemy raises it, so that
     a read is retried on a fresh connection (a failover), as any other statement's."""
     db = Database.from_settings(settings)
     if not db.is_postgres:
         db.dispose()
-        pytest.skip("SQLite runs a batch one statement at a time, through SQLAlchemy")
+        pytest.skip("a SQLite database has no server connection to lose")
     try:
 
         def lost(conn: Connection) -> None:

@@ -9,7 +9,9 @@ write path short during a failover.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -33,7 +35,7 @@ from aloft.storage.schema import (
     tag_follows,
     tags,
 )
-from aloft.storage.statement import GENERIC_PLAN
+from aloft.storage.statement import GENERIC_PLAN, Statement, rows_together
 
 Result = tuple[Page[Row], Bundle]
 
@@ -53,11 +55,8 @@ def _run(
     its rows merged with the first's (the page of the union, without an OR that would spoil
     each one's plan)."""
     first = page.apply(query.with_only_columns(statuses.c.id), statuses.c.id)
-    pages: list[tuple[sa.CompoundSelect, dict[str, object]]] = [
-        (_rows(first), {}),
-        *((_rows(page.apply(q, key)), {}) for q, key in also),
-    ]
-    return _page(conn, pages, page, viewer_id)
+    queries = [_rows(first), *(_rows(page.apply(q, key)) for q, key in also)]
+    return _page(conn, [conn.execute(q) for q in queries], page, viewer_id)
 
 
 def _rows(ids: sa.Select) -> sa.CompoundSelect:
@@ -80,17 +79,14 @@ def _rows(ids: sa.Select) -> sa.CompoundSelect:
 
 
 def _page(
-    conn: Connection,
-    pages: list[tuple[sa.CompoundSelect, dict[str, object]]],
-    page: PageRequest,
-    viewer_id: int | None,
+    conn: Connection, results: Iterable[Iterable[Any]], page: PageRequest, viewer_id: int | None
 ) -> Result:
-    """Run the row queries `pages` (each `_rows` of an id query with its cursors and limit),
-    each with its parameters, merge them by id, and load everything the page shows."""
-    found: dict[int, Row] = {}
-    originals: dict[int, Row] = {}
-    for q, params in pages:
-        for row in conn.execute(q, params):
+    """The rows of the row queries of one page (each `_rows` of an id query with its
+    cursors and limit), merged by id, and everything the page shows loaded."""
+    found: dict[int, Any] = {}
+    originals: dict[int, Any] = {}
+    for result in results:
+        for row in result:
             (originals if row.original else found)[row.id] = row
     ordered = page.finish(sorted(found, reverse=page.min_id is None)[: page.limit])
     rows = [found[i] for i in ordered]
@@ -106,24 +102,27 @@ SQLITE_WALK_FROM = 200
 # What the home page needs to know first, in one statement: rows (0, how many accounts the
 # viewer follows), which picks SQLite's plan, and (1, tag id) for each hashtag it follows.
 _FOLLOWING, _TAG_FOLLOWED = 0, 1
-_PREFACE = sa.union_all(
-    sa.select(sa.literal(_FOLLOWING, sa.Integer), accounts.c.following_count).where(
-        accounts.c.id == sa.bindparam("me", type_=accounts.c.id.type)
-    ),
-    sa.select(sa.literal(_TAG_FOLLOWED, sa.Integer), tag_follows.c.tag_id).where(
-        tag_follows.c.account_id == sa.bindparam("me", type_=accounts.c.id.type)
-    ),
-).execution_options(**GENERIC_PLAN)
+_PREFACE = Statement.of(
+    sa.union_all(
+        sa.select(sa.literal(_FOLLOWING, sa.Integer), accounts.c.following_count).where(
+            accounts.c.id == sa.bindparam("me", type_=accounts.c.id.type)
+        ),
+        sa.select(sa.literal(_TAG_FOLLOWED, sa.Integer), tag_follows.c.tag_id).where(
+            tag_follows.c.account_id == sa.bindparam("me", type_=accounts.c.id.type)
+        ),
+    )
+)
 
 
 # The page queries below are built once per engine, viewer kind and cursor shape, with the
 # viewer, the time and the cursors as parameters: building a statement and its cache key
-# took more Python time than running it (issue 11). functools.cache keeps each; their
-# arguments are the few flags that change a statement's SQL, never a request's values.
+# took more Python time than running it (issue 11), and they run through `rows_together`,
+# compiled once. functools.cache keeps each; their arguments are the few flags that change
+# a statement's SQL, never a request's values.
 
 
 @functools.cache
-def _home_page(postgres: bool, walk: bool, shape: Shape) -> sa.CompoundSelect:
+def _home_page(postgres: bool, walk: bool, shape: Shape) -> Statement:
     """The home timeline's page of followed accounts' statuses (`_rows`)."""
     me = sa.bindparam("me", type_=accounts.c.id.type)
     at = sa.bindparam("at", type_=mutes.c.expires_at.type)
@@ -151,16 +150,16 @@ def _home_page(postgres: bool, walk: bool, shape: Shape) -> sa.CompoundSelect:
     query = query.where(
         sa.or_(statuses.c.account_id == me, statuses.c.account_id.not_in(exclusive))
     )
-    return _rows(bound(shape, query, statuses.c.id))
+    return Statement.of(_rows(bound(shape, query, statuses.c.id)))
 
 
 @functools.cache
-def _tag_page(shape: Shape) -> sa.CompoundSelect:
+def _tag_page(shape: Shape) -> Statement:
     """The home timeline's page of one followed hashtag's statuses (`_rows`)."""
     me = sa.bindparam("me", type_=accounts.c.id.type)
     at = sa.bindparam("at", type_=mutes.c.expires_at.type)
     query, key = hashtags.followed_tag_statuses(me, at)
-    return _rows(bound(shape, query, key))
+    return Statement.of(_rows(bound(shape, query, key)))
 
 
 def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
@@ -169,24 +168,31 @@ def home(db: Database, viewer: Viewer, page: PageRequest) -> Result:
     params = {"me": me, "at": datetime.now(UTC)} | page.values()
 
     def unit(conn: Connection) -> Result:
+        batch = [(_PREFACE, params)]
+        if db.is_postgres:
+            # The page does not wait for the preface on PostgreSQL: one round trip for both.
+            batch.append((_home_page(True, False, page.shape), params))
+        preface, *results = rows_together(conn, batch)
         following, tag_ids = 0, []
-        for kind, value in conn.execute(_PREFACE, params):
+        for kind, value in preface:
             if kind == _FOLLOWING:
                 following = value
             else:
                 tag_ids.append(value)
-        walk = not db.is_postgres and following >= SQLITE_WALK_FROM
-        pages = [(_home_page(db.is_postgres, walk, page.shape), params)]
+        pages = []
+        if not db.is_postgres:
+            pages.append((_home_page(False, following >= SQLITE_WALK_FROM, page.shape), params))
         # Public statuses with a hashtag the viewer follows, as Mastodon's home shows them.
         for tag in tag_ids:
             pages.append((_tag_page(page.shape), params | {"tag": tag}))
-        return page_shown(_page(conn, pages, page, me), "home")
+        results += rows_together(conn, pages)
+        return page_shown(_page(conn, results, page, me), "home")
 
     return db.read(unit)
 
 
 @functools.cache
-def _public_page(signed_in: bool, only_media: bool, shape: Shape) -> sa.CompoundSelect:
+def _public_page(signed_in: bool, only_media: bool, shape: Shape) -> Statement:
     """The public timeline's page (`_rows`)."""
     me = sa.bindparam("me", type_=accounts.c.id.type) if signed_in else None
     at = sa.bindparam("at", type_=mutes.c.expires_at.type)
@@ -201,7 +207,7 @@ def _public_page(signed_in: bool, only_media: bool, shape: Shape) -> sa.Compound
     )
     if only_media:
         query = query.where(WITH_MEDIA)
-    return _rows(bound(shape, query, statuses.c.id))
+    return Statement.of(_rows(bound(shape, query, statuses.c.id)))
 
 
 def public(db: Database, viewer: Viewer, page: PageRequest, only_media: bool = False) -> Result:
@@ -209,7 +215,11 @@ def public(db: Database, viewer: Viewer, page: PageRequest, only_media: bool = F
     me = viewer.account_id
     query = _public_page(me is not None, only_media, page.shape)
     params: dict[str, object] = {"me": me, "at": datetime.now(UTC), **page.values()}
-    return db.read(lambda conn: page_shown(_page(conn, [(query, params)], page, me), "public"))
+    return db.read(
+        lambda conn: page_shown(
+            _page(conn, rows_together(conn, [(query, params)]), page, me), "public"
+        )
+    )
 
 
 def tag(

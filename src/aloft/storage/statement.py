@@ -1,20 +1,23 @@
-"""Statements built once per process and dialect, with their lists as one parameter.
+"""Statements built once per process and dialect, with their lists as one parameter, and
+run by the driver from SQL compiled once.
 
-A service that runs the same query on every request (the loader's batch queries) builds it
-with `Statement(build)`: `build(among)` makes the statement once per dialect, where
-`among(column, name)` is `column IN <the list given as parameter name>`, the list bound as
-ONE parameter: `column IN (SELECT value FROM json_each(:name))` with the list as JSON text
-on SQLite, `column = ANY(:name)` with one array on PostgreSQL. An expanding IN of n values
-is n parameters, rendered into the SQL again on every call (a third of a home page's
-Python time on SQLite, and a new statement for SQLite to prepare for every n), and on
-PostgreSQL each gets its cast. Building a statement and its cache key on every call was
-most of the loader's Python time (issue 11).
-"""
+A service that runs the same query on every request (the loader's batch queries, the
+timelines' pages) builds it with `Statement(build)`: `build(among)` makes the statement
+once per dialect, where `among(column, name)` is `column IN <the list given as parameter
+name>`, the list bound as ONE parameter: `column IN (SELECT value FROM json_each(:name))`
+with the list as JSON text on SQLite, `column = ANY(:name)` with one array on PostgreSQL.
+An expanding IN of n values is n parameters, rendered into the SQL again on every call (a
+third of a home page's Python time on SQLite, and a new statement for SQLite to prepare
+for every n), and on PostgreSQL each gets its cast. Building a statement and its cache key
+on every call was most of the loader's Python time (issue 11). `rows_together` runs them
+without SQLAlchemy's execution around each (its cache key, its result object), which cost
+a home page a third of its CPU time once the queries were quick."""
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
@@ -72,19 +75,86 @@ def _any(column: ColumnElement, name: str) -> ColumnElement[bool]:
     return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Compiled:
-    """A statement as psycopg is given it: its SQL, and how to make its parameters."""
+    """A statement as the driver is given it by `rows_together`: its SQL, how to make its
+    parameters, and (SQLite) how to make its rows."""
 
     sql: str
     compiled: SQLCompiler
     processors: Mapping[str, Callable[[Any], Any]]
+    # SQLite's parameters are positional (`?`): their names in order. None on PostgreSQL.
+    positions: Sequence[str] | None
+    # SQLite: the cursor's row factory, a named tuple of each row with the values
+    # SQLAlchemy would give (its booleans and timestamps converted as it converts them).
+    make_row: Callable[[Any, tuple[Any, ...]], Any] | None
+    # The parameters written into the SQL, or expanded into one parameter per value (a
+    # page's limit, an IN of constants), and what each of their values seen makes.
+    postcompiled: Sequence[str] = ()
+    written: dict[tuple[Any, ...], _Written] = field(default_factory=dict)
 
-    def values(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def prepare(self, params: Mapping[str, Any]) -> tuple[str, Any]:
+        """The SQL and the driver's parameters for a run with `params`."""
         values = dict(self.compiled.construct_params(dict(params)))
+        sql, positions = self.sql, self.positions
+        if self.postcompiled:
+            key = tuple(_frozen(values[name]) for name in self.postcompiled)
+            written = self.written.get(key)
+            if written is None:
+                written = self.written[key] = self._write(values)
+            sql, positions = written.sql, written.positions
+            for name in self.postcompiled:
+                del values[name]
+            values.update(written.values)
         for name, process in self.processors.items():
-            values[name] = process(values[name])
-        return values
+            if name in values:
+                values[name] = process(values[name])
+        if positions is None:
+            return sql, values
+        return sql, tuple(values[name] for name in positions)
+
+    def _write(self, values: Mapping[str, Any]) -> _Written:
+        state = self.compiled.construct_expanded_state(dict(values))
+        made = {}
+        for name in (n for p in self.postcompiled for n in state.parameter_expansion.get(p, ())):
+            process = state.processors.get(name)
+            made[name] = process(state.parameters[name]) if process else state.parameters[name]
+        positions = state.positiontup if self.positions is not None else None
+        return _Written(state.statement, positions, made)
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A statement's SQL with its post-compiled parameters' values written in: its
+    positions (SQLite), and the values of the parameters a list was expanded into."""
+
+    sql: str
+    positions: Sequence[str] | None
+    values: Mapping[str, Any]
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _row_factory(
+    names: Sequence[str], converters: Sequence[Callable[[Any], Any] | None]
+) -> Callable[[Any, tuple[Any, ...]], Any]:
+    """A sqlite3 row factory: each row as a named tuple of `names`, its values passed
+    through their `converters` (None: as the driver gives it)."""
+    row = collections.namedtuple("Row", names, rename=True)  # type: ignore[misc]
+    converting = [(i, convert) for i, convert in enumerate(converters) if convert is not None]
+    make = tuple.__new__
+    if not converting:
+        return lambda _cursor, values: make(row, values)
+
+    def converted(_cursor: Any, values: tuple[Any, ...]) -> Any:
+        out = list(values)
+        for i, convert in converting:
+            out[i] = convert(out[i])
+        return make(row, out)
+
+    return converted
 
 
 class Statement:
@@ -93,25 +163,50 @@ class Statement:
     def __init__(self, build: Callable[[Among], sa.Executable]) -> None:
         self._build = build
         self._made: dict[str, sa.Executable] = {}
-        self._compiled: _Compiled | None = None
+        self._compiled: dict[str, _Compiled] = {}
+
+    @classmethod
+    def of(cls, statement: sa.Executable) -> Statement:
+        """A Statement of one built already (for the dialects it is right for)."""
+        return cls(lambda _among: statement)
 
     def compiled(self, conn: Connection) -> _Compiled:
-        """The PostgreSQL form for `rows_together`, made once."""
-        if self._compiled is None:
-            made = self.on(conn)
-            compiled = cast(SQLCompiler, cast(sa.ClauseElement, made).compile(dialect=conn.dialect))
-            result_types = [column.type for column in compiled._result_columns]
-            if any(t.result_processor(conn.dialect, None) for t in result_types):
-                # Rows come back as psycopg makes them: a column SQLAlchemy would convert
-                # needs the statement run through SQLAlchemy instead.
-                raise TypeError(f"a column of this statement needs converting: {made}")
-            processors = {
-                name: process
-                for name, bind in compiled.binds.items()
-                if (process := bind.type.bind_processor(conn.dialect)) is not None
-            }
-            self._compiled = _Compiled(str(compiled), compiled, processors)
-        return self._compiled
+        """The form `rows_together` runs, made once per dialect."""
+        dialect = conn.dialect
+        found = self._compiled.get(dialect.name)
+        if found is not None:
+            return found
+        made = self.on(conn)
+        compiled = cast(SQLCompiler, cast(sa.ClauseElement, made).compile(dialect=dialect))
+        columns = compiled._result_columns
+        sqlite = dialect.name == "sqlite"
+        # SQLite gives booleans as integers and timestamps as text: SQLAlchemy's own
+        # converters, run on each row. (The PostgreSQL dialect's want the driver's type
+        # codes, which a compiled statement does not have.)
+        types = [c.type.dialect_impl(dialect) if sqlite else c.type for c in columns]
+        converters = [t.result_processor(dialect, None) for t in types]
+        if not sqlite and any(converters):
+            # psycopg makes the rows: a column SQLAlchemy would convert needs the statement
+            # run through SQLAlchemy instead.
+            raise TypeError(f"a column of this statement needs converting: {made}")
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
+        processors = {
+            name: process
+            for name, bind in binds.items()
+            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        found = _Compiled(
+            str(compiled),
+            compiled,
+            processors,
+            positions=list(compiled.positiontup or ()) if sqlite else None,
+            make_row=_row_factory([c.keyname for c in columns], converters) if sqlite else None,
+            postcompiled=[
+                name for name, bind in binds.items() if bind.literal_execute or bind.expanding
+            ],
+        )
+        self._compiled[dialect.name] = found
+        return found
 
     def on(self, conn: Connection) -> sa.Executable:
         dialect = conn.dialect.name
@@ -128,43 +223,61 @@ class Statement:
 def rows_together(
     conn: Connection, batch: Sequence[tuple[Statement, Mapping[str, Any]]]
 ) -> list[list[Any]]:
-    """The rows of each of `batch`'s statements, run with its parameters, in order. On
-    PostgreSQL all of them go in one round trip (psycopg's pipeline mode), their rows as
-    named tuples with the values SQLAlchemy would give (`Statement.compiled` refuses a
-    statement whose columns it would convert); a statement is a round trip of its own
+    """The rows of each of `batch`'s statements, run with its parameters, in order, as
+    named tuples with the values SQLAlchemy would give. The driver runs them, from SQL
+    compiled once: SQLAlchemy's work around each execution (its cache key, its result
+    object) cost more than SQLite's to run one (issue 11). On PostgreSQL all of them go in
+    one round trip (psycopg's pipeline mode; `Statement.compiled` refuses a statement
+    whose columns SQLAlchemy would convert): a statement is a round trip of its own
     otherwise, and each of a page's was also a wait for the server and a wake-up, on both
-    sides (issue 11). Elsewhere they run one by one. Failures are raised as SQLAlchemy
-    raises them (`aloft.storage.failures.retry_reason` reads them)."""
+    sides. The engine's `before_cursor_execute` listeners see each statement, without an
+    execution context. Failures are raised as SQLAlchemy raises them
+    (`aloft.storage.failures.retry_reason` reads them)."""
     if not batch:
         return []
-    if conn.dialect.name != "postgresql":
-        return [list(conn.execute(statement.on(conn), params)) for statement, params in batch]
-    raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
-    sql, values = "", {}
+    if not conn.in_transaction():
+        conn.begin()  # as `conn.execute` would (SQLite's BEGIN is the engine's listener)
+    dispatch = conn.dispatch.before_cursor_execute
+    raw = conn.connection.driver_connection
+    sql, values = "", None
     try:
-        cursors = []
-        with raw.pipeline():
-            # As `aloft.storage.database` does for a statement marked GENERIC_PLAN (every
-            # Statement is), in a read only.
-            switch = plan_switch(conn.connection.info, True) if raw.autocommit else None
-            if switch is not None:
-                raw.execute(switch)
+        if conn.dialect.name != "postgresql":
+            out = []
             for statement, params in batch:
                 made = statement.compiled(conn)
-                sql, values = made.sql, made.values(params)
-                cursor = raw.cursor(row_factory=namedtuple_row)
+                sql, values = made.prepare(params)
+                cursor = raw.cursor()  # type: ignore[union-attr]
+                cursor.row_factory = made.make_row
+                if dispatch:
+                    dispatch(conn, cursor, sql, values, None, False)
+                out.append(cursor.execute(sql, values).fetchall())
+            return out
+        pg = cast("psycopg.Connection[Any]", raw)
+        cursors = []
+        with pg.pipeline():
+            # As `aloft.storage.database` does for a statement marked GENERIC_PLAN (every
+            # Statement is), in a read only.
+            switch = plan_switch(conn.connection.info, True) if pg.autocommit else None
+            if switch is not None:
+                pg.execute(switch)
+            for statement, params in batch:
+                made = statement.compiled(conn)
+                sql, values = made.prepare(params)
+                cursor = pg.cursor(row_factory=namedtuple_row)
+                if dispatch:
+                    dispatch(conn, cursor, sql, values, None, False)
                 cursor.execute(sql, values)
                 cursors.append(cursor)
         return [cursor.fetchall() for cursor in cursors]
-    except psycopg.Error as exc:
-        invalidated = conn.dialect.is_disconnect(exc, raw, None)  # type: ignore[arg-type]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        invalidated = conn.dialect.is_disconnect(exc, raw, None)
         if invalidated:
             conn.invalidate()
         raise sa.exc.DBAPIError.instance(
             sql,
             values,
             exc,
-            psycopg.Error,
+            conn.dialect.loaded_dbapi.Error,
             connection_invalidated=invalidated,
             dialect=conn.dialect,
         ) from exc
