@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -220,6 +221,12 @@ class Statement:
         return made
 
 
+def rows(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> list[Any]:
+    """`statement`'s rows (none for one that returns none), run as `rows_together` runs
+    each of its statements."""
+    return rows_together(conn, [(statement, params)])[0]
+
+
 def rows_together(
     conn: Connection, batch: Sequence[tuple[Statement, Mapping[str, Any]]]
 ) -> list[list[Any]]:
@@ -254,10 +261,12 @@ def rows_together(
             return out
         pg = cast("psycopg.Connection[Any]", raw)
         cursors = []
-        with pg.pipeline():
-            # As `aloft.storage.database` does for a statement marked GENERIC_PLAN (every
-            # Statement is), in a read only.
-            switch = plan_switch(conn.connection.info, True) if pg.autocommit else None
+        # As `aloft.storage.database` does for a statement marked GENERIC_PLAN (every
+        # Statement is), in a read only.
+        switch = plan_switch(conn.connection.info, True) if pg.autocommit else None
+        # One statement to send is one round trip without the pipeline's own messages.
+        together = pg.pipeline() if switch is not None or len(batch) > 1 else nullcontext()
+        with together:
             if switch is not None:
                 pg.execute(switch)
             for statement, params in batch:
@@ -268,7 +277,8 @@ def rows_together(
                     dispatch(conn, cursor, sql, values, None, False)
                 cursor.execute(sql, values)
                 cursors.append(cursor)
-        return [cursor.fetchall() for cursor in cursors]
+        # A statement without rows (an UPDATE) has no description, and nothing to fetch.
+        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
     except conn.dialect.loaded_dbapi.Error as exc:
         invalidated = conn.dialect.is_disconnect(exc, raw, None)
         if invalidated:
