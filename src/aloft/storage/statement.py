@@ -16,6 +16,7 @@ a home page a third of its CPU time once the queries were quick."""
 from __future__ import annotations
 
 import collections
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -24,7 +25,6 @@ from typing import Any, cast
 import orjson
 import psycopg
 import sqlalchemy as sa
-from psycopg.rows import namedtuple_row
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -86,9 +86,11 @@ class _Compiled:
     processors: Mapping[str, Callable[[Any], Any]]
     # SQLite's parameters are positional (`?`): their names in order. None on PostgreSQL.
     positions: Sequence[str] | None
-    # SQLite: the cursor's row factory, a named tuple of each row with the values
-    # SQLAlchemy would give (its booleans and timestamps converted as it converts them).
-    make_row: Callable[[Any, tuple[Any, ...]], Any] | None
+    # The cursor's row factory: each row as a named tuple of the statement's columns, with
+    # the values SQLAlchemy would give (on SQLite its booleans and timestamps converted as
+    # it converts them). Given its names, psycopg's own made a column description of each
+    # column of each statement (a sixth of a PostgreSQL home page's Python time).
+    make_row: Any
     # The parameters written into the SQL, or expanded into one parameter per value (a
     # page's limit, an IN of constants), and what each of their values seen makes.
     postcompiled: Sequence[str] = ()
@@ -138,7 +140,14 @@ def _frozen(value: Any) -> Any:
     return tuple(value) if isinstance(value, list | tuple) else value
 
 
-def _row_factory(
+def _psycopg_rows(names: Sequence[str]) -> Callable[[Any], Callable[[Sequence[Any]], Any]]:
+    """A psycopg row factory: each row as a named tuple of `names`."""
+    row = collections.namedtuple("Row", names, rename=True)  # type: ignore[misc]
+    make = functools.partial(tuple.__new__, row)
+    return lambda _cursor: make
+
+
+def _sqlite_rows(
     names: Sequence[str], converters: Sequence[Callable[[Any], Any] | None]
 ) -> Callable[[Any, tuple[Any, ...]], Any]:
     """A sqlite3 row factory: each row as a named tuple of `names`, its values passed
@@ -196,12 +205,13 @@ class Statement:
             for name, bind in binds.items()
             if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
+        names = [c.keyname for c in columns]
         found = _Compiled(
             str(compiled),
             compiled,
             processors,
             positions=list(compiled.positiontup or ()) if sqlite else None,
-            make_row=_row_factory([c.keyname for c in columns], converters) if sqlite else None,
+            make_row=_sqlite_rows(names, converters) if sqlite else _psycopg_rows(names),
             postcompiled=[
                 name for name, bind in binds.items() if bind.literal_execute or bind.expanding
             ],
@@ -219,6 +229,10 @@ class Statement:
                 made = self._build(_json_each)
             self._made[dialect] = made
         return made
+
+
+def _has_rows(result: Any) -> bool:
+    return result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK
 
 
 def rows(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> list[Any]:
@@ -272,13 +286,14 @@ def rows_together(
             for statement, params in batch:
                 made = statement.compiled(conn)
                 sql, values = made.prepare(params)
-                cursor = pg.cursor(row_factory=namedtuple_row)
+                cursor = pg.cursor(row_factory=made.make_row)
                 if dispatch:
                     dispatch(conn, cursor, sql, values, None, False)
                 cursor.execute(sql, values)
                 cursors.append(cursor)
-        # A statement without rows (an UPDATE) has no description, and nothing to fetch.
-        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+        # A statement without rows (an UPDATE) has nothing to fetch. (Its `description`
+        # would tell too, but makes a column object of each column of every statement.)
+        return [cursor.fetchall() if _has_rows(cursor.pgresult) else [] for cursor in cursors]
     except conn.dialect.loaded_dbapi.Error as exc:
         invalidated = conn.dialect.is_disconnect(exc, raw, None)
         if invalidated:
