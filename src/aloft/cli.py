@@ -116,6 +116,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from aloft.api.streaming import HEARTBEAT_SECONDS
+    from aloft.supervisor import Supervisor
 
     settings = _settings().with_overrides(host=host, port=port, workers=workers)
     if not 0 < settings.port < 65536:
@@ -131,12 +132,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         f"({settings.workers} worker{'s' if settings.workers > 1 else ''}, "
         f"database {_describe(settings)}); Ctrl+C stops it"
     )
-    uvicorn.run(
-        "aloft.app:app_from_environment",
+    options: dict[str, Any] = dict(
+        app="aloft.app:app_from_environment",
         factory=True,
         host=settings.host,
         port=settings.port,
-        workers=settings.workers,
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         server_header=False,
@@ -150,6 +150,14 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=list(settings.trusted_proxies) or None,
     )
+    if settings.workers == 1:
+        uvicorn.run(**options)
+        return
+    # Each worker listens on a socket of its own (aloft.supervisor says why).
+    uvicorn.Config(**options).configure_logging()
+    code = Supervisor(settings.host, settings.port, settings.workers, options).run()
+    if code:
+        fail("a worker failed to start; its error is above")
 
 
 def _describe(settings: Settings) -> str:

@@ -1,13 +1,16 @@
 """The ceiling: a bare Starlette app with one plain `def` route returning a small JSON,
-served by uvicorn with the settings `aloft serve` uses (same workers, loop, HTTP parser,
-no server header, no access log below debug, no proxy headers). Every Aloft figure is
-shown with its ratio to this one, measured in the same run: the most the framework and
-server can do on this machine at that moment, with no database and no application code.
+served by uvicorn with the settings `aloft serve` uses (same workers, each on a socket of
+its own, loop, HTTP parser, no server header, no access log below debug, no proxy
+headers). Every Aloft figure is shown with its ratio to this one, measured in the same
+run: the most the framework and server can do on this machine at that moment, with no
+database and no application code.
 
 Run as `python -m aloft.bench.ceiling --port P --workers N`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 from starlette.applications import Starlette
@@ -33,16 +36,23 @@ def main(host: str, port: int, workers: int, log_level: str) -> None:
     """Serve the bare route as `aloft serve` serves Aloft."""
     import uvicorn
 
-    uvicorn.run(
-        "aloft.bench.ceiling:app",
+    from aloft.supervisor import Supervisor
+
+    options: dict[str, Any] = dict(
+        app="aloft.bench.ceiling:app",
         host=host,
         port=port,
-        workers=workers,
         log_level=log_level,
         access_log=log_level == "debug",
         server_header=False,
         proxy_headers=False,
     )
+    if workers == 1:
+        uvicorn.run(**options)
+        return
+    # As `aloft serve` runs its workers: each on a socket of its own.
+    uvicorn.Config(**options).configure_logging()
+    raise SystemExit(Supervisor(host, port, workers, options).run())
 
 
 if __name__ == "__main__":
