@@ -37,7 +37,7 @@ from aloft.storage.schema import (
     statuses,
     tags,
 )
-from aloft.storage.statement import Statement, rows_together
+from aloft.storage.statement import Statement, rows_of, rows_together
 
 
 class Mention(NamedTuple):
@@ -138,7 +138,7 @@ _FACTS = {signed_in: Statement(_facts(signed_in)) for signed_in in (False, True)
 def status_rows(conn: Connection, status_ids: Iterable[int]) -> list[Row]:
     """The `statuses` rows of these ids (those that exist), in no order: one query."""
     wanted = list(status_ids)
-    return list(conn.execute(_STATUSES.on(conn), {"ids": wanted})) if wanted else []
+    return rows_of(conn, _STATUSES, {"ids": wanted}) if wanted else []
 
 
 def load_accounts(conn: Connection, account_ids: Iterable[int], bundle: Bundle) -> None:
@@ -169,7 +169,7 @@ def load_statuses(
         bundle.statuses[row.id] = row
     original_ids = list({r.reblog_of_id for r in rows if r.reblog_of_id} - bundle.statuses.keys())
     if original_ids:
-        for row in conn.execute(_STATUSES.on(conn), {"ids": original_ids}):
+        for row in rows_of(conn, _STATUSES, {"ids": original_ids}):
             bundle.statuses[row.id] = row
     all_rows = list(bundle.statuses.values())
     content_ids = [r.id for r in all_rows if r.reblog_of_id is None]

@@ -38,7 +38,7 @@ from aloft.services.streaming import notified
 from aloft.services.visibility import silenced, silenced_senders, visible_to
 from aloft.storage.database import Database, insert_ignore
 from aloft.storage.schema import markers, mutes, notifications, statuses
-from aloft.storage.statement import GENERIC_PLAN
+from aloft.storage.statement import GENERIC_PLAN, Statement, rows_of
 
 TYPES = ("mention", "follow", "follow_request", "favourite", "reblog", "poll", "update")
 # Mastodon 4.3 groups these (Notification::GROUPABLE_NOTIFICATION_TYPES).
@@ -212,13 +212,14 @@ def _unfiltered(bundle: Bundle, rows: Sequence[Row]) -> list[Row]:
 
 
 @functools.cache
-def _listing(shape: Shape) -> sa.Select:
+def _listing(shape: Shape) -> Statement:
     """The unfiltered listing (what apps ask for), built once per cursor shape with the
-    viewer and the time as parameters (building it was a third of a page's time; issue 11)."""
+    viewer and the time as parameters (building it was a third of a page's time; issue 11),
+    run by the driver."""
     me = sa.bindparam("me", type_=notifications.c.account_id.type)
     at = sa.bindparam("at", type_=mutes.c.expires_at.type)
     query = sa.select(notifications).where(notifications.c.account_id == me, _visible(me, at))
-    return bound(shape, query, notifications.c.id).execution_options(**GENERIC_PLAN)
+    return Statement.of(bound(shape, query, notifications.c.id).execution_options(**GENERIC_PLAN))
 
 
 def list_page(
@@ -231,11 +232,11 @@ def list_page(
     def unit(conn: Connection) -> tuple[Page[Row], Bundle]:
         if not (filters.types or filters.exclude_types or filters.account_id is not None):
             params = {"me": me, "at": now()} | page.values()
-            found = conn.execute(_listing(page.shape), params)
+            found = rows_of(conn, _listing(page.shape), params)
         else:
             query = filters.apply(sa.select(notifications), me)
-            found = conn.execute(page.apply(query, notifications.c.id))
-        rows = page.finish(found.all())
+            found = list(conn.execute(page.apply(query, notifications.c.id)))
+        rows = page.finish(found)
         bundle = _bundle(conn, rows, me)
         return Page.of(_unfiltered(bundle, rows), [r.id for r in rows]), bundle
 

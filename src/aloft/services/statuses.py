@@ -43,7 +43,7 @@ from aloft.storage.schema import (
     statuses,
     tags,
 )
-from aloft.storage.statement import GENERIC_PLAN, Statement, rows
+from aloft.storage.statement import GENERIC_PLAN, Statement, rows_of
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
 LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}([-_][A-Za-z0-9]{1,8})?$")
@@ -84,11 +84,11 @@ class Site:
 # The query of one status by id as a viewer may see it, built once for a signed-in viewer
 # and once for anyone (building it on every request was a third of GET /statuses/:id).
 @functools.cache
-def _by_id(signed_in: bool) -> sa.Select:
+def _by_id(signed_in: bool) -> Statement:
     me = sa.bindparam("me", type_=statuses.c.account_id.type) if signed_in else None
     wanted = sa.bindparam("status_id", type_=statuses.c.id.type)
     # By id, a muted or blocked account's status is still shown (as Mastodon does).
-    return (
+    return Statement.of(
         sa.select(statuses)
         .where(statuses.c.id == wanted, visible_to(me, listing=False))
         .execution_options(**GENERIC_PLAN)
@@ -96,11 +96,11 @@ def _by_id(signed_in: bool) -> sa.Select:
 
 
 def _visible_row(conn: Connection, viewer_id: int | None, status_id: int) -> Row:
-    query = _by_id(viewer_id is not None)
-    row = conn.execute(query, {"me": viewer_id, "status_id": status_id}).first()
-    if row is None:
+    params = {"status_id": status_id} | ({"me": viewer_id} if viewer_id is not None else {})
+    found = rows_of(conn, _by_id(viewer_id is not None), params)
+    if not found:
         raise NotFound("Record not found")
-    return row
+    return found[0]
 
 
 def _content_row(conn: Connection, viewer_id: int | None, status_id: int) -> Row:
@@ -187,7 +187,7 @@ def _with_defaults(conn: Connection, me: int, new: NewStatus) -> NewStatus:
     before the write's own."""
     if new.visibility and new.language and new.sensitive is not None:
         return new
-    found = rows(conn, _DEFAULTS, {"me": me})
+    found = rows_of(conn, _DEFAULTS, {"me": me})
     if not found:  # no such author: the write itself says so (a foreign key)
         return new
     defaults = found[0]
@@ -312,7 +312,7 @@ def write(
     )
 
 
-# A post's statements, built once and run by the driver (`rows`): building them was a
+# A post's statements, built once and run by the driver (`rows_of`): building them was a
 # sixth of a post's time, and SQLAlchemy's execution of them a third of what was left,
 # inside the write lock (issue 11). The row's values are parameters.
 _STATUS_VALUES = [
@@ -385,7 +385,7 @@ def _write(
         new.text, site.base_url, site.domain, {m.username_lower: m.username for m in mentioned}
     )
     created = now()
-    (row,) = rows(
+    (row,) = rows_of(
         conn,
         _INSERT_STATUS,
         {
@@ -422,7 +422,7 @@ def _write(
             sa.insert(status_tags), [{"status_id": status_id, "tag_id": t} for t in tag_ids]
         )
     if new.idempotency_key is not None:
-        rows(
+        rows_of(
             conn,
             _INSERT_KEY,
             {
@@ -445,7 +445,7 @@ def _write(
     # As Mastodon counts: a direct post is in no counter, and only a reply that may
     # be shown to anyone (public, unlisted) is in its parent's replies_count.
     if visibility != DIRECT:
-        rows(conn, _COUNT_POST, {"me": me, "at": created})
+        rows_of(conn, _COUNT_POST, {"me": me, "at": created})
     if reply_to is not None and visibility in (PUBLIC, UNLISTED):
         _bump(conn, statuses, reply_to.id, "replies_count", 1)
     return row

@@ -235,7 +235,7 @@ def _has_rows(result: Any) -> bool:
     return result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK
 
 
-def rows(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> list[Any]:
+def rows_of(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> list[Any]:
     """`statement`'s rows (none for one that returns none), run as `rows_together` runs
     each of its statements."""
     return rows_together(conn, [(statement, params)])[0]
