@@ -76,6 +76,11 @@ def _any(column: ColumnElement, name: str) -> ColumnElement[bool]:
     return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
 
 
+# How many forms of one statement's SQL (one per value of its post-compiled parameters)
+# are kept; a page's limit makes at most MAX_LIMIT of them.
+WRITTEN_SIZE = 256
+
+
 @dataclass
 class _Compiled:
     """A statement as the driver is given it by `rows_together`: its SQL, how to make its
@@ -104,6 +109,8 @@ class _Compiled:
             key = tuple(_frozen(values[name]) for name in self.postcompiled)
             written = self.written.get(key)
             if written is None:
+                if len(self.written) >= WRITTEN_SIZE:
+                    self.written.clear()  # a list given per request would grow it without end
                 written = self.written[key] = self._write(values)
             sql, positions = written.sql, written.positions
             for name in self.postcompiled:
