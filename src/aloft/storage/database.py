@@ -174,8 +174,8 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front: a deferred transaction that later needs to
         # write can fail with SQLITE_BUSY without waiting for busy_timeout.
-        # Sent by the driver itself: SQLAlchemy's execution around it cost as much as the
-        # rest of a post's work under the write lock once that was cut down (issue 11).
+        # Sent by the driver itself, without SQLAlchemy's execution around it (its events,
+        # its result object): every request on SQLite begins a transaction (issue 11).
         immediate = conn.get_execution_options().get("aloft_write", False)
         conn.connection.driver_connection.execute(  # type: ignore[union-attr]
             "BEGIN IMMEDIATE" if immediate else "BEGIN"
