@@ -2,10 +2,10 @@
 
 uvicorn's own workers share one listening socket. A worker that wakes first takes every
 connection waiting, so a client that opens its connections at once (a proxy's pool, a
-load generator) could find all of them on one worker while the others idled: the same
-run of `aloft bench` measured home at 1,040 or 2,200 requests a second with the same CPU
-per request (issue 11). Here each worker listens with SO_REUSEPORT, and the kernel
-spreads new connections across the workers' sockets by their addresses.
+load generator) could find all of them on one worker while the others idled: runs of one
+build measured home at 1,040 and at 2,200 requests a second with the same CPU per request
+(issue 11). Here each worker listens with SO_REUSEPORT, and the kernel spreads new
+connections across the workers' sockets by their addresses.
 
 The supervisor starts the workers, starts again one that dies, and stops them all on
 SIGINT or SIGTERM. A worker that exits with an error within STARTUP_SECONDS of starting
