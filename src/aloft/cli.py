@@ -113,10 +113,9 @@ def main() -> None:
 )
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the server (migrating the database first)."""
-    import uvicorn
 
+    from aloft import supervisor
     from aloft.api.streaming import HEARTBEAT_SECONDS
-    from aloft.supervisor import Supervisor
 
     settings = _settings().with_overrides(host=host, port=port, workers=workers)
     if not 0 < settings.port < 65536:
@@ -150,13 +149,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=list(settings.trusted_proxies) or None,
     )
-    if settings.workers == 1:
-        uvicorn.run(**options)
-        return
-    # Each worker listens on a socket of its own (aloft.supervisor says why).
-    uvicorn.Config(**options).configure_logging()
-    code = Supervisor(settings.host, settings.port, settings.workers, options).run()
-    if code:
+    # Several workers listen on a socket each (aloft.supervisor says why).
+    if supervisor.serve(options, settings.workers):
         fail("a worker failed to start; its error is above")
 
 

@@ -108,3 +108,14 @@ class Supervisor:
                 process.kill()
                 process.join()
         return 1 if failed else 0
+
+
+def serve(options: dict[str, Any], workers: int) -> int:
+    """Serve `options` (uvicorn.Config's keywords, with host and port) with `workers`
+    processes: one is uvicorn's own server; more are a Supervisor's, each on a socket of
+    its own. 0 when stopped by a signal, 1 when a worker failed to start."""
+    if workers == 1:
+        uvicorn.run(**options)
+        return 0
+    uvicorn.Config(**options).configure_logging()
+    return Supervisor(options["host"], options["port"], workers, options).run()

@@ -34,9 +34,7 @@ app = Starlette(routes=[Route("/", hello)])
 @click.option("--log-level", default="info", show_default=True)
 def main(host: str, port: int, workers: int, log_level: str) -> None:
     """Serve the bare route as `aloft serve` serves Aloft."""
-    import uvicorn
-
-    from aloft.supervisor import Supervisor
+    from aloft import supervisor
 
     options: dict[str, Any] = dict(
         app="aloft.bench.ceiling:app",
@@ -47,12 +45,8 @@ def main(host: str, port: int, workers: int, log_level: str) -> None:
         server_header=False,
         proxy_headers=False,
     )
-    if workers == 1:
-        uvicorn.run(**options)
-        return
     # As `aloft serve` runs its workers: each on a socket of its own.
-    uvicorn.Config(**options).configure_logging()
-    raise SystemExit(Supervisor(host, port, workers, options).run())
+    raise SystemExit(supervisor.serve(options, workers))
 
 
 if __name__ == "__main__":
