@@ -56,7 +56,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from aloft.config import Settings
 from aloft.errors import Unavailable
-from aloft.storage.events import EventBus, take_pending
+from aloft.storage.committer import Committer
+from aloft.storage.events import EventBus
 from aloft.storage.failures import (
     SYNC_REP_CANCELLED,
     AttemptTimeout,
@@ -327,8 +328,8 @@ class Database:
         self._recent_writers: dict[int, float] = {}
         # Until when reads avoid asking the primary first (see _read_order); monotonic.
         self._primary_trouble_until = 0.0
-        # SQLite's writers queue on these (see _sqlite_writer).
-        self._writer_lock = threading.Lock()
+        # SQLite's writers go in groups (Committer), one process's group at a time.
+        self.committer = Committer(self.events, self._sqlite_exclusive)
         self._writer_file: int | None = None
         path = engine.url.database if self.dialect == "sqlite" else None
         if path and path != ":memory:" and not path.startswith("file:"):
@@ -508,15 +509,14 @@ class Database:
     def _attempt(
         self, engine: Engine, fn: Callable[[Connection], T], write: bool, first: bool
     ) -> T:
+        if write and engine.dialect.name != "postgresql":
+            return self.committer.run(engine, fn)
         with engine.connect() as conn:
             if write:
                 conn = conn.execution_options(aloft_write=True)
             if engine.dialect.name != "postgresql":
-                take_pending(conn)  # a failed earlier attempt's events never happened
-                with self._sqlite_writer(write), conn.begin():
-                    result = fn(conn)
-                self.events.publish(take_pending(conn))
-                return result
+                with conn.begin():
+                    return fn(conn)
             guard = _Guard(conn)
             handle = WATCHDOG.arm(self.policy.attempt_timeout, guard.fire)
             notices: list[str] = conn.connection.info.setdefault("notices", [])
@@ -553,24 +553,20 @@ class Database:
             return result
 
     @contextlib.contextmanager
-    def _sqlite_writer(self, write: bool) -> Iterator[None]:
-        """SQLite has one writer at a time. Writers queue here, in this process on a lock
-        and between processes (`serve --workers N`) on an flock of a file next to the
-        database, before BEGIN IMMEDIATE: a waiter is woken the moment the writer before it
-        is done. Left to BEGIN IMMEDIATE alone they polled SQLite's busy handler, which
-        sleeps up to 100 ms between tries (a post's p99 was 2 s: issue 11)."""
-        if not write:
+    def _sqlite_exclusive(self) -> Iterator[None]:
+        """SQLite has one writer at a time. A process's group of writes (`Committer`) waits
+        for the other worker processes' (`serve --workers N`) on an flock of a file next
+        to the database, before BEGIN IMMEDIATE: a waiter is woken the moment the writer
+        before it is done. Left to BEGIN IMMEDIATE alone they polled SQLite's busy
+        handler, which sleeps up to 100 ms between tries (a post's p99 was 2 s: issue 11)."""
+        if self._writer_file is None:
             yield
             return
-        with self._writer_lock:
-            if self._writer_file is None:
-                yield
-                return
-            fcntl.flock(self._writer_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._writer_file, fcntl.LOCK_UN)
+        fcntl.flock(self._writer_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._writer_file, fcntl.LOCK_UN)
 
     def _note_server(self, conn: Connection) -> None:
         info = conn.connection.dbapi_connection.info  # type: ignore[union-attr]
@@ -598,7 +594,7 @@ class Database:
         for engine in (self.engine, self.standby, self.anywhere):
             if engine is not None:
                 engine.dispose()
-        with self._writer_lock:
+        with self.committer.lock:
             if self._writer_file is not None:
                 os.close(self._writer_file)
                 self._writer_file = None
