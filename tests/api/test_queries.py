@@ -52,6 +52,15 @@ def writing(api: Api) -> Iterator[list[str]]:
         sa.event.remove(engine, "commit", commit)
 
 
+def _then_commit(after: list[str]) -> bool:
+    """Whether `after` is the COMMIT, with nothing before it but the NOTIFYs of the unit's
+    events (on PostgreSQL they go with the COMMIT, in its round trip)."""
+    notifies = 0
+    while notifies < len(after) and after[notifies].startswith("SELECT pg_notify("):
+        notifies += 1
+    return after[notifies : notifies + 1] == ["COMMIT"]
+
+
 def _busy_world(api: Api, posts: int):
     alice = api.register("alice")
     others = [api.register(f"user{i}") for i in range(4)]
@@ -213,7 +222,7 @@ def test_a_post_counts_its_author_last(api: Api) -> None:
         posted = api.post(alice, "counted last #tagged")
     assert posted["tags"][0]["name"] == "tagged"  # the answer, read after the commit
     counted = next(i for i, s in enumerate(seen) if s.startswith("UPDATE accounts SET"))
-    assert seen[counted + 1] == "COMMIT", seen[counted:]
+    assert _then_commit(seen[counted + 1 :]), seen[counted:]
 
 
 def test_a_post_does_not_read_back_what_it_wrote(api: Api) -> None:
@@ -241,7 +250,7 @@ def test_a_favourite_counts_last_and_reads_nothing_back(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["favourited"] is True and r.json()["favourites_count"] == 1
     counted = next(i for i, s in enumerate(seen) if s.startswith("UPDATE statuses SET"))
-    assert "RETURNING" in seen[counted] and seen[counted + 1] == "COMMIT", seen[counted:]
+    assert "RETURNING" in seen[counted] and _then_commit(seen[counted + 1 :]), seen[counted:]
     again = api.client.post(f"/api/v1/statuses/{liked['id']}/favourite", headers=alice.headers)
     assert again.json()["favourites_count"] == 1  # counted once
     gone = api.client.post(f"/api/v1/statuses/{liked['id']}/unfavourite", headers=alice.headers)

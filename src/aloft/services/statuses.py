@@ -43,7 +43,7 @@ from aloft.storage.schema import (
     statuses,
     tags,
 )
-from aloft.storage.statement import GENERIC_PLAN, Statement, rows_of
+from aloft.storage.statement import GENERIC_PLAN, Statement, later, rows_of
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
 LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}([-_][A-Za-z0-9]{1,8})?$")
@@ -442,11 +442,12 @@ def _write(
         )
     # The counters last: on PostgreSQL the author's row (and the parent's) stays locked from
     # its UPDATE until COMMIT, and the author's next post waits for it (issue 11: posts by
-    # one account waited on each other through everything that came after).
+    # one account waited on each other through everything that came after). The author's
+    # goes in the COMMIT's own round trip (`later`).
     # As Mastodon counts: a direct post is in no counter, and only a reply that may
     # be shown to anyone (public, unlisted) is in its parent's replies_count.
     if visibility != DIRECT:
-        rows_of(conn, _COUNT_POST, {"me": me, "at": created})
+        later(conn, _COUNT_POST, {"me": me, "at": created})
     if reply_to is not None and visibility in (PUBLIC, UNLISTED):
         _bump(conn, statuses, reply_to.id, "replies_count", 1)
     return row

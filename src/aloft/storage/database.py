@@ -57,7 +57,7 @@ from sqlalchemy.engine import Connection, Engine
 from aloft.config import Settings
 from aloft.errors import Unavailable
 from aloft.storage.committer import Committer
-from aloft.storage.events import EventBus
+from aloft.storage.events import EventBus, deliveries, take_pending
 from aloft.storage.failures import (
     SYNC_REP_CANCELLED,
     AttemptTimeout,
@@ -66,7 +66,7 @@ from aloft.storage.failures import (
     StalePrimary,
     retry_reason,
 )
-from aloft.storage.statement import PLAN, plan_switch
+from aloft.storage.statement import PLAN, plan_switch, rows_together, take_later
 from aloft.storage.watchdog import WATCHDOG
 
 T = TypeVar("T")
@@ -529,11 +529,20 @@ class Database:
                     conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                     result = fn(conn)
                 else:
+                    # What a failed attempt on this connection left is not this one's.
+                    take_pending(conn)
+                    take_later(conn)
                     with conn.begin():
                         if not first:
                             # Make this COMMIT wait for the synchronous standby (see above).
                             conn.exec_driver_sql(REPLICATION_FENCE)
                         result = fn(conn)
+                        # The statements the unit left for its end and its events' NOTIFY
+                        # go with the COMMIT, in its round trip (issue 11: a post was six
+                        # round trips, one a pg_notify that SQLAlchemy compiled each time).
+                        last = take_later(conn) + deliveries(take_pending(conn))
+                        if last:
+                            rows_together(conn, last, commit=True)
             except Exception as exc:
                 if guard.fired:
                     conn.invalidate()

@@ -11,10 +11,12 @@ Contract:
   the first attempt's event is delivered if and only if it committed).
 * An event is a small JSON object of ids and facts (never an entity, never text): `k` names
   the kind. Whoever receives it reads what it needs from the database.
-* PostgreSQL: `emit` is `pg_notify` on channel `aloft_events`, which PostgreSQL delivers to
-  every listening session after the commit, so an event written through one app reaches the
-  clients of every app. Payloads are at most 8000 bytes; `emit` drops the optional lists
-  (`m`, `t`) of an event that would be larger rather than fail the write.
+* PostgreSQL: `emit` keeps the event with the connection, and `Database` sends it as a
+  `pg_notify` on channel `aloft_events` in the COMMIT's round trip (`NOTIFY`); PostgreSQL
+  delivers it to every listening session after the commit, so an event written through
+  one app reaches the clients of every app. Payloads are at most 8000 bytes; `encode`
+  drops the optional lists (`m`, `t`) of an event that would be larger rather than fail
+  the write.
 * SQLite: `emit` keeps the event with the connection, and `Database` hands it to this
   process's `EventBus` after COMMIT returns (in-process only: one server process).
 * `Listener` (PostgreSQL) holds one LISTEN connection per app process, to the current
@@ -43,6 +45,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from aloft.storage.statement import Statement
 from aloft.storage.watchdog import WATCHDOG
 
 log = logging.getLogger("aloft.events")
@@ -73,17 +76,29 @@ def encode(event: Event) -> str:
 
 def emit(conn: Connection, event: Event) -> None:
     """Deliver `event` after this unit of work's transaction commits (see the module doc)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, encode(event))))
-    else:
-        conn.info.setdefault(PENDING, []).append(event)
+    conn.info.setdefault(PENDING, []).append(event)
 
 
 def take_pending(conn: Connection) -> list[Event]:
-    """The events a SQLite transaction emitted (and forget them): `Database` calls this
-    before an attempt (to drop a failed attempt's) and after COMMIT (to deliver them)."""
+    """The events a transaction emitted (and forget them): `Database` calls this before an
+    attempt (to drop a failed attempt's) and at COMMIT (to deliver them)."""
     pending: list[Event] = conn.info.pop(PENDING, [])
     return pending
+
+
+# PostgreSQL's delivery of one event, sent with the COMMIT (`Database`).
+NOTIFY = Statement.of(
+    sa.select(
+        sa.func.pg_notify(
+            sa.bindparam("channel", CHANNEL, type_=sa.Text), sa.bindparam("payload", type_=sa.Text)
+        ).label("sent")
+    )
+)
+
+
+def deliveries(events: list[Event]) -> list[tuple[Statement, dict[str, Any]]]:
+    """The NOTIFY statements that deliver `events` on PostgreSQL, in order."""
+    return [(NOTIFY, {"channel": CHANNEL, "payload": encode(e)}) for e in events]
 
 
 class EventBus:

@@ -46,6 +46,10 @@ PLAN_MODE = {
     False: "SET plan_cache_mode = auto",
 }
 PLAN_MODE_KEY = "generic_plan"
+# Where a PostgreSQL connection keeps the statements of its open transaction that go with
+# its COMMIT (`later`).
+LATER = "aloft_later"
+IDLE = psycopg.pq.TransactionStatus.IDLE
 
 
 def plan_switch(info: dict[str, Any], generic: bool) -> str | None:
@@ -248,8 +252,24 @@ def rows_of(conn: Connection, statement: Statement, params: Mapping[str, Any]) -
     return rows_together(conn, [(statement, params)])[0]
 
 
+def later(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> None:
+    """Run `statement`, whose rows no one reads, before this write commits: on PostgreSQL
+    in COMMIT's round trip (`Database` sends what a unit left with its COMMIT, see
+    `take_later`), on SQLite now. Its failure is the commit's: the attempt fails."""
+    if conn.dialect.name == "postgresql":
+        conn.info.setdefault(LATER, []).append((statement, params))
+    else:
+        rows_of(conn, statement, params)
+
+
+def take_later(conn: Connection) -> list[tuple[Statement, Mapping[str, Any]]]:
+    """The statements `later` left on this connection (and forget them)."""
+    left: list[tuple[Statement, Mapping[str, Any]]] = conn.info.pop(LATER, [])
+    return left
+
+
 def rows_together(
-    conn: Connection, batch: Sequence[tuple[Statement, Mapping[str, Any]]]
+    conn: Connection, batch: Sequence[tuple[Statement, Mapping[str, Any]]], commit: bool = False
 ) -> list[list[Any]]:
     """The rows of each of `batch`'s statements, run with its parameters, in order, as
     named tuples with the values SQLAlchemy would give. The driver runs them, from SQL
@@ -260,9 +280,12 @@ def rows_together(
     otherwise, and each of a page's was also a wait for the server and a wake-up, on both
     sides. The engine's `before_cursor_execute` listeners see each statement, without an
     execution context. Failures are raised as SQLAlchemy raises them
-    (`aloft.storage.failures.retry_reason` reads them)."""
+    (`aloft.storage.failures.retry_reason` reads them). With `commit` (PostgreSQL only),
+    the transaction's COMMIT goes in the same round trip, after them."""
     if not batch:
         return []
+    if commit and conn.dialect.name != "postgresql":
+        raise ValueError("a COMMIT goes with statements on PostgreSQL only")
     if not conn.in_transaction():
         conn.begin()  # as `conn.execute` would (SQLite's BEGIN is the engine's listener)
     dispatch = conn.dispatch.before_cursor_execute
@@ -285,9 +308,12 @@ def rows_together(
         # As `aloft.storage.database` does for a statement marked GENERIC_PLAN (every
         # Statement is), in a read only.
         switch = plan_switch(conn.connection.info, True) if pg.autocommit else None
-        # One statement to send is one round trip without the pipeline's own messages.
-        together = pg.pipeline() if switch is not None or len(batch) > 1 else nullcontext()
-        with together:
+        # One statement to send is one round trip without the pipeline's own messages,
+        # unless it is the first of a transaction: psycopg sends BEGIN before it, a round
+        # trip of its own outside a pipeline.
+        begins = not pg.autocommit and pg.info.transaction_status == IDLE
+        alone = switch is None and len(batch) == 1 and not begins and not commit
+        with nullcontext() if alone else pg.pipeline():
             if switch is not None:
                 pg.execute(switch)
             for statement, params in batch:
@@ -298,6 +324,9 @@ def rows_together(
                     dispatch(conn, cursor, sql, values, None, False)
                 cursor.execute(sql, values)
                 cursors.append(cursor)
+            if commit:
+                sql, values = "COMMIT", None
+                pg.commit()
         # A statement without rows (an UPDATE) has nothing to fetch. (Its `description`
         # would tell too, but makes a column object of each column of every statement.)
         return [cursor.fetchall() if _has_rows(cursor.pgresult) else [] for cursor in cursors]

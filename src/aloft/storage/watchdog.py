@@ -28,15 +28,21 @@ class Watchdog:
     def arm(self, seconds: float, callback: Callable[[], None]) -> int:
         """Call `callback` in `seconds` unless `cancel` is called first; returns a handle."""
         handle = next(self._counter)
+        due = time.monotonic() + seconds
         with self._cond:
-            heapq.heappush(self._heap, (time.monotonic() + seconds, handle, callback))
+            # The thread sleeps until the earliest deadline: only an earlier one (or the
+            # first) needs to wake it. Waking it for every attempt cost each database
+            # round trip a thread switch (issue 11); deadlines of one length come in order.
+            wake = not self._heap or due < self._heap[0][0]
+            heapq.heappush(self._heap, (due, handle, callback))
             self._active.add(handle)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="aloft-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if wake:
+                self._cond.notify()
         return handle
 
     def cancel(self, handle: int) -> None:
