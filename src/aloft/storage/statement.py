@@ -49,7 +49,6 @@ PLAN_MODE_KEY = "generic_plan"
 # Where a PostgreSQL connection keeps the statements of its open transaction that go with
 # its COMMIT (`later`).
 LATER = "aloft_later"
-IDLE = psycopg.pq.TransactionStatus.IDLE
 
 
 def plan_switch(info: dict[str, Any], generic: bool) -> str | None:
@@ -308,11 +307,10 @@ def rows_together(
         # As `aloft.storage.database` does for a statement marked GENERIC_PLAN (every
         # Statement is), in a read only.
         switch = plan_switch(conn.connection.info, True) if pg.autocommit else None
-        # One statement to send is one round trip without the pipeline's own messages,
-        # unless it is the first of a transaction: psycopg sends BEGIN before it, a round
-        # trip of its own outside a pipeline.
-        begins = not pg.autocommit and pg.info.transaction_status == IDLE
-        alone = switch is None and len(batch) == 1 and not begins and not commit
+        # One statement to send is one round trip without the pipeline's own messages.
+        # (The BEGIN that psycopg sends before a transaction's first statement is a round
+        # trip of its own in a pipeline too: psycopg waits for its result.)
+        alone = switch is None and len(batch) == 1 and not commit
         with nullcontext() if alone else pg.pipeline():
             if switch is not None:
                 pg.execute(switch)
