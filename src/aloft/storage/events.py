@@ -75,7 +75,8 @@ def encode(event: Event) -> str:
 
 
 def emit(conn: Connection, event: Event) -> None:
-    """Deliver `event` after this unit of work's transaction commits (see the module doc)."""
+    """Deliver `event` after this unit of work's transaction commits (see the module doc).
+    Only a write's unit (`Database.write`) delivers: what a read emitted is dropped."""
     conn.info.setdefault(PENDING, []).append(event)
 
 
@@ -90,7 +91,7 @@ def take_pending(conn: Connection) -> list[Event]:
 NOTIFY = Statement.of(
     sa.select(
         sa.func.pg_notify(
-            sa.bindparam("channel", CHANNEL, type_=sa.Text), sa.bindparam("payload", type_=sa.Text)
+            sa.bindparam("channel", type_=sa.Text), sa.bindparam("payload", type_=sa.Text)
         ).label("sent")
     )
 )
